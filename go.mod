@@ -25,6 +25,7 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/sts v1.52.0 // indirect
 	github.com/aws/smithy-go v1.28.9 // indirect
 	github.com/awslabs/goformation/v7 v7.14.9 // indirect
+	github.com/oklog/ulid/v2 v2.1.2 // indirect
 	github.com/stripe/stripe-go/v76 v76.25.0 // indirect
 	github.com/truora/minidyn v0.8.2 // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect

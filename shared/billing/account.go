@@ -1,0 +1,147 @@
+package billing
+
+import (
+	"time"
+
+	"github.com/acme/billing/shared/money"
+)
+
+// Account is the state of an organisation's credit account: the counters
+// kept by the store and the settings the figures depend on. All amounts are
+// micro-dollars.
+type Account struct {
+	OrgID string
+	Name  string
+
+	// TotalCredits is the sum of all positive balance transactions ever.
+	TotalCredits money.Money
+	// Ledger is the sum of all balance transactions (credits minus debits).
+	Ledger money.Money
+	// UsagePeriod is usage recorded but not yet invoiced.
+	UsagePeriod money.Money
+	// OverageLimit is the credit line L ≥ 0 an operator grants.
+	OverageLimit money.Money
+	// UsedToday is usage recorded on the current UTC day.
+	UsedToday money.Money
+
+	Spend        SpendSettings
+	AutoRecharge AutoRechargeSettings
+}
+
+// SpendSettings is the Spend Management configuration.
+type SpendSettings struct {
+	Enabled bool
+	// DailyBudget is the daily hard limit B; it applies only when Enabled.
+	DailyBudget money.Money
+	// EmailThreshold is today's usage above which an email goes out.
+	EmailThreshold money.Money
+}
+
+// AutoRechargeSettings is the Auto Recharge configuration.
+type AutoRechargeSettings struct {
+	Enabled   bool
+	Threshold money.Money
+	Amount    money.Money
+}
+
+// Reasons an allowance is refused, as the usage API reports them.
+const (
+	ReasonInsufficientCredits = "insufficient_credits"
+	ReasonDailyLimitReached   = "daily_limit_reached"
+)
+
+// Figures are the numbers of the Billing Overview, derived from an Account.
+type Figures struct {
+	TotalCredits money.Money
+	UsagePeriod  money.Money
+	// Remaining is Ledger − UsagePeriod; it may be negative.
+	Remaining    money.Money
+	OverageLimit money.Money
+	// DailyLimitOn reports whether the daily hard limit applies.
+	DailyLimitOn bool
+	DailyBudget  money.Money
+	UsedToday    money.Money
+	// Available is what may still be used right now, never negative.
+	Available money.Money
+	// Reason says why Available is zero, or is "" while usage is allowed.
+	Reason string
+}
+
+// Allowed reports whether a new call may proceed: Available to Use > 0.
+func (f Figures) Allowed() bool { return f.Available > 0 }
+
+// Figures computes the account figures:
+//
+//	Remaining = Ledger − UsagePeriod
+//	Available = max(0, min(Remaining + L, B − used today)), the B term only when Spend Management is on.
+//
+// When nothing is available, Reason is ReasonInsufficientCredits if credit
+// (including the overage line) is exhausted, else ReasonDailyLimitReached.
+// Sums saturate instead of overflowing, so extreme values stay ordered.
+func (a Account) Figures() Figures {
+	f := Figures{
+		TotalCredits: a.TotalCredits,
+		UsagePeriod:  a.UsagePeriod,
+		Remaining:    sub(a.Ledger, a.UsagePeriod),
+		OverageLimit: max(a.OverageLimit, 0),
+		DailyLimitOn: a.Spend.Enabled,
+		DailyBudget:  a.Spend.DailyBudget,
+		UsedToday:    a.UsedToday,
+	}
+	credit := add(f.Remaining, f.OverageLimit)
+	avail := credit
+	if f.DailyLimitOn {
+		avail = min(avail, sub(a.Spend.DailyBudget, a.UsedToday))
+	}
+	f.Available = max(avail, 0)
+	switch {
+	case credit <= 0:
+		f.Reason = ReasonInsufficientCredits
+	case f.Available <= 0:
+		f.Reason = ReasonDailyLimitReached
+	}
+	return f
+}
+
+// ResetsAt returns when a refusal for the daily limit ends: the next UTC
+// midnight after now. It is the zero time for any other state.
+func (f Figures) ResetsAt(now time.Time) time.Time {
+	if f.Reason != ReasonDailyLimitReached {
+		return time.Time{}
+	}
+	return NextMidnight(now)
+}
+
+// DailyUsedFraction is today's usage against the daily budget in percent,
+// clamped to 0–100, for the usage meter. It is 0 when no limit applies.
+func (f Figures) DailyUsedFraction() int {
+	if !f.DailyLimitOn || f.DailyBudget <= 0 {
+		return 0
+	}
+	if f.UsedToday >= f.DailyBudget {
+		return 100
+	}
+	return int(int64(max(f.UsedToday, 0)) * 100 / int64(f.DailyBudget))
+}
+
+func add(a, b money.Money) money.Money {
+	s, err := a.Add(b)
+	if err != nil {
+		if b > 0 {
+			return money.Money(1<<63 - 1)
+		}
+		return money.Money(-1 << 63)
+	}
+	return s
+}
+
+func sub(a, b money.Money) money.Money {
+	s, err := a.Sub(b)
+	if err != nil {
+		if b < 0 {
+			return money.Money(1<<63 - 1)
+		}
+		return money.Money(-1 << 63)
+	}
+	return s
+}

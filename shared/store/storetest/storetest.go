@@ -1,0 +1,131 @@
+// Package storetest starts the embedded DynamoDB server (minidyn's HTTP
+// server) for a test, points the real aws-sdk-go-v2 client at it over
+// HTTP, creates the billing table, and records every request the client
+// sends so tests can count round trips and actions.
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/acme/billing/shared/store"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/truora/minidyn/server"
+)
+
+// DB is a running embedded DynamoDB server with the billing table.
+type DB struct {
+	// Server is the embedded server, for failure emulation.
+	Server *server.Server
+	// URL is its loopback endpoint.
+	URL string
+	// Client is a real SDK client pointed at URL.
+	Client *dynamodb.Client
+	// Table is the billing table's name.
+	Table string
+
+	mu       sync.Mutex
+	requests []Request
+}
+
+// Request is one DynamoDB API call the client sent.
+type Request struct {
+	// Op is the operation, e.g. "TransactWriteItems".
+	Op string
+	// Body is the JSON request body.
+	Body []byte
+}
+
+// Actions returns the number of actions of a TransactWriteItems request, or
+// of items of a BatchGetItem/BatchWriteItem request; 1 for anything else.
+func (r Request) Actions() int {
+	var body struct {
+		TransactItems []json.RawMessage
+		RequestItems  map[string]json.RawMessage
+	}
+	if err := json.Unmarshal(r.Body, &body); err != nil {
+		return 1
+	}
+	switch {
+	case body.TransactItems != nil:
+		return len(body.TransactItems)
+	case body.RequestItems != nil:
+		n := 0
+		for _, raw := range body.RequestItems {
+			var v struct{ Keys []json.RawMessage }
+			var list []json.RawMessage
+			if json.Unmarshal(raw, &v) == nil && v.Keys != nil {
+				n += len(v.Keys)
+			} else if json.Unmarshal(raw, &list) == nil {
+				n += len(list)
+			}
+		}
+		return n
+	}
+	return 1
+}
+
+// New starts an embedded server for the test, creates the billing table
+// named "billing", and closes everything when the test ends.
+func New(t testing.TB) *DB {
+	t.Helper()
+	db := &DB{Server: server.NewServer(), Table: "billing"}
+	hs := httptest.NewServer(http.HandlerFunc(db.record))
+	t.Cleanup(hs.Close)
+	db.URL = hs.URL
+	client, err := store.NewClient(context.Background(), hs.URL, hs.Client())
+	if err != nil {
+		t.Fatalf("storetest: client: %v", err)
+	}
+	db.Client = client
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := store.New(client, db.Table, nil).CreateTable(ctx); err != nil {
+		t.Fatalf("storetest: create table: %v", err)
+	}
+	db.Reset()
+	return db
+}
+
+// Store returns a Store on the test table with the given clock (nil for
+// time.Now).
+func (db *DB) Store(now func() time.Time) *store.Store {
+	return store.New(db.Client, db.Table, now)
+}
+
+// Requests returns the requests sent since the last Reset.
+func (db *DB) Requests() []Request {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	return append([]Request(nil), db.requests...)
+}
+
+// Reset forgets the recorded requests.
+func (db *DB) Reset() {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	db.requests = nil
+}
+
+func (db *DB) record(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, "read body", http.StatusBadRequest)
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	op := r.Header.Get("X-Amz-Target")
+	op = op[strings.LastIndex(op, ".")+1:]
+	db.mu.Lock()
+	db.requests = append(db.requests, Request{Op: op, Body: body})
+	db.mu.Unlock()
+	db.Server.ServeHTTP(w, r)
+}

@@ -1,0 +1,62 @@
+// Package store keeps the billing data in one DynamoDB table, spoken to
+// with the real aws-sdk-go-v2 client (in AWS, or against the embedded
+// minidyn server locally and in tests).
+//
+// Layout of the single table (PK, SK are strings):
+//
+//	ORG#<org>   ACCOUNT          counters and limits read on every allowance check (kept small: hot item)
+//	ORG#<org>   PROFILE          invoice address and billing email
+//	ORG#<org>   DAY#<yyyy-mm-dd> usage recorded on that UTC day
+//	ORG#<org>   TX#<id>          one balance transaction (append-only; ids sort by time)
+//	ORG#<org>   TXKEY#<key>      idempotency guard of a keyed balance transaction
+//	ORGS        ORG#<org>        the list of organisations, for operators and schedules
+//
+// GSI1 (GSI1PK, GSI1SK) is a sparse index for look-ups by an outside id,
+// such as a Stripe customer id.
+package store
+
+import (
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Key attribute and index names of the table. template.yaml must declare
+// the same; a test checks it.
+const (
+	AttrPK     = "PK"
+	AttrSK     = "SK"
+	AttrGSI1PK = "GSI1PK"
+	AttrGSI1SK = "GSI1SK"
+	IndexGSI1  = "GSI1"
+	// AttrTTL is the attribute DynamoDB's TTL reads (epoch seconds). The
+	// embedded server does not expire items, so readers also check it.
+	AttrTTL = "expires_at"
+)
+
+// TableInput returns the definition of the billing table named name: the
+// one definition the local server, the tests and template.yaml share.
+func TableInput(name string) *dynamodb.CreateTableInput {
+	return &dynamodb.CreateTableInput{
+		TableName:   aws.String(name),
+		BillingMode: types.BillingModePayPerRequest,
+		AttributeDefinitions: []types.AttributeDefinition{
+			{AttributeName: aws.String(AttrPK), AttributeType: types.ScalarAttributeTypeS},
+			{AttributeName: aws.String(AttrSK), AttributeType: types.ScalarAttributeTypeS},
+			{AttributeName: aws.String(AttrGSI1PK), AttributeType: types.ScalarAttributeTypeS},
+			{AttributeName: aws.String(AttrGSI1SK), AttributeType: types.ScalarAttributeTypeS},
+		},
+		KeySchema: []types.KeySchemaElement{
+			{AttributeName: aws.String(AttrPK), KeyType: types.KeyTypeHash},
+			{AttributeName: aws.String(AttrSK), KeyType: types.KeyTypeRange},
+		},
+		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{{
+			IndexName: aws.String(IndexGSI1),
+			KeySchema: []types.KeySchemaElement{
+				{AttributeName: aws.String(AttrGSI1PK), KeyType: types.KeyTypeHash},
+				{AttributeName: aws.String(AttrGSI1SK), KeyType: types.KeyTypeRange},
+			},
+			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
+		}},
+	}
+}
