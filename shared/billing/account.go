@@ -1,6 +1,7 @@
 package billing
 
 import (
+	"math/bits"
 	"time"
 
 	"github.com/acme/billing/shared/money"
@@ -121,7 +122,11 @@ func (f Figures) DailyUsedFraction() int {
 	if f.UsedToday >= f.DailyBudget {
 		return 100
 	}
-	return int(int64(max(f.UsedToday, 0)) * 100 / int64(f.DailyBudget))
+	// 0 ≤ used < budget here; the 128-bit product cannot overflow and the
+	// quotient is below 100, so Div64 cannot panic.
+	hi, lo := bits.Mul64(uint64(max(f.UsedToday, 0)), 100)
+	q, _ := bits.Div64(hi, lo, uint64(f.DailyBudget))
+	return int(q)
 }
 
 func add(a, b money.Money) money.Money {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -247,4 +248,32 @@ func (s *Store) DailyUsage(ctx context.Context, orgID string, from, to time.Time
 		}
 	}
 	return days, nil
+}
+
+// SetSpendSettings saves the Spend Management settings. It returns
+// ENOTFOUND for an unknown organisation and EINVALID for negative amounts.
+func (s *Store) SetSpendSettings(ctx context.Context, orgID string, sp billing.SpendSettings) error {
+	if sp.DailyBudget < 0 || sp.EmailThreshold < 0 {
+		return billing.FieldError("daily_budget", "Amounts must not be negative.")
+	}
+	e, err := expression.NewBuilder().WithUpdate(expression.
+		Set(expression.Name("spend_enabled"), expression.Value(sp.Enabled)).
+		Set(expression.Name("daily_budget"), expression.Value(sp.DailyBudget)).
+		Set(expression.Name("email_threshold"), expression.Value(sp.EmailThreshold))).
+		WithCondition(expression.AttributeExists(expression.Name(AttrPK))).Build()
+	if err != nil {
+		return fmt.Errorf("set spend settings %s: %w", orgID, err)
+	}
+	u := s.update(key(orgPK(orgID), skAccount), e, true)
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: u.TableName, Key: u.Key, UpdateExpression: u.UpdateExpression, ConditionExpression: u.ConditionExpression,
+		ExpressionAttributeNames: u.ExpressionAttributeNames, ExpressionAttributeValues: u.ExpressionAttributeValues,
+	})
+	if _, ok := errors.AsType[*types.ConditionalCheckFailedException](err); ok {
+		return billing.Errorf(billing.ENOTFOUND, "Organisation %s not found.", orgID)
+	}
+	if err != nil {
+		return fmt.Errorf("set spend settings %s: %w", orgID, err)
+	}
+	return nil
 }

@@ -17,11 +17,11 @@ const (
 	prefixDay = "DAY#"
 )
 
-func orgPK(orgID string) string      { return "ORG#" + orgID }
-func daySK(day string) string        { return prefixDay + day }
-func txSK(id string) string          { return prefixTx + id }
-func txKeySK(key string) string      { return "TXKEY#" + key }
-func orgListSK(orgID string) string  { return "ORG#" + orgID }
+func orgPK(orgID string) string       { return "ORG#" + orgID }
+func daySK(day string) string         { return prefixDay + day }
+func txSK(id string) string           { return prefixTx + id }
+func txKeySK(key string) string       { return "TXKEY#" + key }
+func orgListSK(orgID string) string   { return "ORG#" + orgID }
 func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
 
 func key(pk, sk string) map[string]types.AttributeValue {

@@ -1,0 +1,7 @@
+// Command tax is the tax function of the Billing section on AWS Lambda.
+// Its routes are listed in shared/web/routes.go and template.yaml.
+package main
+
+import "github.com/acme/billing/shared/function"
+
+func main() { function.Serve("tax") }

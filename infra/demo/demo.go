@@ -1,0 +1,129 @@
+// Package demo seeds the demo organisation "acme" with a realistic history
+// relative to a given time: free trial credits, two card top-ups, usage on
+// each of the last 40 days, one monthly cycle close that applied credit to
+// an invoice, an invoice address, a billing email and Spend Management on.
+package demo
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/acme/billing/shared/billing"
+	"github.com/acme/billing/shared/money"
+	"github.com/acme/billing/shared/store"
+)
+
+// OrgID is the demo organisation's id.
+const OrgID = "acme"
+
+// Plan is the demo history for a given time: what Seed writes.
+type Plan struct {
+	Org          store.NewOrg
+	Spend        billing.SpendSettings
+	Transactions []billing.NewTransaction // excluding the trial grant and the applied credit
+	// Usage is the usage of each of the last 40 UTC days, keyed by day,
+	// each recorded at noon (or at now, for today).
+	Usage map[string]money.Money
+	// Close is when the cycle closed: the start of now's billing period.
+	// Usage before it was invoiced, with credit applied.
+	Close time.Time
+}
+
+// UsageDays is how many days of usage the demo has, today included.
+const UsageDays = 40
+
+// PlanAt returns the demo history relative to now.
+func PlanAt(now time.Time) Plan {
+	now = now.UTC()
+	day := func(n int) time.Time { return now.AddDate(0, 0, -n) }
+	p := Plan{
+		Org: store.NewOrg{
+			Org:          billing.Org{ID: OrgID, Name: "Acme Inc.", Created: day(45)},
+			TrialCredits: money.Dollars(10),
+			OverageLimit: money.Dollars(50),
+			Profile: billing.Profile{
+				Address: billing.Address{
+					CompanyName: "Acme Inc.", Address1: "1 Market Street", Address2: "Suite 300", City: "San Francisco",
+					PostalCode: "94105", Region: "CA", Country: "US", PONumber: "PO-2026-0042",
+				},
+				BillingEmail: "billing@acme.test",
+			},
+		},
+		Spend: billing.SpendSettings{Enabled: true, DailyBudget: money.Dollars(25), EmailThreshold: money.Dollars(15)},
+		Transactions: []billing.NewTransaction{
+			{Description: "Stripe Payment Intent pi_3QDemoTopUp0001 via Add Credits", Amount: money.Dollars(100), Created: day(38), Key: "pi_3QDemoTopUp0001"},
+			{Description: "Stripe Payment Intent pi_3QDemoTopUp0002 via Add Credits", Amount: money.Dollars(250), Created: day(12), Key: "pi_3QDemoTopUp0002"},
+		},
+		Usage: map[string]money.Money{},
+		Close: billing.PeriodStart(now),
+	}
+	for n := range UsageDays {
+		// Between $2 and $7 a day with micro-dollar detail; today so far is smaller.
+		u := money.Money(2_000_000 + (int64(n)+1)*1_234_567%5_000_000)
+		if n == 0 {
+			u /= 3
+		}
+		p.Usage[billing.Day(day(n))] = u
+	}
+	return p
+}
+
+// usageTime is when a day's usage is recorded.
+func (p Plan) usageTime(day string, now time.Time) time.Time {
+	t, _ := time.Parse(billing.DayLayout, day)
+	t = t.Add(12 * time.Hour)
+	if t.After(now) {
+		return now
+	}
+	return t
+}
+
+// Seed writes the demo history relative to now. It does nothing and returns
+// false when the organisation already exists.
+func Seed(ctx context.Context, s *store.Store, now time.Time) (bool, error) {
+	p := PlanAt(now)
+	err := s.CreateOrg(ctx, p.Org)
+	if billing.ErrorCode(err) == billing.ECONFLICT {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("seed %s: %w", OrgID, err)
+	}
+	if err := s.SetSpendSettings(ctx, OrgID, p.Spend); err != nil {
+		return false, fmt.Errorf("seed %s: %w", OrgID, err)
+	}
+	ledgerAtClose := p.Org.TrialCredits
+	for _, tx := range p.Transactions {
+		if _, err := s.AppendTransaction(ctx, OrgID, tx); err != nil {
+			return false, fmt.Errorf("seed %s: %w", OrgID, err)
+		}
+		if tx.Created.Before(p.Close) {
+			ledgerAtClose += tx.Amount
+		}
+	}
+	// Usage before the cycle close, then the close, then the rest.
+	var invoiced money.Money
+	for day, u := range p.Usage {
+		if at := p.usageTime(day, now); at.Before(p.Close) {
+			if err := s.AddUsage(ctx, OrgID, at, u); err != nil {
+				return false, fmt.Errorf("seed %s: %w", OrgID, err)
+			}
+			invoiced += u
+		}
+	}
+	if applied := min(max(ledgerAtClose, 0), invoiced); applied > 0 {
+		_, err := s.CloseUsage(ctx, OrgID, invoiced, billing.NewTransaction{Description: billing.DescAppliedCredit, Amount: -applied, Created: p.Close})
+		if err != nil {
+			return false, fmt.Errorf("seed %s: %w", OrgID, err)
+		}
+	}
+	for day, u := range p.Usage {
+		if at := p.usageTime(day, now); !at.Before(p.Close) {
+			if err := s.AddUsage(ctx, OrgID, at, u); err != nil {
+				return false, fmt.Errorf("seed %s: %w", OrgID, err)
+			}
+		}
+	}
+	return true, nil
+}

@@ -1,0 +1,138 @@
+// Package config reads the configuration of every function and of the
+// local server from the environment, once, and builds the handlers'
+// dependencies from it. Nothing else reads the environment.
+package config
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/acme/billing/shared/auth"
+	"github.com/acme/billing/shared/money"
+	"github.com/acme/billing/shared/store"
+	"github.com/acme/billing/shared/web"
+)
+
+// Environment variables. README.md documents each; template.yaml sets them
+// for every function.
+const (
+	EnvTableName      = "TABLE_NAME"
+	EnvSessionKey     = "SESSION_KEY"
+	EnvDynamoEndpoint = "AWS_ENDPOINT_URL_DYNAMODB"
+	EnvTrialCredits   = "TRIAL_CREDITS"
+	EnvOverageLimit   = "DEFAULT_OVERAGE_LIMIT"
+	EnvLogLevel       = "LOG_LEVEL"
+)
+
+// Config is the configuration shared by every function.
+type Config struct {
+	// Local is local mode (the local server): development sign-in, plain
+	// HTTP, a random session key when none is given.
+	Local          bool
+	TableName      string
+	SessionKey     []byte
+	DynamoEndpoint string
+	TrialCredits   money.Money
+	OverageLimit   money.Money
+	LogLevel       slog.Level
+}
+
+// Load reads the configuration. In AWS mode (local false) TABLE_NAME and a
+// SESSION_KEY of at least 32 bytes (hex or base64) are required.
+func Load(getenv func(string) string, local bool) (Config, error) {
+	c := Config{Local: local, TableName: getenv(EnvTableName), DynamoEndpoint: getenv(EnvDynamoEndpoint)}
+	var errs []error
+	if c.TableName == "" {
+		if !local {
+			errs = append(errs, fmt.Errorf("%s is required", EnvTableName))
+		}
+		c.TableName = "billing"
+	}
+	var err error
+	if c.SessionKey, err = sessionKey(getenv(EnvSessionKey), local); err != nil {
+		errs = append(errs, err)
+	}
+	if c.TrialCredits, err = amount(getenv, EnvTrialCredits, "10.00"); err != nil {
+		errs = append(errs, err)
+	}
+	if c.OverageLimit, err = amount(getenv, EnvOverageLimit, "25.00"); err != nil {
+		errs = append(errs, err)
+	}
+	if lvl := getenv(EnvLogLevel); lvl != "" {
+		if err := c.LogLevel.UnmarshalText([]byte(lvl)); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", EnvLogLevel, err))
+		}
+	}
+	return c, errors.Join(errs...)
+}
+
+func sessionKey(v string, local bool) ([]byte, error) {
+	if v == "" {
+		if !local {
+			return nil, fmt.Errorf("%s is required: at least 32 random bytes, hex or base64 (e.g. openssl rand -hex 32)", EnvSessionKey)
+		}
+		key := make([]byte, 32)
+		_, _ = rand.Read(key) // crypto/rand.Read never fails
+		return key, nil
+	}
+	for _, decode := range []func(string) ([]byte, error){hex.DecodeString, base64.StdEncoding.DecodeString, base64.RawURLEncoding.DecodeString} {
+		if key, err := decode(v); err == nil && len(key) >= auth.MinKeyBytes {
+			return key, nil
+		}
+	}
+	return nil, fmt.Errorf("%s must be at least 32 bytes, hex or base64 encoded", EnvSessionKey)
+}
+
+func amount(getenv func(string) string, name, def string) (money.Money, error) {
+	v := getenv(name)
+	if v == "" {
+		v = def
+	}
+	m, err := money.Parse(v)
+	if err != nil || m < 0 {
+		return 0, fmt.Errorf("%s must be a non-negative dollar amount like %s", name, def)
+	}
+	return m, nil
+}
+
+// Logger returns the structured logger: JSON in AWS (for CloudWatch
+// queries), text locally.
+func (c Config) Logger(w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.LogLevel}
+	if c.Local {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// Deps builds the handlers' dependencies: the DynamoDB client (at
+// DynamoEndpoint when set), the store, the sessions and the clock.
+func (c Config) Deps(ctx context.Context, log *slog.Logger, now func() time.Time) (web.Deps, error) {
+	if now == nil {
+		now = time.Now
+	}
+	db, err := store.NewClient(ctx, c.DynamoEndpoint, nil)
+	if err != nil {
+		return web.Deps{}, err
+	}
+	sessions, err := auth.NewSessions(c.SessionKey, !c.Local, now)
+	if err != nil {
+		return web.Deps{}, err
+	}
+	return web.Deps{
+		Store:    store.New(db, c.TableName, now),
+		Sessions: sessions,
+		Now:      now,
+		Log:      log,
+		Local:    c.Local,
+		NewOrg:   store.NewOrg{TrialCredits: c.TrialCredits, OverageLimit: c.OverageLimit},
+	}, nil
+}
+

@@ -1,0 +1,43 @@
+package html
+
+import (
+	. "maragu.dev/gomponents"
+	. "maragu.dev/gomponents/html"
+)
+
+// LoginProps describes the sign-in page.
+type LoginProps struct {
+	// Local offers the local development sign-in form.
+	Local bool
+	Next  string
+	Error string
+}
+
+// LoginPage asks the visitor to sign in. Locally it offers a form that
+// signs in as any member of any organisation; elsewhere it explains that
+// sign-in goes through the company's identity provider.
+func LoginPage(p LoginProps) Node {
+	var body Node
+	if p.Local {
+		body = Form(Class("form"), Method("get"), Action("/dev/login"),
+			Input(Type("hidden"), Name("next"), Value(p.Next)),
+			If(p.Error != "", Div(Class("flash flash-error"), Role("alert"), Text(p.Error))),
+			field("org", "Organisation id", Input(ID("org"), Name("org"), Value("acme"), Required(), AutoComplete("organization")), "For example acme, the demo organisation.", ""),
+			field("email", "Email", Input(ID("email"), Name("email"), Type("email"), Value("you@acme.test"), Required(), AutoComplete("email")), "", ""),
+			field("role", "Role", Select(ID("role"), Name("role"),
+				Option(Value("admin"), Text("Admin — can change settings and pay")),
+				Option(Value("viewer"), Text("Viewer — can only look")),
+			), "", ""),
+			Div(Class("form-actions"), Button(Class("btn btn-primary"), Type("submit"), Text("Sign in"))),
+		)
+	} else {
+		body = P(Text("Sign-in with your company account is not configured for this deployment yet. Ask your operator to configure it."))
+	}
+	return document("Sign in", Main(Class("auth"), ID("main"),
+		Section(Class("card auth-card"),
+			H1(Text("Sign in to Billing")),
+			If(p.Local, P(Class("muted"), Text("Local development sign-in. It exists only when the server runs locally."))),
+			body,
+		),
+	))
+}

@@ -1,0 +1,132 @@
+package html
+
+import (
+	"github.com/acme/billing/shared/billing"
+	. "maragu.dev/gomponents"
+	. "maragu.dev/gomponents/components"
+	. "maragu.dev/gomponents/html"
+)
+
+// OverviewProps is what the Billing Overview shows.
+type OverviewProps struct {
+	Page    PageProps
+	Account billing.Account
+	Figures billing.Figures
+	Profile billing.Profile
+}
+
+// The one-line explanations of the Overview's figures, from the product spec.
+const (
+	helpTotalCredits   = "The total number of usage credits (gross) you've purchased or have been granted."
+	helpUsagePeriod    = "Credits used so far in the current billing cycle that will be on your next invoice (may include usage from previous periods that has not yet been invoiced)."
+	helpRemaining      = "Your balance of purchased credits after accounting for your uninvoiced usage."
+	helpRemainingNet   = "The credits you currently have left on your account net of uninvoiced usage."
+	helpOverage        = "Your allowance to continue using the service on negative balance. Any usage from this protection will be billed on your next invoice."
+	helpDailyLimit     = "Credits used today against your daily hard limit. When the limit is reached, further usage is blocked until the next day (UTC)."
+	helpDailyLimitOff  = "No daily hard limit is set: Spend Management is disabled."
+	helpAvailable      = "The total number of credits available to you right now."
+	reasonInsufficient = "New usage is blocked: your remaining credits and overage protection are used up. Add usage credits to continue."
+	reasonDailyLimit   = "New usage is blocked until 00:00 UTC: today's usage has reached your daily hard limit."
+)
+
+// OverviewPage is the snapshot of the organisation's financial status and
+// related settings.
+func OverviewPage(p OverviewProps) Node {
+	f := p.Figures
+	p.Page.Title = "Overview"
+	return Page(p.Page,
+		pageHeader("Overview", "A snapshot of your organization's financial status and related settings."),
+		blocked(f.Reason),
+		Div(Class("card-grid"),
+			Section(Class("card"), Aria("labelledby", "credit-balance"),
+				H2(Class("card-title"), ID("credit-balance"), Text("Your Credit Balance")),
+				Dl(Class("figures"),
+					figure("total-credits", "Total Credits", amount(f.TotalCredits), helpTotalCredits, false),
+					figure("usage-period", "Usage This Period", amount(f.UsagePeriod), helpUsagePeriod, false),
+					figure("remaining-credits", "Remaining Credits", amount(f.Remaining), helpRemaining, true),
+				),
+			),
+			Section(Class("card"), Aria("labelledby", "available-usage"),
+				H2(Class("card-title"), ID("available-usage"), Text("Your Available Usage")),
+				Dl(Class("figures"),
+					figure("available-remaining", "Remaining Credits", amount(f.Remaining), helpRemainingNet, false),
+					figure("overage-protection", "Overage Protection", amount(f.OverageLimit), helpOverage, false),
+					dailyLimit(f),
+					figure("available-to-use", "Available to Use", amount(f.Available), helpAvailable, true),
+				),
+			),
+		),
+		Div(Class("card-grid"),
+			setting("Invoice Address", "invoice-address", addressSummary(p.Profile.Address), "/billing/address", "Edit address"),
+			setting("Invoice Billing Email", "billing-email", emailSummary(p.Profile.BillingEmail), "/billing/notifications", "Edit email"),
+			setting("Auto Recharge", "auto-recharge", status(p.Account.AutoRecharge.Enabled), "/billing/auto-recharge", "Modify"),
+			setting("Spend Management", "spend-management", status(p.Account.Spend.Enabled), "/billing/spend-management", "Modify"),
+		),
+	)
+}
+
+func blocked(reason string) Node {
+	switch reason {
+	case billing.ReasonInsufficientCredits:
+		return Div(Class("flash flash-error"), Role("status"), Text(reasonInsufficient), Text(" "), A(Href("/billing/credits"), Text("Add usage credits")))
+	case billing.ReasonDailyLimitReached:
+		return Div(Class("flash flash-error"), Role("status"), Text(reasonDailyLimit), Text(" "), A(Href("/billing/spend-management"), Text("Spend Management")))
+	}
+	return nil
+}
+
+// figure is one labelled figure with its one-line explanation. id names the
+// value for tests and assistive technology.
+func figure(id, label string, value Node, help string, total bool) Node {
+	return Div(Classes{"figure": true, "figure-total": total},
+		Dt(ID(id+"-label"), Text(label)),
+		Dd(Class("figure-value"), ID(id), Aria("labelledby", id+"-label"), value),
+		Dd(Class("figure-help"), Text(help)),
+	)
+}
+
+func dailyLimit(f billing.Figures) Node {
+	if !f.DailyLimitOn {
+		return figure("daily-limit", "Spend Management Daily Hard Limit", Text("Off"), helpDailyLimitOff, false)
+	}
+	pct := f.DailyUsedFraction()
+	return Div(Class("figure"),
+		Dt(ID("daily-limit-label"), Text("Spend Management Daily Hard Limit")),
+		Dd(Class("figure-value"), ID("daily-limit"), Aria("labelledby", "daily-limit-label"),
+			amount(f.UsedToday), Span(Class("muted"), Text(" of ")), amount(f.DailyBudget)),
+		Dd(Div(Class("meter"), Role("meter"), Aria("valuemin", "0"), Aria("valuemax", "100"), Aria("valuenow", itoa(pct)),
+			Aria("label", "Used today against the daily hard limit"),
+			Div(Classes{"meter-bar": true, "over": pct >= 100}, StyleAttr("width:"+itoa(pct)+"%")))),
+		Dd(Class("figure-help"), Text(helpDailyLimit)),
+	)
+}
+
+func setting(title, id string, summary Node, href, action string) Node {
+	return Section(Class("card"), Aria("labelledby", id),
+		H2(Class("card-title"), ID(id), Text(title)),
+		Div(ID(id+"-value"), summary),
+		Div(Class("card-footer"), A(Class("btn btn-secondary btn-sm"), Href(href), Text(action))),
+	)
+}
+
+func addressSummary(a billing.Address) Node {
+	if a.CompanyName == "" {
+		return P(Class("muted"), Text("No invoice address yet."))
+	}
+	return P(Text(a.CompanyName))
+}
+
+func emailSummary(email string) Node {
+	if email == "" {
+		return P(Class("muted"), Text("No billing email yet: billing notifications go to no one."))
+	}
+	return P(Text(email))
+}
+
+func status(on bool) Node {
+	if on {
+		return Span(Class("status status-on"), Text("Enabled"))
+	}
+	return Span(Class("status status-off"), Text("Disabled"))
+}
+

@@ -1,0 +1,81 @@
+package web
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/acme/billing/shared/auth"
+	"github.com/acme/billing/shared/billing"
+	"github.com/acme/billing/shared/html"
+	"github.com/acme/billing/shared/store"
+)
+
+// handleLogin serves the sign-in page.
+func handleLogin(local bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_ = html.LoginPage(html.LoginProps{Local: local, Next: safeNext(r.URL.Query().Get("next"))}).Render(w)
+	})
+}
+
+// handleLogout ends the session and returns to the sign-in page.
+func handleLogout(sessions *auth.Sessions) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sessions.Clear(w)
+		http.Redirect(w, r, "/auth/login", http.StatusSeeOther)
+	})
+}
+
+// handleDevLogin is the local development sign-in of DESIGN.md:
+// GET /dev/login?org=<id>&email=<addr>&role=admin|viewer sets the session
+// cookie and redirects to /billing (or a local ?next= path). A first
+// sign-in creates the organisation. It is mounted only in local mode.
+func handleDevLogin(s *store.Store, sessions *auth.Sessions, newOrg store.NewOrg, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		sess := auth.Session{OrgID: q.Get("org"), Email: q.Get("email"), Role: billing.Role(q.Get("role"))}
+		if sess.Role == "" {
+			sess.Role = billing.RoleAdmin
+		}
+		next := safeNext(q.Get("next"))
+		if err := sess.Validate(); err != nil {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.WriteHeader(http.StatusBadRequest)
+			_ = html.LoginPage(html.LoginProps{Local: true, Next: next, Error: billing.ErrorMessage(err)}).Render(w)
+			return
+		}
+		if err := ensureOrg(r, s, newOrg, sess.OrgID); err != nil {
+			renderError(w, r, log, err)
+			return
+		}
+		if err := sessions.Issue(w, sess); err != nil {
+			renderError(w, r, log, err)
+			return
+		}
+		http.Redirect(w, r, next, http.StatusSeeOther)
+	})
+}
+
+// ensureOrg creates the organisation of a first sign-in with the
+// configured trial credits and overage limit.
+func ensureOrg(r *http.Request, s *store.Store, n store.NewOrg, orgID string) error {
+	n.Org = billing.Org{ID: orgID, Name: orgID}
+	err := s.CreateOrg(r.Context(), n)
+	if billing.ErrorCode(err) == billing.ECONFLICT {
+		return nil
+	}
+	return err
+}
+
+// safeNext returns next if it is a path of the Billing section, so the
+// sign-in can never redirect to another site.
+func safeNext(next string) string {
+	if next == "/billing" || strings.HasPrefix(next, "/billing/") || strings.HasPrefix(next, "/billing?") {
+		if !strings.Contains(next, "//") && !strings.Contains(next, "\\") {
+			return next
+		}
+	}
+	return "/billing"
+}
+

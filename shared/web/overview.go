@@ -1,0 +1,36 @@
+package web
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/acme/billing/shared/auth"
+	"github.com/acme/billing/shared/html"
+	"github.com/acme/billing/shared/store"
+	g "maragu.dev/gomponents"
+)
+
+// handleOverview serves the Billing Overview with one read of the store.
+func handleOverview(s *store.Store, now func() time.Time, log *slog.Logger) http.Handler {
+	return page(log, func(w http.ResponseWriter, r *http.Request) (g.Node, error) {
+		sess, _ := auth.FromContext(r.Context())
+		acct, profile, err := s.Overview(r.Context(), sess.OrgID, now())
+		if err != nil {
+			return nil, err
+		}
+		props := pageProps(w, r, "/billing")
+		props.OrgName = acct.Name
+		return html.OverviewPage(html.OverviewProps{Page: props, Account: acct, Figures: acct.Figures(), Profile: profile}), nil
+	})
+}
+
+// handlePending serves a Billing page whose capability is not built yet:
+// the navigation and an honest "not available yet", with no made-up data.
+func handlePending(s *store.Store, log *slog.Logger, title, lede string) http.Handler {
+	return page(log, func(w http.ResponseWriter, r *http.Request) (g.Node, error) {
+		props := pageProps(w, r, r.URL.Path)
+		props.Title = title
+		return html.PendingPage(props, lede), nil
+	})
+}

@@ -1,0 +1,119 @@
+package web
+
+import (
+	"log/slog"
+	"net/http"
+	"net/url"
+
+	"github.com/acme/billing/shared/auth"
+	"github.com/acme/billing/shared/billing"
+	"github.com/acme/billing/shared/html"
+	g "maragu.dev/gomponents"
+)
+
+// statusOf maps domain error codes to HTTP statuses: the one place this
+// mapping lives.
+var statusOf = map[string]int{
+	billing.EINVALID:   http.StatusBadRequest,
+	billing.ENOTFOUND:  http.StatusNotFound,
+	billing.ECONFLICT:  http.StatusConflict,
+	billing.EFORBIDDEN: http.StatusForbidden,
+	codeUnauthorized:   http.StatusUnauthorized,
+	billing.EINTERNAL:  http.StatusInternalServerError,
+}
+
+var headingOf = map[int]string{
+	http.StatusBadRequest:          "That request could not be understood",
+	http.StatusUnauthorized:        "Please sign in",
+	http.StatusForbidden:           "Not allowed",
+	http.StatusNotFound:            "Page not found",
+	http.StatusConflict:            "That clashes with a change already made",
+	http.StatusInternalServerError: "Something went wrong on our side",
+}
+
+// renderError writes the error page for err. Internal errors are logged
+// and shown as a generic message; a customer never sees their text.
+func renderError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	code := billing.ErrorCode(err)
+	status, ok := statusOf[code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	msg := billing.ErrorMessage(err)
+	if status == http.StatusInternalServerError {
+		logger(log, r.Context()).Error("internal error", "method", r.Method, "path", r.URL.Path, "error", err)
+		msg = "We could not complete this request. Nothing was lost; please try again in a moment."
+	}
+	s, signedIn := auth.FromContext(r.Context())
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	if r.Method == http.MethodHead {
+		return
+	}
+	_ = html.ErrorPage(html.ErrorProps{
+		Page: html.PageProps{Session: s}, Status: status, Heading: headingOf[status], Message: msg, SignedIn: signedIn,
+	}).Render(w)
+}
+
+// page adapts a view function to an http.Handler: it renders the node the
+// function returns with 200, or the error page for its error.
+func page(log *slog.Logger, f func(w http.ResponseWriter, r *http.Request) (g.Node, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, err := f(w, r)
+		if err != nil {
+			renderError(w, r, log, err)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusOK)
+		if r.Method == http.MethodHead {
+			return
+		}
+		if err := n.Render(w); err != nil {
+			logger(log, r.Context()).Error("render page", "path", r.URL.Path, "error", err)
+		}
+	})
+}
+
+// pageProps returns the layout props of the signed-in request, taking the
+// flash message left by the previous redirect.
+func pageProps(w http.ResponseWriter, r *http.Request, path string) html.PageProps {
+	s, _ := auth.FromContext(r.Context())
+	return html.PageProps{Path: path, Session: s, Flash: takeFlash(w, r)}
+}
+
+const flashCookie = "billing_flash"
+
+// setFlash leaves a message for the next page the browser loads: the
+// POST-redirect-GET of every form.
+func setFlash(w http.ResponseWriter, f html.Flash) {
+	http.SetCookie(w, &http.Cookie{
+		Name: flashCookie, Value: url.QueryEscape(f.Kind + ":" + f.Message), Path: "/billing",
+		MaxAge: 60, HttpOnly: true, SameSite: http.SameSiteLaxMode,
+	})
+}
+
+func takeFlash(w http.ResponseWriter, r *http.Request) html.Flash {
+	c, err := r.Cookie(flashCookie)
+	if err != nil {
+		return html.Flash{}
+	}
+	http.SetCookie(w, &http.Cookie{Name: flashCookie, Path: "/billing", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	v, err := url.QueryUnescape(c.Value)
+	if err != nil {
+		return html.Flash{}
+	}
+	kind, msg, _ := splitFlash(v)
+	return html.Flash{Kind: kind, Message: msg}
+}
+
+func splitFlash(v string) (kind, msg string, ok bool) {
+	for i := range len(v) {
+		if v[i] == ':' {
+			return v[:i], v[i+1:], true
+		}
+	}
+	return "", "", false
+}

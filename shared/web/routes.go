@@ -1,0 +1,83 @@
+// Package web is the HTTP surface of the Billing section: one route list,
+// the page handlers, and the middleware every request passes (sessions,
+// roles, cross-origin protection, security headers, logging). Each route
+// names the Lambda function that serves it in AWS; the local server mounts
+// them all on one mux.
+package web
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/acme/billing/shared/auth"
+	"github.com/acme/billing/shared/store"
+)
+
+// Deps are the dependencies of the handlers. Handlers are built from the
+// fields they use, so a zero Deps still lists the routes.
+type Deps struct {
+	Store    *store.Store
+	Sessions *auth.Sessions
+	Now      func() time.Time
+	Log      *slog.Logger
+	// Local enables local mode: the development sign-in and plain HTTP.
+	Local bool
+	// NewOrg is what an organisation created by its first sign-in starts with.
+	NewOrg store.NewOrg
+}
+
+// Route is one method and path, the Lambda function that serves it, and its
+// handler.
+type Route struct {
+	Function string
+	Method   string
+	Path     string
+	Handler  http.Handler
+	// Public routes need no session.
+	Public bool
+}
+
+// Routes lists every route of the Billing section, with the same paths as
+// template.yaml (a test checks both ways).
+func Routes(d Deps) []Route {
+	return []Route{
+		{Function: "overview", Method: http.MethodGet, Path: "/billing", Handler: handleOverview(d.Store, d.Now, d.Log)},
+		{Function: "balance-history", Method: http.MethodGet, Path: "/billing/balance-history", Handler: handleBalanceHistory(d.Store, d.Log)},
+		{Function: "balance-history", Method: http.MethodGet, Path: "/billing/balance-history.csv", Handler: handleBalanceHistoryCSV(d.Store, d.Now, d.Log)},
+		{Function: "invoices", Method: http.MethodGet, Path: "/billing/invoices", Handler: handlePending(d.Store, d.Log, "Invoices", "Your payments due and your order and invoice history.")},
+		{Function: "payment-methods", Method: http.MethodGet, Path: "/billing/payment-methods", Handler: handlePending(d.Store, d.Log, "Payment Methods", "The cards linked to your account, and which one is the default.")},
+		{Function: "spend-management", Method: http.MethodGet, Path: "/billing/spend-management", Handler: handlePending(d.Store, d.Log, "Spend Management", "Control and monitor your organization's credit usage: a daily budget, email notifications and webhooks.")},
+		{Function: "credits", Method: http.MethodGet, Path: "/billing/credits", Handler: handlePending(d.Store, d.Log, "Add Usage Credits", "How much would you like to add to your balance?")},
+		{Function: "auto-recharge", Method: http.MethodGet, Path: "/billing/auto-recharge", Handler: handlePending(d.Store, d.Log, "Auto Recharge", "Keep your service running by setting up auto-recharge. When your balance reaches a certain threshold, we will automatically charge your card.")},
+		{Function: "address", Method: http.MethodGet, Path: "/billing/address", Handler: handlePending(d.Store, d.Log, "Invoice Address", "The address details used for your invoices.")},
+		{Function: "notifications", Method: http.MethodGet, Path: "/billing/notifications", Handler: handlePending(d.Store, d.Log, "Invoice Notifications", "Invoices and other billing notifications will be sent here.")},
+		{Function: "tax", Method: http.MethodGet, Path: "/billing/tax", Handler: handlePending(d.Store, d.Log, "Tax Settings", "Your tax registrations, for accurate billing and compliance.")},
+		{Function: "auth", Method: http.MethodGet, Path: "/auth/login", Handler: handleLogin(d.Local), Public: true},
+		{Function: "auth", Method: http.MethodPost, Path: "/auth/logout", Handler: handleLogout(d.Sessions), Public: true},
+	}
+}
+
+// LocalRoutes are the routes that exist only in local mode: the
+// development sign-in of DESIGN.md. They are never deployed.
+func LocalRoutes(d Deps) []Route {
+	return []Route{
+		{Function: "local", Method: http.MethodGet, Path: "/dev/login", Handler: handleDevLogin(d.Store, d.Sessions, d.NewOrg, d.Log), Public: true},
+	}
+}
+
+// Handler mounts routes on one mux behind the middleware every request
+// passes: logging with a request id, security headers, cross-origin
+// protection for every unsafe method, a session for non-public routes, and
+// the admin role for any change.
+func Handler(d Deps, routes []Route) http.Handler {
+	mux := http.NewServeMux()
+	for _, rt := range routes {
+		h := rt.Handler
+		if !rt.Public {
+			h = requireSession(d.Sessions, d.Log, adminForChanges(d.Log, h))
+		}
+		mux.Handle(rt.Method+" "+rt.Path, h)
+	}
+	return withRequest(d.Log, !d.Local, crossOrigin(d.Log, notFound(mux, d.Sessions, d.Log)))
+}
