@@ -135,4 +135,3 @@ func (c Config) Deps(ctx context.Context, log *slog.Logger, now func() time.Time
 		NewOrg:   store.NewOrg{TrialCredits: c.TrialCredits, OverageLimit: c.OverageLimit},
 	}, nil
 }
-

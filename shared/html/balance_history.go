@@ -9,7 +9,6 @@ import (
 	. "maragu.dev/gomponents/html"
 )
 
-
 // BalanceHistoryProps carries the layout props and the rows of one page.
 type BalanceHistoryProps struct {
 	PageProps

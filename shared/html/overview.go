@@ -129,4 +129,3 @@ func status(on bool) Node {
 	}
 	return Span(Class("status status-off"), Text("Disabled"))
 }
-

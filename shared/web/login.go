@@ -78,4 +78,3 @@ func safeNext(next string) string {
 	}
 	return "/billing"
 }
-
