@@ -1,0 +1,163 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/truora/minidyn/server"
+)
+
+// syncBuffer is a bytes.Buffer safe to read while run writes to it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+var urlPattern = regexp.MustCompile(`running at (http://[0-9.:]+)/billing`)
+
+// start runs the local server with env and returns its base URL and a
+// function that stops it and returns run's error and output.
+func start(t *testing.T, env map[string]string) (string, func() (error, string)) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &syncBuffer{}
+	done := make(chan error, 1)
+	env["ADDR"] = "127.0.0.1:0"
+	go func() { done <- run(ctx, func(k string) string { return env[k] }, out, io.Discard) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if m := urlPattern.FindStringSubmatch(out.String()); m != nil {
+			stop := func() (error, string) {
+				cancel()
+				select {
+				case err := <-done:
+					return err, out.String()
+				case <-time.After(10 * time.Second):
+					t.Fatal("run did not stop within 10 s of cancellation")
+					return nil, ""
+				}
+			}
+			return m[1], stop
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("run ended before serving: %v\n%s", err, out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no URL printed within 30 s:\n%s", out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func signIn(t *testing.T, base string) *http.Client {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	resp, err := c.Get(base + "/dev/login?org=acme&email=you@acme.test&role=admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/billing" {
+		t.Fatalf("sign-in landed on %s with %d", resp.Request.URL, resp.StatusCode)
+	}
+	if !strings.Contains(string(body), "Acme Inc.") || !strings.Contains(string(body), "Total Credits") {
+		t.Fatalf("the Overview is not filled:\n%s", body)
+	}
+	return c
+}
+
+func TestRun(t *testing.T) {
+	t.Run("it serves the seeded demo, the static site, and stops cleanly", func(t *testing.T) {
+		base, stop := start(t, map[string]string{"USAGE_API_KEY": "test-key-123"})
+		c := signIn(t, base)
+
+		resp, err := c.Get(base + "/static/app.css")
+		if err != nil {
+			t.Fatal(err)
+		}
+		css, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Type"), "text/css") || len(css) < 1000 {
+			t.Errorf("stylesheet: %d %s, %d bytes", resp.StatusCode, resp.Header.Get("Content-Type"), len(css))
+		}
+
+		resp, err = c.Get(base + "/billing/balance-history")
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, want := range []string{"Free Trial Credits", "via Add Credits", "Applied credit balance to invoice"} {
+			if !strings.Contains(string(page), want) {
+				t.Errorf("balance history lacks %q", want)
+			}
+		}
+
+		err, out := stop()
+		if err != nil {
+			t.Errorf("run returned %v", err)
+		}
+		for _, want := range []string{"/dev/login?org=acme&email=you@acme.test&role=admin", "Usage API key (Authorization: Bearer …): test-key-123", "Stopped."} {
+			if !strings.Contains(out, want) {
+				t.Errorf("output lacks %q:\n%s", want, out)
+			}
+		}
+		if _, err := http.Get(base + "/billing"); err == nil {
+			t.Error("the server still answers after stopping")
+		}
+	})
+
+	t.Run("with AWS_ENDPOINT_URL_DYNAMODB it uses that endpoint and creates the missing table", func(t *testing.T) {
+		ddb := httptest.NewServer(server.NewServer())
+		defer ddb.Close()
+		base, stop := start(t, map[string]string{"AWS_ENDPOINT_URL_DYNAMODB": ddb.URL, "TABLE_NAME": "billing-dev"})
+		signIn(t, base)
+		err, out := stop()
+		if err != nil {
+			t.Errorf("run returned %v", err)
+		}
+		if !strings.Contains(out, "DynamoDB endpoint: "+ddb.URL+", table billing-dev") {
+			t.Errorf("output does not name the endpoint:\n%s", out)
+		}
+
+		// A second start finds the table and the demo already there.
+		base, stop = start(t, map[string]string{"AWS_ENDPOINT_URL_DYNAMODB": ddb.URL, "TABLE_NAME": "billing-dev"})
+		signIn(t, base)
+		if err, _ := stop(); err != nil {
+			t.Errorf("second run returned %v", err)
+		}
+	})
+
+	t.Run("a random usage API key is printed when none is set", func(t *testing.T) {
+		_, stop := start(t, map[string]string{})
+		_, out := stop()
+		if !regexp.MustCompile(`Bearer …\): local_[0-9a-f]{48}\n`).MatchString(out) {
+			t.Errorf("no random key in:\n%s", out)
+		}
+	})
+}
