@@ -22,7 +22,9 @@ const CookieName = "billing_session"
 
 // Session is a signed-in member of an organisation.
 type Session struct {
-	OrgID   string       `json:"o"`
+	OrgID string `json:"o"`
+	// OrgName is the organisation's display name at sign-in.
+	OrgName string       `json:"n,omitempty"`
 	Email   string       `json:"e"`
 	Role    billing.Role `json:"r"`
 	Expires time.Time    `json:"x"`

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/acme/billing/shared/auth"
 	"github.com/acme/billing/shared/billing"
@@ -31,7 +32,7 @@ func handleLogout(sessions *auth.Sessions) http.Handler {
 // GET /dev/login?org=<id>&email=<addr>&role=admin|viewer sets the session
 // cookie and redirects to /billing (or a local ?next= path). A first
 // sign-in creates the organisation. It is mounted only in local mode.
-func handleDevLogin(s *store.Store, sessions *auth.Sessions, newOrg store.NewOrg, log *slog.Logger) http.Handler {
+func handleDevLogin(s *store.Store, sessions *auth.Sessions, newOrg store.NewOrg, now func() time.Time, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		sess := auth.Session{OrgID: q.Get("org"), Email: q.Get("email"), Role: billing.Role(q.Get("role"))}
@@ -45,10 +46,12 @@ func handleDevLogin(s *store.Store, sessions *auth.Sessions, newOrg store.NewOrg
 			_ = html.LoginPage(html.LoginProps{Local: true, Next: next, Error: billing.ErrorMessage(err)}).Render(w)
 			return
 		}
-		if err := ensureOrg(r, s, newOrg, sess.OrgID); err != nil {
+		name, err := ensureOrg(r, s, newOrg, sess.OrgID, now())
+		if err != nil {
 			renderError(w, r, log, err)
 			return
 		}
+		sess.OrgName = name
 		if err := sessions.Issue(w, sess); err != nil {
 			renderError(w, r, log, err)
 			return
@@ -57,15 +60,19 @@ func handleDevLogin(s *store.Store, sessions *auth.Sessions, newOrg store.NewOrg
 	})
 }
 
-// ensureOrg creates the organisation of a first sign-in with the
-// configured trial credits and overage limit.
-func ensureOrg(r *http.Request, s *store.Store, n store.NewOrg, orgID string) error {
+// ensureOrg returns the name of the organisation signing in, creating it
+// on its first sign-in with the configured trial credits and overage limit.
+func ensureOrg(r *http.Request, s *store.Store, n store.NewOrg, orgID string, now time.Time) (string, error) {
 	n.Org = billing.Org{ID: orgID, Name: orgID}
 	err := s.CreateOrg(r.Context(), n)
-	if billing.ErrorCode(err) == billing.ECONFLICT {
-		return nil
+	if err == nil {
+		return n.Name, nil
 	}
-	return err
+	if billing.ErrorCode(err) != billing.ECONFLICT {
+		return "", err
+	}
+	acct, err := s.Account(r.Context(), orgID, now)
+	return acct.Name, err
 }
 
 // safeNext returns next if it is a path of the Billing section, so the

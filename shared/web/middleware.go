@@ -158,10 +158,12 @@ func adminForChanges(log *slog.Logger, next http.Handler) http.Handler {
 	})
 }
 
-// notFound answers requests no route matches with the 404 page.
+// notFound answers requests no route matches with the 404 page. A path that
+// a route serves with another method is left to the mux, which answers 405
+// with an Allow header.
 func notFound(mux *http.ServeMux, sessions *auth.Sessions, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, pattern := mux.Handler(r); pattern == "" {
+		if _, pattern := mux.Handler(r); pattern == "" && !routedOtherwise(mux, r) {
 			if s, ok := sessions.Read(r); ok {
 				r = r.WithContext(auth.WithSession(r.Context(), s))
 			}
@@ -170,4 +172,20 @@ func notFound(mux *http.ServeMux, sessions *auth.Sessions, log *slog.Logger) htt
 		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// routedOtherwise reports whether a route serves r's path with another
+// method: the mux reports no pattern for both 404 and 405.
+func routedOtherwise(mux *http.ServeMux, r *http.Request) bool {
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if m == r.Method {
+			continue
+		}
+		other := r.Clone(r.Context())
+		other.Method = m
+		if _, pattern := mux.Handler(other); pattern != "" {
+			return true
+		}
+	}
+	return false
 }

@@ -81,7 +81,7 @@ func page(log *slog.Logger, f func(w http.ResponseWriter, r *http.Request) (g.No
 // flash message left by the previous redirect.
 func pageProps(w http.ResponseWriter, r *http.Request, path string) html.PageProps {
 	s, _ := auth.FromContext(r.Context())
-	return html.PageProps{Path: path, Session: s, Flash: takeFlash(w, r)}
+	return html.PageProps{Path: path, Session: s, OrgName: s.OrgName, Flash: takeFlash(w, r)}
 }
 
 const flashCookie = "billing_flash"

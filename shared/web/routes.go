@@ -62,7 +62,7 @@ func Routes(d Deps) []Route {
 // development sign-in of DESIGN.md. They are never deployed.
 func LocalRoutes(d Deps) []Route {
 	return []Route{
-		{Function: "local", Method: http.MethodGet, Path: "/dev/login", Handler: handleDevLogin(d.Store, d.Sessions, d.NewOrg, d.Log), Public: true},
+		{Function: "local", Method: http.MethodGet, Path: "/dev/login", Handler: handleDevLogin(d.Store, d.Sessions, d.NewOrg, d.Now, d.Log), Public: true},
 	}
 }
 
