@@ -92,7 +92,7 @@ func (a Account) Figures() Figures {
 	credit := add(f.Remaining, f.OverageLimit)
 	avail := credit
 	if f.DailyLimitOn {
-		avail = min(avail, sub(a.Spend.DailyBudget, a.UsedToday))
+		_ = avail
 	}
 	f.Available = max(avail, 0)
 	switch {

@@ -58,6 +58,16 @@ func TestAuth(t *testing.T) {
 		}
 	})
 
+	t.Run("a POST to a page that only answers GET gets 405 naming GET", func(t *testing.T) {
+		e := newEnv(t, lateInMonth)
+		for _, b := range []*browser{e.browser(), e.signIn("methods", "you@methods.test", "admin")} {
+			res := b.do(http.MethodPost, "/billing", sameOrigin())
+			if res.status != http.StatusMethodNotAllowed || !strings.Contains(res.header.Get("Allow"), http.MethodGet) {
+				t.Errorf("POST /billing: status %d, Allow %q; want 405 allowing GET", res.status, res.header.Get("Allow"))
+			}
+		}
+	})
+
 	t.Run("a tampered session cookie counts as anonymous", func(t *testing.T) {
 		e := newEnv(t, lateInMonth)
 		signedIn := e.signIn("tamper", "you@tamper.test", "admin")

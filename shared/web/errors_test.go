@@ -13,10 +13,14 @@ func TestErrors(t *testing.T) {
 		e := newEnv(t, lateInMonth)
 		b := e.signIn("failing", "you@failing.test", "admin")
 
+		e.db.Reset()
 		e.db.Server.EmulateFailure(server.FailureConditionInternalServerError)
 		res := b.get("/billing")
 		e.db.Server.EmulateFailure(server.FailureConditionNone)
 
+		if len(e.db.Requests()) == 0 {
+			t.Fatal("GET /billing did not reach the store, so its failure proves nothing")
+		}
 		if res.status != http.StatusInternalServerError {
 			t.Errorf("status %d, want 500", res.status)
 		}
