@@ -125,5 +125,10 @@ func Seed(ctx context.Context, s *store.Store, now time.Time) (bool, error) {
 			}
 		}
 	}
+	// What the daily close would have done: days before yesterday move out
+	// of the account item.
+	if err := s.CloseDays(ctx, OrgID, now.AddDate(0, 0, -1)); err != nil {
+		return false, fmt.Errorf("seed %s: %w", OrgID, err)
+	}
 	return true, nil
 }

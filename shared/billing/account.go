@@ -92,7 +92,7 @@ func (a Account) Figures() Figures {
 	credit := add(f.Remaining, f.OverageLimit)
 	avail := credit
 	if f.DailyLimitOn {
-		_ = avail
+		avail = min(avail, sub(a.Spend.DailyBudget, a.UsedToday))
 	}
 	f.Available = max(avail, 0)
 	switch {

@@ -15,6 +15,9 @@ const (
 	pkOrgs    = "ORGS"
 	prefixTx  = "TX#"
 	prefixDay = "DAY#"
+	// prefixUsed names the ACCOUNT attributes holding a recent day's usage,
+	// e.g. used_2026-11-27, until the daily close moves it to a DAY# item.
+	prefixUsed = "used_"
 )
 
 func orgPK(orgID string) string       { return "ORG#" + orgID }
@@ -73,7 +76,7 @@ func (r accountRecord) account(usedToday money.Money) billing.Account {
 	}
 }
 
-// dayRecord is a DAY# item: usage on one UTC day.
+// dayRecord is a DAY# item: the usage of one closed UTC day.
 type dayRecord struct {
 	PK    string      `dynamodbav:"PK"`
 	SK    string      `dynamodbav:"SK"`

@@ -401,3 +401,55 @@ func (l *loseFirstAnswer) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 var _ dynamodb.HTTPClient = (*http.Client)(nil)
+
+func TestCloseDays(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.New(t)
+	s := db.Store(clock)
+	newOrg(t, s, "acme", money.Dollars(10))
+	want := map[string]money.Money{}
+	for n := range 5 {
+		at := now.AddDate(0, 0, -n)
+		u := money.Money(1_000_001 * (n + 1))
+		if err := s.AddUsage(ctx, "acme", at, u); err != nil {
+			t.Fatal(err)
+		}
+		want[billing.Day(at)] = u
+	}
+	usage := func() map[string]money.Money {
+		t.Helper()
+		got, err := s.DailyUsage(ctx, "acme", now.AddDate(0, 0, -10), now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+
+	t.Run("closing old days keeps every day's usage and today's figure", func(t *testing.T) {
+		if err := s.CloseDays(ctx, "acme", now.AddDate(0, 0, -1)); err != nil {
+			t.Fatal(err)
+		}
+		if got := usage(); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("daily usage %v, want %v", got, want)
+		}
+		acct, _ := s.Account(ctx, "acme", now)
+		if acct.UsedToday != want[billing.Day(now)] || acct.UsagePeriod != 15_000_015 {
+			t.Errorf("account %+v", acct)
+		}
+	})
+
+	t.Run("closing again, or concurrently, changes nothing", func(t *testing.T) {
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() {
+				if err := s.CloseDays(ctx, "acme", now); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if got := usage(); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("daily usage %v, want %v", got, want)
+		}
+	})
+}

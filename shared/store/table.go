@@ -4,9 +4,10 @@
 //
 // Layout of the single table (PK, SK are strings):
 //
-//	ORG#<org>   ACCOUNT          counters and limits read on every allowance check (kept small: hot item)
+//	ORG#<org>   ACCOUNT          counters and limits read on every allowance check, and the usage of
+//	                             recent UTC days as used_<yyyy-mm-dd> attributes (the hot item: kept small)
 //	ORG#<org>   PROFILE          invoice address and billing email
-//	ORG#<org>   DAY#<yyyy-mm-dd> usage recorded on that UTC day
+//	ORG#<org>   DAY#<yyyy-mm-dd> the usage of a closed UTC day (moved out of ACCOUNT by the daily close)
 //	ORG#<org>   TX#<id>          one balance transaction (append-only; ids sort by time)
 //	ORG#<org>   TXKEY#<key>      idempotency guard of a keyed balance transaction
 //	ORGS        ORG#<org>        the list of organisations, for operators and schedules

@@ -39,7 +39,10 @@ type env struct {
 	db    *storetest.DB
 	store *store.Store
 	srv   *httptest.Server
-	log   *lockedBuffer
+	// handler is what srv serves, for requests that must skip net/http's
+	// own response handling.
+	handler http.Handler
+	log     *lockedBuffer
 }
 
 // newEnv builds the handler the way the local server does (Routes and
@@ -65,14 +68,15 @@ func newEnv(t *testing.T, now time.Time, extra ...web.Route) *env {
 		NewOrg:   store.NewOrg{TrialCredits: money.Dollars(10), OverageLimit: money.Dollars(25)},
 	}
 	routes := append(web.Routes(deps), web.LocalRoutes(deps)...)
-	srv := httptest.NewServer(web.Handler(deps, append(routes, extra...)))
+	handler := web.Handler(deps, append(routes, extra...))
+	srv := httptest.NewServer(handler)
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("server log:\n%s", logs.String())
 		}
 	})
-	return &env{t: t, now: now, db: db, store: deps.Store, srv: srv, log: logs}
+	return &env{t: t, now: now, db: db, store: deps.Store, srv: srv, handler: handler, log: logs}
 }
 
 // seed writes the demo organisation "acme" as of the env's time.
@@ -115,6 +119,15 @@ func (e *env) signIn(org, email, role string) *browser {
 		e.t.Fatalf("sign in as %s of %s: status %d, Location %q; body:\n%s", role, org, res.status, res.header.Get("Location"), res.body)
 	}
 	return b
+}
+
+// cookies returns the browser's cookies for the server.
+func (b *browser) cookies() []*http.Cookie {
+	u, err := url.Parse(b.e.srv.URL)
+	if err != nil {
+		b.e.t.Fatal(err)
+	}
+	return b.client.Jar.Cookies(u)
 }
 
 // response is a read response.
