@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -206,7 +205,7 @@ func (s *Store) AddUsage(ctx context.Context, orgID string, at time.Time, amount
 		return fmt.Errorf("add usage %s: %w", orgID, err)
 	}
 	err = s.updateItem(ctx, s.update(key(orgPK(orgID), skAccount), e, true))
-	if _, ok := errors.AsType[*types.ConditionalCheckFailedException](err); ok {
+	if isConditionFailed(err) {
 		return billing.Errorf(billing.ENOTFOUND, "Organisation %s not found.", orgID)
 	}
 	if err != nil {
@@ -351,7 +350,7 @@ func (s *Store) SetSpendSettings(ctx context.Context, orgID string, sp billing.S
 		return fmt.Errorf("set spend settings %s: %w", orgID, err)
 	}
 	err = s.updateItem(ctx, s.update(key(orgPK(orgID), skAccount), e, true))
-	if _, ok := errors.AsType[*types.ConditionalCheckFailedException](err); ok {
+	if isConditionFailed(err) {
 		return billing.Errorf(billing.ENOTFOUND, "Organisation %s not found.", orgID)
 	}
 	if err != nil {

@@ -135,3 +135,9 @@ func onlyConflicts(err error) bool {
 	}
 	return conflict
 }
+
+// isConditionFailed reports whether a single-item write failed its condition.
+func isConditionFailed(err error) bool {
+	_, ok := errors.AsType[*types.ConditionalCheckFailedException](err)
+	return ok
+}

@@ -1,0 +1,270 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/acme/billing/shared/billing"
+	"github.com/acme/billing/shared/money"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// UsageOutcome is what recording did with one usage event.
+type UsageOutcome string
+
+// Outcomes of recording.
+const (
+	UsageAccepted   UsageOutcome = "accepted"
+	UsageDuplicate  UsageOutcome = "duplicate"
+	UsageUnknownOrg UsageOutcome = "unknown_org"
+)
+
+// maxEventsPerTransaction leaves one action of DynamoDB's 100 for the
+// organisation's ACCOUNT item.
+const maxEventsPerTransaction = MaxTransactActions - 1
+
+// eventRecord is the idempotency record of one usage event, on its own
+// partition (EVT#<org>#<sha256 of id>) so the organisation's hot partition
+// only carries its ACCOUNT item. Short attribute names and a capped
+// description keep it within one write unit (1 KB).
+type eventRecord struct {
+	PK          string      `dynamodbav:"PK"`
+	SK          string      `dynamodbav:"SK"`
+	EventID     string      `dynamodbav:"i"`
+	Amount      money.Money `dynamodbav:"a"`
+	Day         string      `dynamodbav:"d"`
+	Time        string      `dynamodbav:"t"`
+	Description string      `dynamodbav:"n,omitempty"`
+	Token       string      `dynamodbav:"k"`
+	ExpiresAt   int64       `dynamodbav:"expires_at"`
+}
+
+// maxStoredDescription is how many bytes of an event's description its
+// record keeps.
+const maxStoredDescription = 160
+
+func eventPK(orgID, eventID string) string {
+	sum := sha256.Sum256([]byte(eventID))
+	return "EVT#" + orgID + "#" + hex.EncodeToString(sum[:])
+}
+
+const skEvent = "EVT"
+
+func newEventRecord(e billing.UsageEvent, day, token string, now time.Time) eventRecord {
+	desc := e.Description
+	for len(desc) > maxStoredDescription {
+		_, size := utf8.DecodeLastRuneInString(desc)
+		desc = desc[:len(desc)-size]
+	}
+	return eventRecord{
+		PK: eventPK(e.OrgID, e.ID), SK: skEvent, EventID: e.ID, Amount: e.Amount, Day: day,
+		Time: e.Time.UTC().Format(time.RFC3339Nano), Description: desc, Token: token,
+		// Kept a day past the retention window; events older than the
+		// window are refused anyway, so an id never counts twice.
+		ExpiresAt: now.Add(billing.UsageRetention + 24*time.Hour).Unix(),
+	}
+}
+
+// RecordUsage records usage events of one organisation, counted on the UTC
+// day of now. Each event's idempotency record and the organisation's
+// counters (Usage This Period and today's usage) change in one transaction,
+// at most 99 events per transaction, so an event id counts exactly once:
+// across requests, concurrent callers and retries after lost answers.
+//
+// events must be valid, of orgID, and have distinct ids. The outcomes come
+// back in the order of events. An error means the events without an
+// outcome were not recorded and may be retried.
+func (s *Store) RecordUsage(ctx context.Context, orgID string, now time.Time, events []billing.UsageEvent) ([]UsageOutcome, error) {
+	outcomes := make([]UsageOutcome, len(events))
+	for start := 0; start < len(events); start += maxEventsPerTransaction {
+		end := min(start+maxEventsPerTransaction, len(events))
+		if err := s.recordChunk(ctx, orgID, now, events[start:end], outcomes[start:end]); err != nil {
+			return outcomes, fmt.Errorf("record usage %s: %w", orgID, err)
+		}
+	}
+	return outcomes, nil
+}
+
+func (s *Store) recordChunk(ctx context.Context, orgID string, now time.Time, events []billing.UsageEvent, outcomes []UsageOutcome) error {
+	day := billing.Day(now)
+	token := newToken()
+	pending := make([]int, len(events))
+	for i := range events {
+		pending[i] = i
+	}
+	for len(pending) > 0 {
+		items := make([]types.TransactWriteItem, 0, len(pending)+1)
+		var sum money.Money
+		for _, i := range pending {
+			put, err := s.putNew(newEventRecord(events[i], day, token, now))
+			if err != nil {
+				return err
+			}
+			items = append(items, types.TransactWriteItem{Put: put})
+			sum += events[i].Amount
+		}
+		e, err := expression.NewBuilder().WithUpdate(addUsage(sum, day)).
+			WithCondition(expression.AttributeExists(expression.Name(AttrPK))).Build()
+		if err != nil {
+			return err
+		}
+		items = append(items, types.TransactWriteItem{Update: s.update(key(orgPK(orgID), skAccount), e, true)})
+
+		err = s.transact(ctx, items)
+		if err == nil {
+			setAll(outcomes, pending, UsageAccepted)
+			return nil
+		}
+		reasons := cancelReasons(err)
+		if conditionFailed(reasons, len(pending)) {
+			setAll(outcomes, pending, UsageUnknownOrg)
+			return nil
+		}
+		var dups []int
+		for n, i := range pending {
+			if conditionFailed(reasons, n) {
+				dups = append(dups, i)
+			}
+		}
+		if len(dups) == 0 {
+			return err
+		}
+		// A record of ours means this very transaction was applied and its
+		// answer lost: every event in it counted.
+		ours, err := s.recordedWith(ctx, events[dups[0]], token)
+		if err != nil {
+			return err
+		}
+		if ours {
+			setAll(outcomes, pending, UsageAccepted)
+			return nil
+		}
+		setAll(outcomes, dups, UsageDuplicate)
+		pending = without(pending, dups)
+	}
+	return nil
+}
+
+// recordedWith reports whether the idempotency record of e carries token.
+func (s *Store) recordedWith(ctx context.Context, e billing.UsageEvent, token string) (bool, error) {
+	items, err := s.batchGet(ctx, []map[string]types.AttributeValue{key(eventPK(e.OrgID, e.ID), skEvent)})
+	if err != nil || len(items) == 0 {
+		return false, err
+	}
+	var rec eventRecord
+	if err := attributevalue.UnmarshalMap(items[0], &rec); err != nil {
+		return false, err
+	}
+	return rec.Token == token, nil
+}
+
+func setAll(outcomes []UsageOutcome, idx []int, o UsageOutcome) {
+	for _, i := range idx {
+		outcomes[i] = o
+	}
+}
+
+func without(all, drop []int) []int {
+	out := all[:0:0]
+	d := 0
+	for _, i := range all {
+		if d < len(drop) && drop[d] == i {
+			d++
+			continue
+		}
+		out = append(out, i)
+	}
+	return out
+}
+
+func newToken() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return hex.EncodeToString(b)
+}
+
+// Notification kinds, flagged once per organisation and UTC day.
+const (
+	NotifyEmailThreshold = "email_threshold"
+	NotifyBudget         = "budget"
+)
+
+// NotifyRecharge is the flag of a low-balance crossing: once per level of
+// Total Credits (a top-up or recharge opens a new one) and UTC day.
+func NotifyRecharge(totalCredits money.Money) string {
+	return "recharge_" + totalCredits.String()
+}
+
+// Flag states.
+const (
+	FlagPending = "pending" // claimed; the event may not be published yet
+	FlagSent    = "sent"    // published
+)
+
+// flagsRecord holds a day's notification flags of an organisation, on its
+// own partition: NOTIFY#<org>, DAY#<day>. Attributes are kind → state.
+func flagsKey(orgID, day string) map[string]types.AttributeValue {
+	return key("NOTIFY#"+orgID, daySK(day))
+}
+
+// UsageState returns the account, with today's usage, and today's
+// notification flags (kind → state), in one strongly consistent read.
+func (s *Store) UsageState(ctx context.Context, orgID string, now time.Time) (billing.Account, map[string]string, error) {
+	items, err := s.batchGet(ctx, []map[string]types.AttributeValue{key(orgPK(orgID), skAccount), flagsKey(orgID, billing.Day(now))})
+	if err != nil {
+		return billing.Account{}, nil, fmt.Errorf("read usage state %s: %w", orgID, err)
+	}
+	var acctItem map[string]types.AttributeValue
+	flags := map[string]string{}
+	for _, it := range items {
+		if sk := it[AttrSK].(*types.AttributeValueMemberS).Value; sk == skAccount {
+			acctItem = it
+			continue
+		}
+		for name, v := range it {
+			if sv, ok := v.(*types.AttributeValueMemberS); ok && name != AttrPK && name != AttrSK {
+				flags[name] = sv.Value
+			}
+		}
+	}
+	acct, err := accountFrom(orgID, acctItem, now)
+	return acct, flags, err
+}
+
+// ClaimFlag marks the notification kind of the UTC day of now as pending,
+// and reports whether this call did so: exactly one caller wins per day.
+func (s *Store) ClaimFlag(ctx context.Context, orgID string, now time.Time, kind string) (bool, error) {
+	return s.setFlag(ctx, orgID, now, kind, FlagPending, expression.AttributeNotExists(expression.Name(kind)))
+}
+
+// MarkFlagSent records that the event of a claimed flag was published.
+func (s *Store) MarkFlagSent(ctx context.Context, orgID string, now time.Time, kind string) error {
+	_, err := s.setFlag(ctx, orgID, now, kind, FlagSent, expression.Name(kind).Equal(expression.Value(FlagPending)))
+	return err
+}
+
+func (s *Store) setFlag(ctx context.Context, orgID string, now time.Time, kind, state string, cond expression.ConditionBuilder) (bool, error) {
+	expires := billing.NextMidnight(now).Add(48 * time.Hour).Unix()
+	e, err := expression.NewBuilder().WithUpdate(expression.
+		Set(expression.Name(kind), expression.Value(state)).
+		Set(expression.Name(AttrTTL), expression.Value(expires))).WithCondition(cond).Build()
+	if err != nil {
+		return false, fmt.Errorf("flag %s %s: %w", orgID, kind, err)
+	}
+	err = s.updateItem(ctx, s.update(flagsKey(orgID, billing.Day(now)), e, true))
+	if isConditionFailed(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("flag %s %s: %w", orgID, kind, err)
+	}
+	return true, nil
+}
+
