@@ -2,13 +2,12 @@
 // but Go: every function's routes on one mux (the same route list the
 // Lambda functions use), the static site under /static/, and an embedded
 // DynamoDB-compatible server on loopback, seeded with the demo
-// organisation "acme". `make run` runs it.
+// organisation "acme", with the EventBridge schedules and rules run
+// in-process. `make run` runs it.
 package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -22,6 +21,8 @@ import (
 
 	"github.com/acme/billing/infra/demo"
 	"github.com/acme/billing/shared/config"
+	"github.com/acme/billing/shared/events"
+	"github.com/acme/billing/shared/jobs"
 	"github.com/acme/billing/shared/web"
 	"github.com/acme/billing/site"
 	"github.com/truora/minidyn/server"
@@ -38,9 +39,8 @@ func main() {
 
 // Local server settings beyond the shared configuration.
 const (
-	envAddr        = "ADDR"
-	envUsageAPIKey = "USAGE_API_KEY"
-	defaultAddr    = "127.0.0.1:8080"
+	envAddr     = "ADDR"
+	defaultAddr = "127.0.0.1:8080"
 )
 
 // run serves until ctx ends, then shuts down gracefully. It prints the URL,
@@ -60,7 +60,8 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		defer stopDB()
 		cfg.DynamoEndpoint = endpoint
 	}
-	deps, err := cfg.Deps(ctx, log, time.Now)
+	bus := events.NewBus(log)
+	deps, err := cfg.Deps(ctx, log, time.Now, bus)
 	if err != nil {
 		return err
 	}
@@ -70,11 +71,8 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	if _, err := demo.Seed(ctx, deps.Store, deps.Now()); err != nil {
 		return err
 	}
+	jobs.Scheduler(ctx, jobs.List(deps), deps.Now, log)
 
-	apiKey := getenv(envUsageAPIKey)
-	if apiKey == "" {
-		apiKey = randomKey()
-	}
 	addr := getenv(envAddr)
 	if addr == "" {
 		addr = defaultAddr
@@ -87,7 +85,7 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	url := "http://" + ln.Addr().String()
 	fmt.Fprintf(stdout, "Billing is running at %s/billing\n", url)
 	fmt.Fprintf(stdout, "Sign in as the demo admin: %s/dev/login?org=acme&email=you@acme.test&role=admin\n", url)
-	fmt.Fprintf(stdout, "Usage API key (Authorization: Bearer …): %s\n", apiKey)
+	fmt.Fprintf(stdout, "Usage API key (Authorization: Bearer …): %s\n", cfg.UsageAPIKey)
 	fmt.Fprintf(stdout, "DynamoDB endpoint: %s, table %s\n", cfg.DynamoEndpoint, cfg.TableName)
 
 	errc := make(chan error, 1)
@@ -133,10 +131,4 @@ func startEmbeddedDynamoDB() (string, func(), error) {
 	srv := &http.Server{Handler: server.NewServer(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }() // Serve returns only when stopped
 	return "http://" + ln.Addr().String(), func() { _ = srv.Close() }, nil
-}
-
-func randomKey() string {
-	b := make([]byte, 24)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails
-	return "local_" + hex.EncodeToString(b)
 }

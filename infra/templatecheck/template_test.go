@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/acme/billing/shared/jobs"
 	"github.com/acme/billing/shared/store"
 	"github.com/acme/billing/shared/web"
 	"github.com/awslabs/goformation/v7"
@@ -92,9 +93,18 @@ func TestTemplateFunctions(t *testing.T) {
 
 type route struct{ Function, Method, Path string }
 
+// routeAuth returns the authorizer of a template route ("" for none).
+func routeAuth(h *serverless.Function_HttpApiEvent) string {
+	if h.Auth == nil || h.Auth.Authorizer == nil {
+		return ""
+	}
+	return *h.Auth.Authorizer
+}
+
 func TestTemplateRoutes(t *testing.T) {
 	tmpl := parse(t)
 	var inTemplate []route
+	auth := map[route]string{}
 	for _, fn := range tmpl.GetAllServerlessFunctionResources() {
 		name := functionName(t, fn)
 		for evName, ev := range fn.Events {
@@ -108,13 +118,27 @@ func TestTemplateRoutes(t *testing.T) {
 			if h.Method == nil || h.Path == nil {
 				t.Fatalf("%s: event %s needs Method and Path", name, evName)
 			}
-			inTemplate = append(inTemplate, route{name, strings.ToUpper(*h.Method), *h.Path})
+			r := route{name, strings.ToUpper(*h.Method), *h.Path}
+			inTemplate = append(inTemplate, r)
+			auth[r] = routeAuth(h)
 		}
 	}
 	var inCode []route
+	access := map[route]web.Access{}
 	for _, rt := range web.Routes(web.Deps{}) {
-		inCode = append(inCode, route{rt.Function, rt.Method, rt.Path})
+		r := route{rt.Function, rt.Method, rt.Path}
+		inCode = append(inCode, r)
+		access[r] = rt.Access
 	}
+
+	t.Run("service routes use IAM authorization and no other route does", func(t *testing.T) {
+		for r, a := range access {
+			iam := auth[r] == "AWS_IAM"
+			if (a == web.AccessService) != iam {
+				t.Errorf("%v: access %v in code, authorizer %q in template.yaml", r, a, auth[r])
+			}
+		}
+	})
 
 	t.Run("every route of the template is in the route list", func(t *testing.T) {
 		for _, r := range inTemplate {
@@ -201,4 +225,30 @@ func TestTemplateTable(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestTemplateSchedules(t *testing.T) {
+	type schedule struct{ Function, Expression string }
+	var inTemplate []schedule
+	for _, fn := range parse(t).GetAllServerlessFunctionResources() {
+		for _, ev := range fn.Events {
+			if ev.Type == "Schedule" {
+				if ev.Properties == nil || ev.Properties.ScheduleEvent == nil {
+					t.Fatalf("%s: Schedule event without properties", functionName(t, fn))
+				}
+				inTemplate = append(inTemplate, schedule{functionName(t, fn), ev.Properties.ScheduleEvent.Schedule})
+			}
+		}
+	}
+	var inCode []schedule
+	for _, j := range jobs.List(web.Deps{}) {
+		inCode = append(inCode, schedule{j.Function, j.Schedule})
+	}
+	slices.SortFunc(inTemplate, func(a, b schedule) int { return strings.Compare(a.Function, b.Function) })
+	slices.SortFunc(inCode, func(a, b schedule) int { return strings.Compare(a.Function, b.Function) })
+	t.Run("every scheduled job runs on the same schedule in template.yaml", func(t *testing.T) {
+		if !slices.Equal(inTemplate, inCode) {
+			t.Errorf("template.yaml schedules %v, shared/jobs lists %v", inTemplate, inCode)
+		}
+	})
 }

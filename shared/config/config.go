@@ -15,9 +15,13 @@ import (
 	"time"
 
 	"github.com/acme/billing/shared/auth"
+	"github.com/acme/billing/shared/events"
 	"github.com/acme/billing/shared/money"
 	"github.com/acme/billing/shared/store"
+	"github.com/acme/billing/shared/usage"
 	"github.com/acme/billing/shared/web"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 )
 
 // Environment variables. README.md documents each; template.yaml sets them
@@ -29,6 +33,8 @@ const (
 	EnvTrialCredits   = "TRIAL_CREDITS"
 	EnvOverageLimit   = "DEFAULT_OVERAGE_LIMIT"
 	EnvLogLevel       = "LOG_LEVEL"
+	EnvEventBus       = "EVENT_BUS_NAME"
+	EnvUsageAPIKey    = "USAGE_API_KEY"
 )
 
 // Config is the configuration shared by every function.
@@ -42,13 +48,25 @@ type Config struct {
 	TrialCredits   money.Money
 	OverageLimit   money.Money
 	LogLevel       slog.Level
+	// EventBus is the EventBridge bus billing events go to (AWS mode).
+	EventBus string
+	// UsageAPIKey is the usage API's bearer key (local mode; random when
+	// unset). In AWS the usage API uses IAM authorization.
+	UsageAPIKey string
 }
 
 // Load reads the configuration. In AWS mode (local false) TABLE_NAME and a
 // SESSION_KEY of at least 32 bytes (hex or base64) are required.
 func Load(getenv func(string) string, local bool) (Config, error) {
-	c := Config{Local: local, TableName: getenv(EnvTableName), DynamoEndpoint: getenv(EnvDynamoEndpoint)}
+	c := Config{Local: local, TableName: getenv(EnvTableName), DynamoEndpoint: getenv(EnvDynamoEndpoint),
+		EventBus: getenv(EnvEventBus), UsageAPIKey: getenv(EnvUsageAPIKey)}
 	var errs []error
+	if local && c.UsageAPIKey == "" {
+		c.UsageAPIKey = "local_" + hex.EncodeToString(randomBytes(24))
+	}
+	if !local && c.EventBus == "" {
+		errs = append(errs, fmt.Errorf("%s is required", EnvEventBus))
+	}
 	if c.TableName == "" {
 		if !local {
 			errs = append(errs, fmt.Errorf("%s is required", EnvTableName))
@@ -78,9 +96,7 @@ func sessionKey(v string, local bool) ([]byte, error) {
 		if !local {
 			return nil, fmt.Errorf("%s is required: at least 32 random bytes, hex or base64 (e.g. openssl rand -hex 32)", EnvSessionKey)
 		}
-		key := make([]byte, 32)
-		_, _ = rand.Read(key) // crypto/rand.Read never fails
-		return key, nil
+		return randomBytes(32), nil
 	}
 	for _, decode := range []func(string) ([]byte, error){hex.DecodeString, base64.StdEncoding.DecodeString, base64.RawURLEncoding.DecodeString} {
 		if key, err := decode(v); err == nil && len(key) >= auth.MinKeyBytes {
@@ -88,6 +104,12 @@ func sessionKey(v string, local bool) ([]byte, error) {
 		}
 	}
 	return nil, fmt.Errorf("%s must be at least 32 bytes, hex or base64 encoded", EnvSessionKey)
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return b
 }
 
 func amount(getenv func(string) string, name, def string) (money.Money, error) {
@@ -113,8 +135,10 @@ func (c Config) Logger(w io.Writer) *slog.Logger {
 }
 
 // Deps builds the handlers' dependencies: the DynamoDB client (at
-// DynamoEndpoint when set), the store, the sessions and the clock.
-func (c Config) Deps(ctx context.Context, log *slog.Logger, now func() time.Time) (web.Deps, error) {
+// DynamoEndpoint when set), the store, the sessions, the clock and the
+// usage service. Events go to pub; nil means EventBridge in AWS mode and a
+// new in-process bus locally.
+func (c Config) Deps(ctx context.Context, log *slog.Logger, now func() time.Time, pub usage.Publisher) (web.Deps, error) {
 	if now == nil {
 		now = time.Now
 	}
@@ -122,16 +146,35 @@ func (c Config) Deps(ctx context.Context, log *slog.Logger, now func() time.Time
 	if err != nil {
 		return web.Deps{}, err
 	}
+	if pub == nil {
+		if pub, err = c.publisher(ctx, log); err != nil {
+			return web.Deps{}, err
+		}
+	}
 	sessions, err := auth.NewSessions(c.SessionKey, !c.Local, now)
 	if err != nil {
 		return web.Deps{}, err
 	}
+	st := store.New(db, c.TableName, now)
 	return web.Deps{
-		Store:    store.New(db, c.TableName, now),
-		Sessions: sessions,
-		Now:      now,
-		Log:      log,
-		Local:    c.Local,
-		NewOrg:   store.NewOrg{TrialCredits: c.TrialCredits, OverageLimit: c.OverageLimit},
+		Store:       st,
+		Sessions:    sessions,
+		Now:         now,
+		Log:         log,
+		Local:       c.Local,
+		NewOrg:      store.NewOrg{TrialCredits: c.TrialCredits, OverageLimit: c.OverageLimit},
+		Usage:       usage.NewService(st, pub, now, log),
+		UsageAPIKey: c.UsageAPIKey,
 	}, nil
+}
+
+func (c Config) publisher(ctx context.Context, log *slog.Logger) (usage.Publisher, error) {
+	if c.Local {
+		return events.NewBus(log), nil
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	return events.NewEventBridge(eventbridge.NewFromConfig(cfg), c.EventBus), nil
 }

@@ -1,7 +1,7 @@
 // Package function runs one Billing function on AWS Lambda: it reads the
-// configuration, builds the dependencies, and serves the function's routes
-// behind the API Gateway HTTP API adapter. Each functions/<name>/main.go
-// is one call to Serve.
+// configuration, builds the dependencies, and serves the function's HTTP
+// routes behind the API Gateway adapter, or its scheduled job. Each
+// functions/<name>/main.go is one call to Serve.
 package function
 
 import (
@@ -12,34 +12,47 @@ import (
 
 	"github.com/acme/billing/shared/config"
 	"github.com/acme/billing/shared/gateway"
+	"github.com/acme/billing/shared/jobs"
 	"github.com/acme/billing/shared/web"
 	"github.com/aws/aws-lambda-go/lambda"
 )
 
 // Serve runs the function named name until Lambda stops it. A bad
-// configuration is logged and exits with status 1, so the failure shows in
-// the function's logs instead of as a broken page.
+// configuration is reported on stderr with exit status 1, so the failure
+// shows in the function's logs instead of as a broken page.
 func Serve(name string) {
-	h, err := Handler(context.Background(), name, os.Getenv)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "function %s: %v\n", name, err)
-		os.Exit(1)
+	ctx := context.Background()
+	deps, err := Deps(ctx, name, os.Getenv)
+	if err == nil {
+		for _, j := range jobs.List(deps) {
+			if j.Function == name {
+				lambda.Start(j.Run)
+				return
+			}
+		}
+		var h http.Handler
+		if h, err = Handler(deps, name); err == nil {
+			lambda.Start(gateway.Handler(h))
+			return
+		}
 	}
-	lambda.Start(gateway.Handler(h))
+	fmt.Fprintf(os.Stderr, "function %s: %v\n", name, err)
+	os.Exit(1)
 }
 
-// Handler returns the http.Handler of the function named name, configured
-// from getenv in AWS mode. It fails for a function with no routes.
-func Handler(ctx context.Context, name string, getenv func(string) string) (http.Handler, error) {
+// Deps builds the dependencies of the function named name in AWS mode,
+// configured from getenv.
+func Deps(ctx context.Context, name string, getenv func(string) string) (web.Deps, error) {
 	cfg, err := config.Load(getenv, false)
 	if err != nil {
-		return nil, err
+		return web.Deps{}, err
 	}
-	log := cfg.Logger(os.Stdout).With("function", name)
-	deps, err := cfg.Deps(ctx, log, nil)
-	if err != nil {
-		return nil, err
-	}
+	return cfg.Deps(ctx, cfg.Logger(os.Stdout).With("function", name), nil, nil)
+}
+
+// Handler returns the http.Handler of the function named name: its routes
+// behind the shared middleware. It fails for a function with no routes.
+func Handler(deps web.Deps, name string) (http.Handler, error) {
 	var routes []web.Route
 	for _, rt := range web.Routes(deps) {
 		if rt.Function == name {

@@ -27,6 +27,7 @@ func env(db *storetest.DB) func(string) string {
 		"TABLE_NAME":                db.Table,
 		"SESSION_KEY":               hex.EncodeToString(key),
 		"AWS_ENDPOINT_URL_DYNAMODB": db.URL,
+		"EVENT_BUS_NAME":            "billing-test",
 	}
 	return func(k string) string { return vars[k] }
 }
@@ -64,7 +65,7 @@ func TestOverviewFunction(t *testing.T) {
 	if _, err := demo.Seed(ctx, db.Store(nil), time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	h, err := function.Handler(ctx, "overview", env(db))
+	h, err := handler(ctx, "overview", env(db))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,11 +115,12 @@ func TestHandlerConfiguration(t *testing.T) {
 		{"an unknown function is refused", "nope", "", `no routes for function "nope"`},
 		{"AWS mode requires a session key", "overview", "SESSION_KEY", "SESSION_KEY is required"},
 		{"AWS mode requires a table name", "overview", "TABLE_NAME", "TABLE_NAME is required"},
+		{"AWS mode requires an event bus", "usage", "EVENT_BUS_NAME", "EVENT_BUS_NAME is required"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			getenv := env(db)
-			_, err := function.Handler(ctx, tt.function, func(k string) string {
+			_, err := handler(ctx, tt.function, func(k string) string {
 				if k == tt.drop {
 					return ""
 				}
@@ -129,4 +131,12 @@ func TestHandlerConfiguration(t *testing.T) {
 			}
 		})
 	}
+}
+
+func handler(ctx context.Context, name string, getenv func(string) string) (http.Handler, error) {
+	deps, err := function.Deps(ctx, name, getenv)
+	if err != nil {
+		return nil, err
+	}
+	return function.Handler(deps, name)
 }

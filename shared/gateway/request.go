@@ -25,6 +25,17 @@ func RequestID(ctx context.Context) string {
 	return id
 }
 
+// iamCallerKey is the context key of the IAM caller's ARN.
+type iamCallerKey struct{}
+
+// IAMCaller returns the ARN of the IAM principal that API Gateway
+// authenticated for this request (routes with IAM authorization), or ""
+// when there is none, including everywhere outside Lambda.
+func IAMCaller(ctx context.Context) string {
+	arn, _ := ctx.Value(iamCallerKey{}).(string)
+	return arn
+}
+
 // Request builds the *http.Request for an event, as net/http's server would
 // have built it for the same HTTP request. The request's context is ctx
 // carrying the event's request id (see RequestID).
@@ -84,9 +95,11 @@ func Request(ctx context.Context, e events.APIGatewayV2HTTPRequest) (*http.Reque
 	if method == "" {
 		method = http.MethodGet
 	}
-	r, err := http.NewRequestWithContext(
-		context.WithValue(ctx, requestIDKey{}, e.RequestContext.RequestID),
-		method, "/", bytes.NewReader(body))
+	ctx = context.WithValue(ctx, requestIDKey{}, e.RequestContext.RequestID)
+	if a := e.RequestContext.Authorizer; a != nil && a.IAM != nil && a.IAM.UserARN != "" {
+		ctx = context.WithValue(ctx, iamCallerKey{}, a.IAM.UserARN)
+	}
+	r, err := http.NewRequestWithContext(ctx, method, "/", bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("new request: %w", err)
 	}

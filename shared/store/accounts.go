@@ -358,3 +358,55 @@ func (s *Store) SetSpendSettings(ctx context.Context, orgID string, sp billing.S
 	}
 	return nil
 }
+
+// SetOverageLimit sets the organisation's credit line (Overage
+// Protection). It returns EINVALID for a negative limit and ENOTFOUND for
+// an unknown organisation.
+func (s *Store) SetOverageLimit(ctx context.Context, orgID string, limit money.Money) error {
+	if limit < 0 {
+		return billing.FieldError("overage_limit", "Overage limit must not be negative.")
+	}
+	e, err := expression.NewBuilder().WithUpdate(expression.Set(expression.Name("overage_limit"), expression.Value(limit))).
+		WithCondition(expression.AttributeExists(expression.Name(AttrPK))).Build()
+	if err != nil {
+		return fmt.Errorf("set overage limit %s: %w", orgID, err)
+	}
+	err = s.updateItem(ctx, s.update(key(orgPK(orgID), skAccount), e, true))
+	if isConditionFailed(err) {
+		return billing.Errorf(billing.ENOTFOUND, "Organisation %s not found.", orgID)
+	}
+	if err != nil {
+		return fmt.Errorf("set overage limit %s: %w", orgID, err)
+	}
+	return nil
+}
+
+// EachOrg calls fn with every organisation, in id order, reading the list
+// in pages; it stops at fn's first error and returns it.
+func (s *Store) EachOrg(ctx context.Context, fn func(billing.Org) error) error {
+	kc := expression.Key(AttrPK).Equal(expression.Value(pkOrgs))
+	e, err := expression.NewBuilder().WithKeyCondition(kc).Build()
+	if err != nil {
+		return fmt.Errorf("list orgs: %w", err)
+	}
+	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+		TableName: aws.String(s.table), KeyConditionExpression: e.KeyCondition(),
+		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+	})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("list orgs: %w", err)
+		}
+		var recs []orgListRecord
+		if err := attributevalue.UnmarshalListOfMaps(out.Items, &recs); err != nil {
+			return fmt.Errorf("list orgs: %w", err)
+		}
+		for _, r := range recs {
+			if err := fn(billing.Org{ID: r.OrgID, Name: r.Name, Created: r.Created}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -6,13 +6,17 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/acme/billing/shared/billing"
 	"github.com/acme/billing/shared/money"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
@@ -199,14 +203,29 @@ const (
 // NotifyRecharge is the flag of a low-balance crossing: once per level of
 // Total Credits (a top-up or recharge opens a new one) and UTC day.
 func NotifyRecharge(totalCredits money.Money) string {
-	return "recharge_" + totalCredits.String()
+	return "recharge_" + strconv.FormatInt(int64(totalCredits), 10)
 }
 
-// Flag states.
+// Flag states: "pending@<unix seconds>" once claimed, FlagSent once the
+// event is published.
 const (
-	FlagPending = "pending" // claimed; the event may not be published yet
-	FlagSent    = "sent"    // published
+	flagPending = "pending@"
+	FlagSent    = "sent"
 )
+
+// PendingSince returns when a pending flag state was claimed; the zero
+// time for any other state.
+func PendingSince(state string) time.Time {
+	sec, ok := strings.CutPrefix(state, flagPending)
+	if !ok {
+		return time.Time{}
+	}
+	n, err := strconv.ParseInt(sec, 10, 64)
+	if err != nil {
+		return time.Time{}
+	}
+	return time.Unix(n, 0)
+}
 
 // flagsRecord holds a day's notification flags of an organisation, on its
 // own partition: NOTIFY#<org>, DAY#<day>. Attributes are kind → state.
@@ -241,12 +260,12 @@ func (s *Store) UsageState(ctx context.Context, orgID string, now time.Time) (bi
 // ClaimFlag marks the notification kind of the UTC day of now as pending,
 // and reports whether this call did so: exactly one caller wins per day.
 func (s *Store) ClaimFlag(ctx context.Context, orgID string, now time.Time, kind string) (bool, error) {
-	return s.setFlag(ctx, orgID, now, kind, FlagPending, expression.AttributeNotExists(expression.Name(kind)))
+	return s.setFlag(ctx, orgID, now, kind, flagPending+strconv.FormatInt(now.Unix(), 10), expression.AttributeNotExists(expression.Name(kind)))
 }
 
 // MarkFlagSent records that the event of a claimed flag was published.
 func (s *Store) MarkFlagSent(ctx context.Context, orgID string, now time.Time, kind string) error {
-	_, err := s.setFlag(ctx, orgID, now, kind, FlagSent, expression.Name(kind).Equal(expression.Value(FlagPending)))
+	_, err := s.setFlag(ctx, orgID, now, kind, FlagSent, expression.AttributeExists(expression.Name(kind)))
 	return err
 }
 
@@ -268,3 +287,13 @@ func (s *Store) setFlag(ctx context.Context, orgID string, now time.Time, kind, 
 	return true, nil
 }
 
+// DeleteFlags removes the notification flags of the UTC day of day. Flags
+// are keyed by day, so this is housekeeping: a new day starts unflagged
+// whether or not it runs.
+func (s *Store) DeleteFlags(ctx context.Context, orgID string, day time.Time) error {
+	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.table), Key: flagsKey(orgID, billing.Day(day))})
+	if err != nil {
+		return fmt.Errorf("delete flags %s: %w", orgID, err)
+	}
+	return nil
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/acme/billing/shared/auth"
 	"github.com/acme/billing/shared/store"
+	"github.com/acme/billing/shared/usage"
 )
 
 // Deps are the dependencies of the handlers. Handlers are built from the
@@ -25,7 +26,27 @@ type Deps struct {
 	Local bool
 	// NewOrg is what an organisation created by its first sign-in starts with.
 	NewOrg store.NewOrg
+	// Usage records usage and answers allowances for the usage API.
+	Usage *usage.Service
+	// UsageAPIKey is the bearer key of the usage API in local mode; in AWS
+	// the API's routes use IAM authorization instead.
+	UsageAPIKey string
 }
+
+// Access is who may call a route.
+type Access int
+
+// Kinds of access.
+const (
+	// AccessSession needs a signed-in member; changes need an admin.
+	AccessSession Access = iota
+	// AccessPublic needs nothing (sign-in, sign-out, webhooks that verify
+	// their own signature).
+	AccessPublic
+	// AccessService is the product's own services: IAM in AWS, the bearer
+	// key locally.
+	AccessService
+)
 
 // Route is one method and path, the Lambda function that serves it, and its
 // handler.
@@ -34,8 +55,7 @@ type Route struct {
 	Method   string
 	Path     string
 	Handler  http.Handler
-	// Public routes need no session.
-	Public bool
+	Access   Access
 }
 
 // Routes lists every route of the Billing section, with the same paths as
@@ -53,8 +73,10 @@ func Routes(d Deps) []Route {
 		{Function: "address", Method: http.MethodGet, Path: "/billing/address", Handler: handlePending(d.Store, d.Log, "Invoice Address", "The address details used for your invoices.")},
 		{Function: "notifications", Method: http.MethodGet, Path: "/billing/notifications", Handler: handlePending(d.Store, d.Log, "Invoice Notifications", "Invoices and other billing notifications will be sent here.")},
 		{Function: "tax", Method: http.MethodGet, Path: "/billing/tax", Handler: handlePending(d.Store, d.Log, "Tax Settings", "Your tax registrations, for accurate billing and compliance.")},
-		{Function: "auth", Method: http.MethodGet, Path: "/auth/login", Handler: handleLogin(d.Local), Public: true},
-		{Function: "auth", Method: http.MethodPost, Path: "/auth/logout", Handler: handleLogout(d.Sessions), Public: true},
+		{Function: "usage", Method: http.MethodPost, Path: "/v1/usage", Handler: handleRecordUsage(d.Usage, d.Log), Access: AccessService},
+		{Function: "usage", Method: http.MethodGet, Path: "/v1/allowance", Handler: handleAllowance(d.Usage, d.Log), Access: AccessService},
+		{Function: "auth", Method: http.MethodGet, Path: "/auth/login", Handler: handleLogin(d.Local), Access: AccessPublic},
+		{Function: "auth", Method: http.MethodPost, Path: "/auth/logout", Handler: handleLogout(d.Sessions), Access: AccessPublic},
 	}
 }
 
@@ -62,20 +84,23 @@ func Routes(d Deps) []Route {
 // development sign-in of DESIGN.md. They are never deployed.
 func LocalRoutes(d Deps) []Route {
 	return []Route{
-		{Function: "local", Method: http.MethodGet, Path: "/dev/login", Handler: handleDevLogin(d.Store, d.Sessions, d.NewOrg, d.Now, d.Log), Public: true},
+		{Function: "local", Method: http.MethodGet, Path: "/dev/login", Handler: handleDevLogin(d.Store, d.Sessions, d.NewOrg, d.Now, d.Log), Access: AccessPublic},
 	}
 }
 
 // Handler mounts routes on one mux behind the middleware every request
 // passes: logging with a request id, security headers, cross-origin
-// protection for every unsafe method, a session for non-public routes, and
-// the admin role for any change.
+// protection for every unsafe method, a session for pages and the admin
+// role for any change, and the service's credentials for the usage API.
 func Handler(d Deps, routes []Route) http.Handler {
 	mux := http.NewServeMux()
 	for _, rt := range routes {
 		h := rt.Handler
-		if !rt.Public {
+		switch rt.Access {
+		case AccessSession:
 			h = requireSession(d.Sessions, d.Log, adminForChanges(d.Log, h))
+		case AccessService:
+			h = requireService(d.Local, d.UsageAPIKey, h)
 		}
 		mux.Handle(rt.Method+" "+rt.Path, h)
 	}

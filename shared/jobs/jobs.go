@@ -1,0 +1,75 @@
+// Package jobs lists the functions that run on an EventBridge schedule
+// rather than on HTTP: the one list template.yaml, the Lambda mains and the
+// local server's in-process scheduler share.
+package jobs
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/acme/billing/shared/web"
+	awsevents "github.com/aws/aws-lambda-go/events"
+)
+
+// Job is a function run on a schedule.
+type Job struct {
+	Function string
+	// Schedule is the EventBridge schedule expression in template.yaml.
+	Schedule string
+	// Next returns the first run time after t, for the local scheduler; it
+	// must agree with Schedule.
+	Next func(t time.Time) time.Time
+	// Run handles the scheduled event.
+	Run func(ctx context.Context, e awsevents.EventBridgeEvent) error
+}
+
+// List returns every scheduled job.
+func List(d web.Deps) []Job {
+	return []Job{
+		{
+			Function: "daily-reset",
+			Schedule: "cron(0 0 * * ? *)",
+			Next:     nextMidnight,
+			Run: func(ctx context.Context, e awsevents.EventBridgeEvent) error {
+				return d.Usage.DailyReset(ctx)
+			},
+		},
+	}
+}
+
+func nextMidnight(t time.Time) time.Time {
+	y, m, day := t.UTC().Date()
+	return time.Date(y, m, day+1, 0, 0, 0, 0, time.UTC)
+}
+
+// Scheduler runs jobs at their times in-process, as EventBridge would,
+// until ctx ends. It is the local server's stand-in for EventBridge
+// schedules; a failed run is logged, and the next one comes at the next
+// scheduled time.
+func Scheduler(ctx context.Context, list []Job, now func() time.Time, log *slog.Logger) {
+	for _, j := range list {
+		go func() {
+			for {
+				at := j.Next(now())
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(at.Sub(now())):
+				}
+				if err := j.Run(ctx, ScheduledEvent(at)); err != nil {
+					log.Error("scheduled job failed", "function", j.Function, "error", err)
+				}
+			}
+		}()
+	}
+}
+
+// ScheduledEvent is the event EventBridge Scheduler delivers at t.
+func ScheduledEvent(t time.Time) awsevents.EventBridgeEvent {
+	return awsevents.EventBridgeEvent{
+		Version: "0", ID: "local-" + t.UTC().Format("20060102T150405"), DetailType: "Scheduled Event",
+		Source: "aws.events", AccountID: "000000000000", Time: t.UTC(), Region: "local",
+		Resources: []string{"arn:aws:events:local:000000000000:rule/local-schedule"}, Detail: []byte("{}"),
+	}
+}

@@ -1,0 +1,226 @@
+// Package usage is the metering hot path: it records the usage events the
+// product's services report, answers whether an organisation may go on
+// (the allowance), and publishes the threshold crossings a recording causes.
+package usage
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/acme/billing/shared/billing"
+	"github.com/acme/billing/shared/events"
+	"github.com/acme/billing/shared/money"
+	"github.com/acme/billing/shared/store"
+)
+
+// Publisher publishes billing events (EventBridge in AWS, the in-process
+// bus locally).
+type Publisher interface {
+	Publish(ctx context.Context, details ...events.Detail) error
+}
+
+// Service records usage and answers allowances.
+type Service struct {
+	store  *store.Store
+	events Publisher
+	now    func() time.Time
+	log    *slog.Logger
+}
+
+// NewService returns a Service.
+func NewService(s *store.Store, p Publisher, now func() time.Time, log *slog.Logger) *Service {
+	return &Service{store: s, events: p, now: now, log: log}
+}
+
+// Status of one event in a recording.
+const (
+	StatusAccepted  = "accepted"
+	StatusDuplicate = "duplicate"
+	StatusRejected  = "rejected"
+	StatusError     = "error"
+)
+
+// Result is what happened to one event of a recording.
+type Result struct {
+	ID      string `json:"id"`
+	Status  string `json:"status"`
+	Reason  string `json:"reason,omitempty"`
+	Message string `json:"message,omitempty"`
+}
+
+// Input is one event as the caller sent it; a parse failure of its amount
+// or time is carried as a rejection.
+type Input struct {
+	Event  billing.UsageEvent
+	Reject *billing.Rejection
+}
+
+// Record validates and records events, and returns one result per input,
+// in order. An id repeated within the inputs counts once; later copies are
+// duplicates. An error means some events could not be stored (their result
+// is StatusError) and the caller should retry the request: events already
+// recorded then come back as duplicates, never counted twice.
+func (s *Service) Record(ctx context.Context, inputs []Input) ([]Result, error) {
+	now := s.now()
+	results := make([]Result, len(inputs))
+	byOrg := map[string][]int{}
+	var orgs []string
+	seen := map[string]bool{}
+	for i, in := range inputs {
+		e := in.Event
+		results[i] = Result{ID: e.ID}
+		rej := in.Reject
+		if rej == nil {
+			rej = e.Validate(now)
+		}
+		if rej != nil {
+			results[i].Status, results[i].Reason, results[i].Message = StatusRejected, rej.Reason, rej.Message
+			continue
+		}
+		if k := e.OrgID + "\x00" + e.ID; seen[k] {
+			results[i].Status = StatusDuplicate
+			continue
+		} else {
+			seen[k] = true
+		}
+		if byOrg[e.OrgID] == nil {
+			orgs = append(orgs, e.OrgID)
+		}
+		byOrg[e.OrgID] = append(byOrg[e.OrgID], i)
+	}
+
+	var failed []string
+	for _, org := range orgs {
+		idx := byOrg[org]
+		batch := make([]billing.UsageEvent, len(idx))
+		for n, i := range idx {
+			batch[n] = inputs[i].Event
+		}
+		outcomes, err := s.store.RecordUsage(ctx, org, now, batch)
+		accepted := 0
+		for n, i := range idx {
+			switch outcomes[n] {
+			case store.UsageAccepted:
+				results[i].Status = StatusAccepted
+				accepted++
+			case store.UsageDuplicate:
+				results[i].Status = StatusDuplicate
+			case store.UsageUnknownOrg:
+				results[i].Status, results[i].Reason, results[i].Message = StatusRejected, billing.RejectUnknownOrg, "organisation "+org+" does not exist"
+			default:
+				results[i].Status, results[i].Reason, results[i].Message = StatusError, "unavailable", "not recorded; retry the request"
+			}
+		}
+		if err != nil {
+			s.log.Error("record usage", "org", org, "error", err)
+			failed = append(failed, org)
+		}
+		if accepted > 0 {
+			if err := s.checkThresholds(ctx, org); err != nil {
+				// The usage is recorded; a missed crossing is found by the
+				// next recording or the daily reset.
+				s.log.Error("check thresholds", "org", org, "error", err)
+			}
+		}
+	}
+	if len(failed) > 0 {
+		return results, fmt.Errorf("record usage for %s failed", strings.Join(failed, ", "))
+	}
+	return results, nil
+}
+
+// Allowance is whether an organisation may make another call.
+type Allowance struct {
+	Allowed   bool        `json:"allowed"`
+	Available money.Money `json:"available"`
+	Reason    string      `json:"reason"`
+	// ResetsAt is the next UTC midnight when the daily limit blocks.
+	ResetsAt *time.Time `json:"resets_at,omitempty"`
+}
+
+// Allowance answers from one strongly consistent read, so it reflects
+// usage recorded a moment earlier. It returns ENOTFOUND for an unknown
+// organisation.
+func (s *Service) Allowance(ctx context.Context, orgID string) (Allowance, error) {
+	now := s.now()
+	acct, err := s.store.Account(ctx, orgID, now)
+	if err != nil {
+		return Allowance{}, err
+	}
+	f := acct.Figures()
+	a := Allowance{Allowed: f.Allowed(), Available: f.Available, Reason: f.Reason}
+	if t := f.ResetsAt(now); !t.IsZero() {
+		a.ResetsAt = &t
+	}
+	return a, nil
+}
+
+// stalePending is how long a claimed but unpublished crossing waits before
+// another recording publishes it again (its publisher may have failed).
+const stalePending = time.Minute
+
+// checkThresholds publishes the crossings the organisation's current state
+// shows and no one has published today. A flag in the table, claimed with a
+// conditional write, makes one recording the publisher of each crossing.
+func (s *Service) checkThresholds(ctx context.Context, orgID string) error {
+	now := s.now()
+	acct, flags, err := s.store.UsageState(ctx, orgID, now)
+	if err != nil {
+		return err
+	}
+	for _, c := range crossings(acct) {
+		state := flags[c.flag]
+		switch {
+		case state == store.FlagSent:
+			continue
+		case state == "":
+			won, err := s.store.ClaimFlag(ctx, orgID, now, c.flag)
+			if err != nil || !won {
+				if err != nil {
+					return err
+				}
+				continue
+			}
+		case !store.PendingSince(state).Before(now.Add(-stalePending)):
+			continue // another recording is publishing it right now
+		}
+		f := acct.Figures()
+		d := events.Detail{
+			ID: orgID + ":" + billing.Day(now) + ":" + c.flag, Type: c.eventType, OrgID: orgID, Day: billing.Day(now),
+			Threshold: c.threshold, UsedToday: f.UsedToday, Remaining: f.Remaining, Available: f.Available, OccurredAt: now.UTC(),
+		}
+		if err := s.events.Publish(ctx, d); err != nil {
+			return fmt.Errorf("publish %s: %w", d.ID, err)
+		}
+		if err := s.store.MarkFlagSent(ctx, orgID, now, c.flag); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type crossing struct {
+	flag      string
+	eventType string
+	threshold money.Money
+}
+
+// crossings returns the thresholds the account is past: today's usage
+// above the email threshold or at the daily budget (Spend Management on),
+// Remaining Credits below the auto-recharge threshold (auto-recharge on).
+func crossings(a billing.Account) []crossing {
+	var cs []crossing
+	if a.Spend.Enabled && a.Spend.EmailThreshold > 0 && a.UsedToday > a.Spend.EmailThreshold {
+		cs = append(cs, crossing{store.NotifyEmailThreshold, events.TypeSpendThreshold, a.Spend.EmailThreshold})
+	}
+	if a.Spend.Enabled && a.Spend.DailyBudget > 0 && a.UsedToday >= a.Spend.DailyBudget {
+		cs = append(cs, crossing{store.NotifyBudget, events.TypeSpendBudget, a.Spend.DailyBudget})
+	}
+	if a.AutoRecharge.Enabled && a.Figures().Remaining < a.AutoRecharge.Threshold {
+		cs = append(cs, crossing{store.NotifyRecharge(a.TotalCredits), events.TypeBalanceLow, a.AutoRecharge.Threshold})
+	}
+	return cs
+}
