@@ -29,6 +29,10 @@ build:
 		$(GO) run ./infra/pack build/$$f.zip build/$$f/bootstrap || exit 1; \
 	done
 
+## bench: the usage API's capacity figures (DynamoDB requests, WCU, allowance overhead)
+bench:
+	$(GO) test -run '^$$' -bench 'BenchmarkUsageAPI' -benchtime 50x ./shared/usage/
+
 ## lint: gofmt and go vet
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -25,6 +25,7 @@ import (
 	"github.com/acme/billing/shared/jobs"
 	"github.com/acme/billing/shared/web"
 	"github.com/acme/billing/site"
+	awsevents "github.com/aws/aws-lambda-go/events"
 	"github.com/truora/minidyn/server"
 )
 
@@ -41,6 +42,9 @@ func main() {
 const (
 	envAddr     = "ADDR"
 	defaultAddr = "127.0.0.1:8080"
+	// envDynamoAddr is where the embedded DynamoDB listens (random port
+	// when unset), e.g. to point infra/ops at it.
+	envDynamoAddr = "LOCAL_DYNAMODB_ADDR"
 )
 
 // run serves until ctx ends, then shuts down gracefully. It prints the URL,
@@ -53,7 +57,7 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	log := cfg.Logger(stderr)
 
 	if cfg.DynamoEndpoint == "" {
-		endpoint, stopDB, err := startEmbeddedDynamoDB()
+		endpoint, stopDB, err := startEmbeddedDynamoDB(getenv(envDynamoAddr))
 		if err != nil {
 			return err
 		}
@@ -61,6 +65,10 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		cfg.DynamoEndpoint = endpoint
 	}
 	bus := events.NewBus(log)
+	bus.Subscribe("log", events.Types, func(_ context.Context, e awsevents.EventBridgeEvent) error {
+		log.Info("billing event", "detail_type", e.DetailType, "detail", string(e.Detail))
+		return nil
+	})
 	deps, err := cfg.Deps(ctx, log, time.Now, bus)
 	if err != nil {
 		return err
@@ -87,6 +95,7 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	fmt.Fprintf(stdout, "Sign in as the demo admin: %s/dev/login?org=acme&email=you@acme.test&role=admin\n", url)
 	fmt.Fprintf(stdout, "Usage API key (Authorization: Bearer …): %s\n", cfg.UsageAPIKey)
 	fmt.Fprintf(stdout, "DynamoDB endpoint: %s, table %s\n", cfg.DynamoEndpoint, cfg.TableName)
+	fmt.Fprintf(stdout, "Operator tool: AWS_ENDPOINT_URL_DYNAMODB=%s TABLE_NAME=%s go run ./infra/ops show acme\n", cfg.DynamoEndpoint, cfg.TableName)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -121,10 +130,14 @@ func handler(deps web.Deps) http.Handler {
 	return mux
 }
 
-// startEmbeddedDynamoDB serves minidyn on a loopback port and returns its
+// startEmbeddedDynamoDB serves minidyn on addr (a random loopback port
+// when empty) and returns its
 // endpoint and a stop function.
-func startEmbeddedDynamoDB() (string, func(), error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+func startEmbeddedDynamoDB(addr string) (string, func(), error) {
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return "", nil, fmt.Errorf("embedded DynamoDB: %w", err)
 	}

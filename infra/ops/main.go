@@ -1,0 +1,190 @@
+// Command ops is the operators' tool for the billing table, in AWS (with
+// the usual AWS credentials and TABLE_NAME) or locally (with
+// AWS_ENDPOINT_URL_DYNAMODB set to the endpoint the local server prints).
+//
+//	go run ./infra/ops create-org -name "Acme Inc." [-trial 10.00] [-overage 25.00] ORG
+//	go run ./infra/ops grant [-description "Free Trial Credits"] [-key KEY] ORG AMOUNT
+//	go run ./infra/ops set-overage ORG AMOUNT
+//	go run ./infra/ops show ORG
+//	go run ./infra/ops list
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/acme/billing/shared/billing"
+	"github.com/acme/billing/shared/config"
+	"github.com/acme/billing/shared/money"
+	"github.com/acme/billing/shared/store"
+)
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Getenv, os.Stdout, time.Now); err != nil {
+		fmt.Fprintln(os.Stderr, "ops:", err)
+		if errors.Is(err, errUsage) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+var errUsage = errors.New("usage: ops create-org|grant|set-overage|show|list … (see -h of each)")
+
+// run executes one subcommand against the table of getenv's configuration.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, now func() time.Time) error {
+	if len(args) == 0 {
+		return errUsage
+	}
+	cfg, err := config.Load(getenv, true)
+	if err != nil {
+		return err
+	}
+	db, err := store.NewClient(ctx, cfg.DynamoEndpoint, nil)
+	if err != nil {
+		return err
+	}
+	s := store.New(db, cfg.TableName, now)
+	cmd, args := args[0], args[1:]
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	switch cmd {
+	case "create-org":
+		name := fs.String("name", "", "organisation name (required)")
+		trial := fs.String("trial", cfg.TrialCredits.String(), "free trial credits, USD")
+		overage := fs.String("overage", cfg.OverageLimit.String(), "overage limit (credit line), USD")
+		if err := parse(fs, args, 1); err != nil {
+			return err
+		}
+		t, err := amount(*trial)
+		if err != nil {
+			return err
+		}
+		o, err := amount(*overage)
+		if err != nil {
+			return err
+		}
+		org := billing.Org{ID: fs.Arg(0), Name: *name}
+		if err := s.CreateOrg(ctx, store.NewOrg{Org: org, TrialCredits: t, OverageLimit: o}); err != nil {
+			return explain(err)
+		}
+		fmt.Fprintf(stdout, "Created %s (%s) with %s trial credits and a %s overage limit.\n", org.ID, org.Name, t.Display(), o.Display())
+		return nil
+	case "grant":
+		desc := fs.String("description", billing.DescFreeTrial, "description shown in Balance History")
+		key := fs.String("key", "", "idempotency key: a second grant with the same key is refused")
+		if err := parse(fs, args, 2); err != nil {
+			return err
+		}
+		a, err := amount(fs.Arg(1))
+		if err != nil {
+			return err
+		}
+		if a <= 0 {
+			return fmt.Errorf("a grant must be more than $0.00")
+		}
+		tx, err := s.AppendTransaction(ctx, fs.Arg(0), billing.NewTransaction{Description: *desc, Amount: a, Key: *key})
+		if err != nil {
+			return explain(err)
+		}
+		fmt.Fprintf(stdout, "Granted %s to %s as %q (%s).\n", a.Display(), fs.Arg(0), tx.Description, tx.ID)
+		return nil
+	case "set-overage":
+		if err := parse(fs, args, 2); err != nil {
+			return err
+		}
+		a, err := amount(fs.Arg(1))
+		if err != nil {
+			return err
+		}
+		if err := s.SetOverageLimit(ctx, fs.Arg(0), a); err != nil {
+			return explain(err)
+		}
+		fmt.Fprintf(stdout, "Overage limit of %s is now %s.\n", fs.Arg(0), a.Display())
+		return nil
+	case "show":
+		if err := parse(fs, args, 1); err != nil {
+			return err
+		}
+		acct, err := s.Account(ctx, fs.Arg(0), now())
+		if err != nil {
+			return explain(err)
+		}
+		show(stdout, acct, now())
+		return nil
+	case "list":
+		if err := parse(fs, args, 0); err != nil {
+			return err
+		}
+		return s.EachOrg(ctx, func(o billing.Org) error {
+			_, err := fmt.Fprintf(stdout, "%s\t%s\tcreated %s\n", o.ID, o.Name, o.Created.UTC().Format(time.DateOnly))
+			return err
+		})
+	}
+	return errUsage
+}
+
+func parse(fs *flag.FlagSet, args []string, n int) error {
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if fs.NArg() != n {
+		return fmt.Errorf("%s takes %d argument(s), got %d: %w", fs.Name(), n, fs.NArg(), errUsage)
+	}
+	return nil
+}
+
+func amount(s string) (money.Money, error) {
+	m, err := money.ParseInput(s)
+	if err != nil {
+		return 0, fmt.Errorf("amount %q: %w", s, err)
+	}
+	if m < 0 {
+		return 0, fmt.Errorf("amount %q must not be negative", s)
+	}
+	return m, nil
+}
+
+// explain turns a domain error into its message; other errors keep their
+// detail, which is for the operator.
+func explain(err error) error {
+	if billing.ErrorCode(err) != billing.EINTERNAL {
+		return errors.New(billing.ErrorMessage(err))
+	}
+	return err
+}
+
+// show prints the account figures at full precision.
+func show(w io.Writer, a billing.Account, now time.Time) {
+	f := a.Figures()
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	limit := "off"
+	if f.DailyLimitOn {
+		limit = f.UsedToday.String() + " of " + f.DailyBudget.String()
+	}
+	reason := f.Reason
+	if reason == "" {
+		reason = "allowed"
+	}
+	for _, row := range [][2]string{
+		{"Organisation", a.OrgID + " (" + a.Name + ")"},
+		{"Total Credits", f.TotalCredits.String()},
+		{"Ledger balance", a.Ledger.String()},
+		{"Usage This Period", f.UsagePeriod.String()},
+		{"Remaining Credits", f.Remaining.String()},
+		{"Overage Protection", f.OverageLimit.String()},
+		{"Used today (UTC " + billing.Day(now) + ")", f.UsedToday.String()},
+		{"Daily hard limit", limit},
+		{"Available to Use", f.Available.String()},
+		{"Allowance", reason},
+	} {
+		fmt.Fprintf(tw, "%s\t%s\n", row[0], row[1])
+	}
+	_ = tw.Flush()
+}

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/acme/billing/shared/billing"
+	"github.com/acme/billing/shared/store/storetest"
+)
+
+func TestOps(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.New(t)
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	env := map[string]string{"AWS_ENDPOINT_URL_DYNAMODB": db.URL, "TABLE_NAME": db.Table, "TRIAL_CREDITS": "5.00"}
+	ops := func(args ...string) (string, error) {
+		var out bytes.Buffer
+		err := run(ctx, args, func(k string) string { return env[k] }, &out, clock)
+		return out.String(), err
+	}
+
+	t.Run("an operator creates an organisation with the configured trial credits", func(t *testing.T) {
+		out, err := ops("create-org", "-name", "Newco Ltd", "-overage", "40", "newco")
+		if err != nil || !strings.Contains(out, "Created newco (Newco Ltd) with $5.00 trial credits and a $40.00 overage limit.") {
+			t.Fatalf("out %q, err %v", out, err)
+		}
+		acct, err := db.Store(clock).Account(ctx, "newco", now)
+		if err != nil || acct.Ledger != 5_000_000 || acct.OverageLimit != 40_000_000 {
+			t.Errorf("account %+v, err %v", acct, err)
+		}
+	})
+
+	t.Run("a grant is a balance transaction with its description, refused twice with one key", func(t *testing.T) {
+		out, err := ops("grant", "-description", "Goodwill credit", "-key", "ticket-42", "newco", "12.345678")
+		if err != nil || !strings.Contains(out, `Granted $12.35 to newco as "Goodwill credit"`) {
+			t.Fatalf("out %q, err %v", out, err)
+		}
+		if _, err := ops("grant", "-key", "ticket-42", "newco", "12"); err == nil || !strings.Contains(err.Error(), "already recorded") {
+			t.Errorf("second grant: %v", err)
+		}
+		page, _ := db.Store(clock).Transactions(ctx, "newco", "", 10)
+		if len(page.Items) != 2 || page.Items[0].Description != "Goodwill credit" || page.Items[0].Amount != 12_345_678 {
+			t.Errorf("history %+v", page.Items)
+		}
+	})
+
+	t.Run("the overage limit can be set and show prints every figure at full precision", func(t *testing.T) {
+		if _, err := ops("set-overage", "newco", "7.5"); err != nil {
+			t.Fatal(err)
+		}
+		out, err := ops("show", "newco")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"Total Credits", "17.345678", "Overage Protection", "7.50", "Available to Use", "24.845678", "Daily hard limit", "off"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("show lacks %q:\n%s", want, out)
+			}
+		}
+	})
+
+	t.Run("list shows every organisation", func(t *testing.T) {
+		out, err := ops("list")
+		if err != nil || !strings.Contains(out, "newco\tNewco Ltd\tcreated 2026-11-27") {
+			t.Errorf("out %q, err %v", out, err)
+		}
+	})
+
+	t.Run("mistakes get a clear message and change nothing", func(t *testing.T) {
+		for _, args := range [][]string{
+			{"grant", "nobody", "5"},
+			{"grant", "newco", "-5"},
+			{"grant", "newco", "0"},
+			{"grant", "newco", "1.2345678"},
+			{"set-overage", "nobody", "5"},
+			{"show", "nobody"},
+			{"create-org", "-name", "Again", "newco"},
+			{"create-org", "-name", "Bad", "Bad Id"},
+			{"frobnicate"},
+			{},
+		} {
+			if _, err := ops(args...); err == nil {
+				t.Errorf("%v: no error", args)
+			}
+		}
+		acct, _ := db.Store(clock).Account(ctx, "newco", now)
+		if acct.Ledger != 17_345_678 || acct.OverageLimit != 7_500_000 || acct.Name != "Newco Ltd" {
+			t.Errorf("account changed: %+v", acct)
+		}
+		if _, err := db.Store(clock).Account(ctx, "nobody", now); billing.ErrorCode(err) != billing.ENOTFOUND {
+			t.Errorf("nobody exists now: %v", err)
+		}
+	})
+}
