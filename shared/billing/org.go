@@ -69,6 +69,9 @@ func (o Org) Validate() error {
 type Profile struct {
 	Address      Address
 	BillingEmail string
+	// CustomerID is the organisation's customer at the payment provider
+	// (cus_…), created on first need.
+	CustomerID string
 }
 
 // Address is the invoice address. Country is ISO 3166-1 alpha-2.

@@ -17,11 +17,15 @@ import (
 	"github.com/acme/billing/shared/auth"
 	"github.com/acme/billing/shared/events"
 	"github.com/acme/billing/shared/money"
+	"github.com/acme/billing/shared/payments"
+	"github.com/acme/billing/shared/payments/sandbox"
+	"github.com/acme/billing/shared/payments/stripeprovider"
 	"github.com/acme/billing/shared/store"
 	"github.com/acme/billing/shared/usage"
 	"github.com/acme/billing/shared/web"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/stripe/stripe-go/v76/client"
 )
 
 // Environment variables. README.md documents each; template.yaml sets them
@@ -35,6 +39,9 @@ const (
 	EnvLogLevel       = "LOG_LEVEL"
 	EnvEventBus       = "EVENT_BUS_NAME"
 	EnvUsageAPIKey    = "USAGE_API_KEY"
+	EnvStripeSecret   = "STRIPE_SECRET_KEY"
+	EnvStripePublic   = "STRIPE_PUBLISHABLE_KEY"
+	EnvStripeWebhook  = "STRIPE_WEBHOOK_SECRET"
 )
 
 // Config is the configuration shared by every function.
@@ -53,13 +60,24 @@ type Config struct {
 	// UsageAPIKey is the usage API's bearer key (local mode; random when
 	// unset). In AWS the usage API uses IAM authorization.
 	UsageAPIKey string
+	// StripeSecretKey selects Stripe as the payment provider; without it
+	// (local mode only) the sandbox provider is used.
+	StripeSecretKey      string
+	StripePublishableKey string
+	StripeWebhookSecret  string
+}
+
+// String never prints secrets, so a Config can be logged.
+func (c Config) String() string {
+	return fmt.Sprintf("config{local=%v table=%s endpoint=%q bus=%q stripe=%v}", c.Local, c.TableName, c.DynamoEndpoint, c.EventBus, c.StripeSecretKey != "")
 }
 
 // Load reads the configuration. In AWS mode (local false) TABLE_NAME and a
 // SESSION_KEY of at least 32 bytes (hex or base64) are required.
 func Load(getenv func(string) string, local bool) (Config, error) {
 	c := Config{Local: local, TableName: getenv(EnvTableName), DynamoEndpoint: getenv(EnvDynamoEndpoint),
-		EventBus: getenv(EnvEventBus), UsageAPIKey: getenv(EnvUsageAPIKey)}
+		EventBus: getenv(EnvEventBus), UsageAPIKey: getenv(EnvUsageAPIKey),
+		StripeSecretKey: getenv(EnvStripeSecret), StripePublishableKey: getenv(EnvStripePublic), StripeWebhookSecret: getenv(EnvStripeWebhook)}
 	var errs []error
 	if local && c.UsageAPIKey == "" {
 		c.UsageAPIKey = "local_" + hex.EncodeToString(randomBytes(24))
@@ -156,15 +174,30 @@ func (c Config) Deps(ctx context.Context, log *slog.Logger, now func() time.Time
 		return web.Deps{}, err
 	}
 	st := store.New(db, c.TableName, now)
+	// The sandbox is local only: a deployed function without a Stripe key
+	// (one that takes no payments) gets a provider that refuses every call.
+	var provider payments.Provider = payments.Unconfigured{}
+	switch {
+	case c.StripeSecretKey != "":
+		provider = stripeprovider.New(client.New(c.StripeSecretKey, nil))
+	case c.Local:
+		provider = sandbox.New(st, now, "/billing/credits/checkout/")
+	}
+	pay := payments.NewService(st, provider, now, log)
 	return web.Deps{
-		Store:       st,
-		Sessions:    sessions,
-		Now:         now,
-		Log:         log,
-		Local:       c.Local,
-		NewOrg:      store.NewOrg{TrialCredits: c.TrialCredits, OverageLimit: c.OverageLimit},
-		Usage:       usage.NewService(st, pub, now, log),
-		UsageAPIKey: c.UsageAPIKey,
+		Store:        st,
+		Sessions:     sessions,
+		Now:          now,
+		Log:          log,
+		Local:        c.Local,
+		NewOrg:       store.NewOrg{TrialCredits: c.TrialCredits, OverageLimit: c.OverageLimit},
+		Usage:        usage.NewService(st, pub, now, log),
+		UsageAPIKey:  c.UsageAPIKey,
+		Payments:     pay,
+		StripeEvents: stripeprovider.NewEvents(pay, st, now, log),
+
+		StripePublishableKey: c.StripePublishableKey,
+		StripeWebhookSecret:  c.StripeWebhookSecret,
 	}, nil
 }
 

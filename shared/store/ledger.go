@@ -24,7 +24,7 @@ import (
 // same request after a lost answer is recognised and returns the
 // transaction written the first time.
 func (s *Store) AppendTransaction(ctx context.Context, orgID string, nt billing.NewTransaction) (billing.Transaction, error) {
-	return s.appendTransaction(ctx, orgID, nt, 0)
+	return s.appendTransaction(ctx, orgID, nt, 0, nil)
 }
 
 // CloseUsage moves usage out of Usage This Period onto an invoice and
@@ -35,10 +35,13 @@ func (s *Store) CloseUsage(ctx context.Context, orgID string, usage money.Money,
 	if usage <= 0 || applied.Amount >= 0 {
 		return billing.Transaction{}, billing.FieldError("amount", "Closed usage must be positive and applied credit a debit.")
 	}
-	return s.appendTransaction(ctx, orgID, applied, usage)
+	return s.appendTransaction(ctx, orgID, applied, usage, nil)
 }
 
-func (s *Store) appendTransaction(ctx context.Context, orgID string, nt billing.NewTransaction, closeUsage money.Money) (billing.Transaction, error) {
+// appendTransaction appends nt, cutting closeUsage from Usage This Period
+// when positive; with, when set, returns one more new item to write in the
+// same transaction, given the transaction's id.
+func (s *Store) appendTransaction(ctx context.Context, orgID string, nt billing.NewTransaction, closeUsage money.Money, with func(txID string) (any, error)) (billing.Transaction, error) {
 	if err := nt.Validate(); err != nil {
 		return billing.Transaction{}, err
 	}
@@ -80,6 +83,17 @@ func (s *Store) appendTransaction(ctx context.Context, orgID string, nt billing.
 			return billing.Transaction{}, fmt.Errorf("append transaction %s: %w", orgID, err)
 		}
 		items = append(items, types.TransactWriteItem{Put: guard})
+	}
+	if with != nil {
+		extra, err := with(rec.ID)
+		if err != nil {
+			return billing.Transaction{}, fmt.Errorf("append transaction %s: %w", orgID, err)
+		}
+		put, err := s.putNew(extra)
+		if err != nil {
+			return billing.Transaction{}, fmt.Errorf("append transaction %s: %w", orgID, err)
+		}
+		items = append(items, types.TransactWriteItem{Put: put})
 	}
 
 	err = s.transact(ctx, items)

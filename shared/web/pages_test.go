@@ -13,9 +13,9 @@ import (
 	"github.com/acme/billing/shared/web"
 )
 
-// builtPages are the Billing pages of the foundation; every other page of
+// builtPages are the Billing pages built so far; every other page of
 // the navigation is still "not available yet".
-var builtPages = map[string]bool{"/billing": true, "/billing/balance-history": true}
+var builtPages = map[string]bool{"/billing": true, "/billing/balance-history": true, "/billing/payment-methods": true, "/billing/credits": true}
 
 var currentLink = regexp.MustCompile(`<a href="([^"]*)" aria-current="page">`)
 

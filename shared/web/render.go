@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -116,4 +117,41 @@ func splitFlash(v string) (kind, msg string, ok bool) {
 		}
 	}
 	return "", "", false
+}
+
+// redirect leaves a flash message and sends the browser to path with 303:
+// the POST-redirect-GET of every form.
+func redirect(w http.ResponseWriter, r *http.Request, path, kind, msg string) {
+	setFlash(w, html.Flash{Kind: kind, Message: msg})
+	http.Redirect(w, r, path, http.StatusSeeOther)
+}
+
+// renderStatus writes a page with status (e.g. 422 for a form with errors).
+func renderStatus(w http.ResponseWriter, r *http.Request, log *slog.Logger, status int, n g.Node) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	if r.Method == http.MethodHead {
+		return
+	}
+	if err := n.Render(w); err != nil {
+		logger(log, r.Context()).Error("render page", "path", r.URL.Path, "error", err)
+	}
+}
+
+// fieldError returns the form errors of err (field → message) when err is
+// an EINVALID error tied to a field.
+func fieldError(err error) (map[string]string, bool) {
+	if e, ok := errors.AsType[*billing.Error](err); ok && e.Code == billing.EINVALID && e.Field != "" {
+		return map[string]string{e.Field: e.Message}, true
+	}
+	return nil, false
+}
+
+// allowStripeJS widens the page's Content-Security-Policy for Stripe.js:
+// its script and frames from js.stripe.com and its calls to api.stripe.com.
+func allowStripeJS(w http.ResponseWriter) {
+	w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: https://*.stripe.com; style-src 'self' 'unsafe-inline'; "+
+		"script-src 'self' https://js.stripe.com; frame-src https://js.stripe.com https://hooks.stripe.com; connect-src 'self' https://api.stripe.com; "+
+		"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/acme/billing/shared/auth"
+	"github.com/acme/billing/shared/payments"
+	"github.com/acme/billing/shared/payments/stripeprovider"
 	"github.com/acme/billing/shared/store"
 	"github.com/acme/billing/shared/usage"
 )
@@ -31,6 +33,14 @@ type Deps struct {
 	// UsageAPIKey is the bearer key of the usage API in local mode; in AWS
 	// the API's routes use IAM authorization instead.
 	UsageAPIKey string
+	// Payments runs cards and top-ups on the payment provider.
+	Payments *payments.Service
+	// StripePublishableKey is for Stripe.js (Elements, 3-D Secure).
+	StripePublishableKey string
+	// StripeWebhookSecret verifies Stripe's webhook signatures.
+	StripeWebhookSecret string
+	// StripeEvents applies verified Stripe webhook events (Stripe mode).
+	StripeEvents *stripeprovider.Events
 }
 
 // Access is who may call a route.
@@ -66,24 +76,35 @@ func Routes(d Deps) []Route {
 		{Function: "balance-history", Method: http.MethodGet, Path: "/billing/balance-history", Handler: handleBalanceHistory(d.Store, d.Log)},
 		{Function: "balance-history", Method: http.MethodGet, Path: "/billing/balance-history.csv", Handler: handleBalanceHistoryCSV(d.Store, d.Now, d.Log)},
 		{Function: "invoices", Method: http.MethodGet, Path: "/billing/invoices", Handler: handlePending(d.Store, d.Log, "Invoices", "Your payments due and your order and invoice history.")},
-		{Function: "payment-methods", Method: http.MethodGet, Path: "/billing/payment-methods", Handler: handlePending(d.Store, d.Log, "Payment Methods", "The cards linked to your account, and which one is the default.")},
+		{Function: "payment-methods", Method: http.MethodGet, Path: "/billing/payment-methods", Handler: handlePaymentMethods(d.Payments, d.Log)},
+		{Function: "payment-methods", Method: http.MethodPost, Path: "/billing/payment-methods/default", Handler: handleSetDefaultCard(d.Payments, d.Log)},
+		{Function: "payment-methods", Method: http.MethodGet, Path: "/billing/payment-methods/delete", Handler: handleDeleteCardConfirm(d.Payments, d.Log)},
+		{Function: "payment-methods", Method: http.MethodPost, Path: "/billing/payment-methods/delete", Handler: handleDeleteCard(d.Payments, d.Log)},
+		{Function: "payment-methods", Method: http.MethodGet, Path: "/billing/payment-methods/new", Handler: handleAddCardForm(d.Payments, d.StripePublishableKey, d.Log)},
 		{Function: "spend-management", Method: http.MethodGet, Path: "/billing/spend-management", Handler: handlePending(d.Store, d.Log, "Spend Management", "Control and monitor your organization's credit usage: a daily budget, email notifications and webhooks.")},
-		{Function: "credits", Method: http.MethodGet, Path: "/billing/credits", Handler: handlePending(d.Store, d.Log, "Add Usage Credits", "How much would you like to add to your balance?")},
+		{Function: "credits", Method: http.MethodGet, Path: "/billing/credits", Handler: handleCreditsForm(d.Payments, d.Log)},
+		{Function: "credits", Method: http.MethodPost, Path: "/billing/credits", Handler: handleAddCredits(d.Payments, d.StripePublishableKey, d.Log)},
+		{Function: "credits", Method: http.MethodGet, Path: "/billing/credits/complete", Handler: handleCreditsComplete(d.Payments, d.Log)},
 		{Function: "auto-recharge", Method: http.MethodGet, Path: "/billing/auto-recharge", Handler: handlePending(d.Store, d.Log, "Auto Recharge", "Keep your service running by setting up auto-recharge. When your balance reaches a certain threshold, we will automatically charge your card.")},
 		{Function: "address", Method: http.MethodGet, Path: "/billing/address", Handler: handlePending(d.Store, d.Log, "Invoice Address", "The address details used for your invoices.")},
 		{Function: "notifications", Method: http.MethodGet, Path: "/billing/notifications", Handler: handlePending(d.Store, d.Log, "Invoice Notifications", "Invoices and other billing notifications will be sent here.")},
 		{Function: "tax", Method: http.MethodGet, Path: "/billing/tax", Handler: handlePending(d.Store, d.Log, "Tax Settings", "Your tax registrations, for accurate billing and compliance.")},
 		{Function: "usage", Method: http.MethodPost, Path: "/v1/usage", Handler: handleRecordUsage(d.Usage, d.Log), Access: AccessService},
 		{Function: "usage", Method: http.MethodGet, Path: "/v1/allowance", Handler: handleAllowance(d.Usage, d.Log), Access: AccessService},
+		{Function: "stripe-webhook", Method: http.MethodPost, Path: "/webhooks/stripe", Handler: handleStripeWebhook(d.StripeEvents, d.StripeWebhookSecret, d.Log), Access: AccessPublic},
 		{Function: "auth", Method: http.MethodGet, Path: "/auth/login", Handler: handleLogin(d.Local), Access: AccessPublic},
 		{Function: "auth", Method: http.MethodPost, Path: "/auth/logout", Handler: handleLogout(d.Sessions), Access: AccessPublic},
 	}
 }
 
 // LocalRoutes are the routes that exist only in local mode: the
-// development sign-in of DESIGN.md. They are never deployed.
+// development sign-in of DESIGN.md and the sandbox payment provider's card
+// form and simulated crypto checkout. They are never deployed.
 func LocalRoutes(d Deps) []Route {
 	return []Route{
+		{Function: "local", Method: http.MethodPost, Path: "/billing/payment-methods/new", Handler: handleAddCard(d.Payments, d.Log)},
+		{Function: "local", Method: http.MethodGet, Path: "/billing/credits/checkout/{id}", Handler: handleSandboxCheckout(d.Payments, d.Log)},
+		{Function: "local", Method: http.MethodPost, Path: "/billing/credits/checkout/{id}", Handler: handleSandboxCheckoutFinish(d.Payments, d.Log)},
 		{Function: "local", Method: http.MethodGet, Path: "/dev/login", Handler: handleDevLogin(d.Store, d.Sessions, d.NewOrg, d.Now, d.Log), Access: AccessPublic},
 	}
 }

@@ -19,6 +19,8 @@ import (
 	"github.com/acme/billing/infra/demo"
 	"github.com/acme/billing/shared/auth"
 	"github.com/acme/billing/shared/money"
+	"github.com/acme/billing/shared/payments"
+	"github.com/acme/billing/shared/payments/sandbox"
 	"github.com/acme/billing/shared/store"
 	"github.com/acme/billing/shared/store/storetest"
 	"github.com/acme/billing/shared/web"
@@ -59,13 +61,16 @@ func newEnv(t *testing.T, now time.Time, extra ...web.Route) *env {
 		t.Fatalf("new sessions: %v", err)
 	}
 	logs := &lockedBuffer{}
+	st := db.Store(clock)
+	log := slog.New(slog.NewTextHandler(logs, nil))
 	deps := web.Deps{
-		Store:    db.Store(clock),
+		Store:    st,
 		Sessions: sessions,
 		Now:      clock,
-		Log:      slog.New(slog.NewTextHandler(logs, nil)),
+		Log:      log,
 		Local:    true,
 		NewOrg:   store.NewOrg{TrialCredits: money.Dollars(10), OverageLimit: money.Dollars(25)},
+		Payments: payments.NewService(st, sandbox.New(st, clock, "/billing/credits/checkout/"), clock, log),
 	}
 	routes := append(web.Routes(deps), web.LocalRoutes(deps)...)
 	handler := web.Handler(deps, append(routes, extra...))

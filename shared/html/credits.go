@@ -1,0 +1,104 @@
+package html
+
+import (
+	"github.com/acme/billing/shared/money"
+	"github.com/acme/billing/shared/payments"
+	. "maragu.dev/gomponents"
+	. "maragu.dev/gomponents/html"
+)
+
+// CreditsProps is the Add Usage Credits form.
+type CreditsProps struct {
+	Page  PageProps
+	Cards []payments.Card
+	// Amount and Method are the values to show (after an error, what was
+	// typed); Token is the form's one-time token.
+	Amount string
+	Method string
+	Token  string
+	Errors map[string]string
+}
+
+// CreditsPage asks "How much would you like to add to your balance?": the
+// amount, a payment method (saved cards or Cryptocurrency), a link to add
+// a card, and "Add to my balance".
+func CreditsPage(p CreditsProps) Node {
+	p.Page.Title = "Add Usage Credits"
+	e := p.Errors
+	admin := p.Page.Session.Role.CanChange()
+	options := []Node{Option(Value(""), Text("Select Method"), If(p.Method == "", Selected()))}
+	for _, c := range p.Cards {
+		label := payments.CardLabel(c)
+		if c.Default {
+			label += " (default)"
+		}
+		options = append(options, Option(Value(c.ID), Text(label), If(p.Method == c.ID, Selected())))
+	}
+	options = append(options, Option(Value("crypto"), Text("Cryptocurrency"), If(p.Method == "crypto", Selected())))
+	return Page(p.Page,
+		pageHeader("Add Usage Credits", "How much would you like to add to your balance?"),
+		If(!admin, Div(Class("notice"), Text("Only admins can add usage credits."))),
+		Form(Class("form"), Method("post"), Action("/billing/credits"), Attr("novalidate"),
+			Input(Type("hidden"), Name("token"), Value(p.Token)),
+			formField("amount", "Payment amount",
+				Div(Class("input-prefix"), Span(Class("prefix"), Aria("hidden", "true"), Text("$")),
+					control(Input, "amount", true, e, Value(p.Amount), Attr("inputmode", "decimal"), Placeholder("25.00"))),
+				"Enter an amount between "+payments.MinTopUp.Display()+" and "+payments.MaxTopUp.Display()+".", e),
+			formField("method", "Select a payment method", control(Select, "method", false, e, Group(options)), "", e),
+			P(A(Href("/billing/payment-methods/new?next=/billing/credits"), Text("Add new payment method +"))),
+			Div(Class("form-actions"), Button(Class("btn btn-primary"), Type("submit"), If(!admin, Disabled()), Text("Add to my balance"))),
+		),
+	)
+}
+
+// ConfirmPaymentProps is a card payment waiting for 3-D Secure.
+type ConfirmPaymentProps struct {
+	Page         PageProps
+	StripeKey    string
+	ClientSecret string
+	Amount       money.Money
+}
+
+// ConfirmPaymentPage lets Stripe.js run the bank's 3-D Secure check, then
+// returns to /billing/credits/complete, which credits the payment.
+func ConfirmPaymentPage(p ConfirmPaymentProps) Node {
+	p.Page.Title = "Confirm your payment"
+	return Page(p.Page,
+		pageHeader("Confirm your payment", "Your bank asks you to confirm this payment of "+p.Amount.Display()+"."),
+		Div(ID("confirm-payment"), Data("stripe-key", p.StripeKey), Data("client-secret", p.ClientSecret),
+			Data("return-url", "/billing/credits/complete"),
+			P(Class("muted"), Text("Opening your bank's confirmation…")),
+			P(Class("field-error"), ID("payment-errors"), Role("alert")),
+		),
+		Script(Src("https://js.stripe.com/v3/")),
+		Script(Src("/static/stripe-confirm.js")),
+	)
+}
+
+// CheckoutProps is the sandbox's simulated hosted crypto checkout.
+type CheckoutProps struct {
+	Page   PageProps
+	ID     string
+	Amount money.Money
+	Status string
+}
+
+// CheckoutPage stands in for Stripe's hosted crypto checkout in sandbox
+// mode: pay (simulated) or cancel.
+func CheckoutPage(p CheckoutProps) Node {
+	p.Page.Title = "Crypto checkout"
+	return Page(p.Page,
+		pageHeader("Crypto checkout (sandbox)", "A simulated hosted checkout: no real cryptocurrency moves."),
+		Section(Class("card"),
+			Dl(Class("kv"), Dt(Text("Amount")), Dd(Text(p.Amount.Display()+" USD")), Dt(Text("Checkout")), Dd(Class("mono"), Text(p.ID))),
+			Div(Class("card-footer"),
+				Form(Class("inline"), Method("post"), Action("/billing/credits/checkout/"+p.ID),
+					Input(Type("hidden"), Name("action"), Value("pay")),
+					Button(Class("btn btn-primary"), Type("submit"), Text("Pay "+p.Amount.Display()+" with crypto"))),
+				Form(Class("inline"), Method("post"), Action("/billing/credits/checkout/"+p.ID),
+					Input(Type("hidden"), Name("action"), Value("cancel")),
+					Button(Class("btn btn-secondary"), Type("submit"), Text("Cancel"))),
+			),
+		),
+	)
+}

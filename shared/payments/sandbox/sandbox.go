@@ -1,0 +1,324 @@
+// Package sandbox is the local payment provider: it behaves like Stripe's
+// test mode for the flows the Billing section uses, keeps its state in the
+// billing table, and accepts only Stripe's test card numbers. It stores
+// only a card's brand, last four digits, expiry and name. It is the
+// default whenever STRIPE_SECRET_KEY is unset and is never deployed.
+package sandbox
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/acme/billing/shared/billing"
+	"github.com/acme/billing/shared/money"
+	"github.com/acme/billing/shared/payments"
+	"github.com/acme/billing/shared/store"
+)
+
+// Provider is the sandbox payment provider.
+type Provider struct {
+	items store.Items
+	now   func() time.Time
+	// checkoutURL is the base of the simulated hosted checkout page.
+	checkoutURL string
+}
+
+var _ payments.Provider = (*Provider)(nil)
+
+// New returns the sandbox provider on the table of s. checkoutURL is the
+// path of the local simulated checkout page; a checkout's id is appended.
+func New(s *store.Store, now func() time.Time, checkoutURL string) *Provider {
+	return &Provider{items: s.Items(), now: now, checkoutURL: checkoutURL}
+}
+
+// A test card's behaviour, after Stripe's test numbers.
+const (
+	outcomeSucceed      = "succeed"
+	outcomeDecline      = "generic_decline"
+	outcomeInsufficient = "insufficient_funds"
+)
+
+// testCards are the card numbers the sandbox accepts.
+var testCards = map[string]struct{ brand, outcome string }{
+	"4242424242424242": {"visa", outcomeSucceed},
+	"5555555555554444": {"mastercard", outcomeSucceed},
+	"378282246310005":  {"amex", outcomeSucceed},
+	"4000000000000002": {"visa", outcomeDecline},
+	"4000000000009995": {"visa", outcomeInsufficient},
+}
+
+// Items of the sandbox, in partitions of their own.
+type customerRecord struct {
+	PK          string    `dynamodbav:"PK"` // SBCUS#<customer>
+	SK          string    `dynamodbav:"SK"` // CUSTOMER
+	ID          string    `dynamodbav:"id"`
+	OrgID       string    `dynamodbav:"org_id"`
+	Name        string    `dynamodbav:"name"`
+	Email       string    `dynamodbav:"email"`
+	DefaultCard string    `dynamodbav:"default_card"`
+	Created     time.Time `dynamodbav:"created"`
+}
+
+type cardRecord struct {
+	PK       string    `dynamodbav:"PK"` // SBCUS#<customer>
+	SK       string    `dynamodbav:"SK"` // CARD#<pm>
+	ID       string    `dynamodbav:"id"`
+	Brand    string    `dynamodbav:"brand"`
+	Last4    string    `dynamodbav:"last4"`
+	ExpMonth int       `dynamodbav:"exp_month"`
+	ExpYear  int       `dynamodbav:"exp_year"`
+	Name     string    `dynamodbav:"name"`
+	Outcome  string    `dynamodbav:"outcome"`
+	Created  time.Time `dynamodbav:"created"`
+}
+
+type paymentRecord struct {
+	PK          string      `dynamodbav:"PK"` // SBPI#<pi>
+	SK          string      `dynamodbav:"SK"` // PI
+	ID          string      `dynamodbav:"id"`
+	OrgID       string      `dynamodbav:"org_id"`
+	CustomerID  string      `dynamodbav:"customer_id"`
+	CardID      string      `dynamodbav:"card_id"`
+	Amount      money.Money `dynamodbav:"amount"`
+	Status      string      `dynamodbav:"status"`
+	DeclineCode string      `dynamodbav:"decline_code"`
+	Message     string      `dynamodbav:"message"`
+	Purpose     string      `dynamodbav:"purpose"`
+	Created     time.Time   `dynamodbav:"created"`
+}
+
+type keyRecord struct {
+	PK string `dynamodbav:"PK"` // SBKEY#<idempotency key>
+	SK string `dynamodbav:"SK"` // KEY
+	ID string `dynamodbav:"id"` // the object it created
+}
+
+func customerPK(id string) string { return "SBCUS#" + id }
+
+func newID(prefix string) string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return prefix + "_sandbox_" + hex.EncodeToString(b)
+}
+
+// CreateCustomer creates a sandbox customer for the organisation.
+func (p *Provider) CreateCustomer(ctx context.Context, orgID, name, email string) (string, error) {
+	id := newID("cus")
+	rec := customerRecord{PK: customerPK(id), SK: "CUSTOMER", ID: id, OrgID: orgID, Name: name, Email: email, Created: p.now().UTC()}
+	if err := p.items.Put(ctx, rec, true); err != nil {
+		return "", fmt.Errorf("sandbox: create customer: %w", err)
+	}
+	return id, nil
+}
+
+func (p *Provider) customer(ctx context.Context, id string) (customerRecord, error) {
+	var c customerRecord
+	err := p.items.Get(ctx, customerPK(id), "CUSTOMER", &c)
+	if billing.ErrorCode(err) == billing.ENOTFOUND {
+		return c, billing.Errorf(billing.ENOTFOUND, "No such customer.")
+	}
+	return c, err
+}
+
+// NewCard is what the sandbox's card form submits.
+type NewCard struct {
+	Number   string
+	ExpMonth int
+	ExpYear  int
+	CVC      string
+	Name     string
+}
+
+// AddCard validates a test card and saves it to the customer, as the
+// default when the customer has none. Errors are EINVALID with the form
+// field they concern.
+func (p *Provider) AddCard(ctx context.Context, customerID string, n NewCard) (payments.Card, error) {
+	number := strings.NewReplacer(" ", "", "-", "").Replace(n.Number)
+	test, ok := testCards[number]
+	switch {
+	case number == "":
+		return payments.Card{}, billing.FieldError("number", "Enter the card number.")
+	case !ok:
+		return payments.Card{}, billing.FieldError("number", "The sandbox accepts only Stripe's test cards, such as 4242 4242 4242 4242.")
+	case n.ExpMonth < 1 || n.ExpMonth > 12:
+		return payments.Card{}, billing.FieldError("exp_month", "Enter the expiry month, 1–12.")
+	}
+	now := p.now().UTC()
+	if n.ExpYear < now.Year() || n.ExpYear > now.Year()+20 || (n.ExpYear == now.Year() && n.ExpMonth < int(now.Month())) {
+		return payments.Card{}, billing.FieldError("exp_year", "This card has expired; enter a future expiry date.")
+	}
+	if l := len(n.CVC); l < 3 || l > 4 || strings.Trim(n.CVC, "0123456789") != "" {
+		return payments.Card{}, billing.FieldError("cvc", "Enter the 3 or 4 digit security code.")
+	}
+	name := strings.TrimSpace(n.Name)
+	if name == "" || len([]rune(name)) > 100 {
+		return payments.Card{}, billing.FieldError("name", "Enter the name on the card (at most 100 characters).")
+	}
+	c, err := p.customer(ctx, customerID)
+	if err != nil {
+		return payments.Card{}, err
+	}
+	rec := cardRecord{
+		PK: customerPK(customerID), ID: newID("pm"), Brand: test.brand, Last4: number[len(number)-4:],
+		ExpMonth: n.ExpMonth, ExpYear: n.ExpYear, Name: name, Outcome: test.outcome, Created: now,
+	}
+	rec.SK = "CARD#" + rec.ID
+	if err := p.items.Put(ctx, rec, true); err != nil {
+		return payments.Card{}, fmt.Errorf("sandbox: add card: %w", err)
+	}
+	if c.DefaultCard == "" {
+		c.DefaultCard = rec.ID
+		if err := p.items.Put(ctx, c, false); err != nil {
+			return payments.Card{}, fmt.Errorf("sandbox: set default: %w", err)
+		}
+	}
+	return toCard(rec, c.DefaultCard), nil
+}
+
+func toCard(r cardRecord, defaultID string) payments.Card {
+	return payments.Card{ID: r.ID, Brand: r.Brand, Last4: r.Last4, ExpMonth: r.ExpMonth, ExpYear: r.ExpYear, Name: r.Name, Default: r.ID == defaultID}
+}
+
+// Cards lists the customer's cards, oldest first, the default marked.
+func (p *Provider) Cards(ctx context.Context, customerID string) ([]payments.Card, error) {
+	c, err := p.customer(ctx, customerID)
+	if err != nil {
+		return nil, err
+	}
+	var recs []cardRecord
+	if err := p.items.Query(ctx, customerPK(customerID), "CARD#", &recs); err != nil {
+		return nil, fmt.Errorf("sandbox: cards: %w", err)
+	}
+	slices.SortFunc(recs, func(a, b cardRecord) int { return a.Created.Compare(b.Created) })
+	cards := make([]payments.Card, len(recs))
+	for i, r := range recs {
+		cards[i] = toCard(r, c.DefaultCard)
+	}
+	return cards, nil
+}
+
+func (p *Provider) card(ctx context.Context, customerID, cardID string) (cardRecord, error) {
+	var r cardRecord
+	err := p.items.Get(ctx, customerPK(customerID), "CARD#"+cardID, &r)
+	if billing.ErrorCode(err) == billing.ENOTFOUND {
+		return r, billing.Errorf(billing.ENOTFOUND, "That card is not on your account.")
+	}
+	return r, err
+}
+
+// SetDefaultCard makes the card the customer's default.
+func (p *Provider) SetDefaultCard(ctx context.Context, customerID, cardID string) error {
+	if _, err := p.card(ctx, customerID, cardID); err != nil {
+		return err
+	}
+	c, err := p.customer(ctx, customerID)
+	if err != nil {
+		return err
+	}
+	c.DefaultCard = cardID
+	return p.items.Put(ctx, c, false)
+}
+
+// DeleteCard removes the card; a deleted default leaves no default.
+func (p *Provider) DeleteCard(ctx context.Context, customerID, cardID string) error {
+	if _, err := p.card(ctx, customerID, cardID); err != nil {
+		return err
+	}
+	if err := p.items.Delete(ctx, customerPK(customerID), "CARD#"+cardID); err != nil {
+		return err
+	}
+	c, err := p.customer(ctx, customerID)
+	if err != nil {
+		return err
+	}
+	if c.DefaultCard == cardID {
+		c.DefaultCard = ""
+		return p.items.Put(ctx, c, false)
+	}
+	return nil
+}
+
+// Charge pays with a saved card. The card's test number decides the
+// outcome, as in Stripe's test mode; a repeated idempotency key returns
+// the first payment.
+func (p *Provider) Charge(ctx context.Context, r payments.ChargeRequest) (payments.Payment, error) {
+	if r.IdempotencyKey != "" {
+		var k keyRecord
+		err := p.items.Get(ctx, "SBKEY#"+r.IdempotencyKey, "KEY", &k)
+		if err == nil {
+			return p.Payment(ctx, k.ID)
+		}
+		if billing.ErrorCode(err) != billing.ENOTFOUND {
+			return payments.Payment{}, err
+		}
+	}
+	card, err := p.card(ctx, r.CustomerID, r.CardID)
+	if err != nil {
+		return payments.Payment{}, err
+	}
+	rec := paymentRecord{
+		ID: newID("pi"), OrgID: r.OrgID, CustomerID: r.CustomerID, CardID: r.CardID, Amount: r.Amount,
+		Status: string(payments.StatusSucceeded), Purpose: r.Purpose, Created: p.now().UTC(),
+	}
+	rec.PK, rec.SK = "SBPI#"+rec.ID, "PI"
+	switch card.Outcome {
+	case outcomeDecline:
+		rec.Status, rec.DeclineCode, rec.Message = string(payments.StatusFailed), "generic_decline", "Your card was declined."
+	case outcomeInsufficient:
+		rec.Status, rec.DeclineCode, rec.Message = string(payments.StatusFailed), "insufficient_funds", "Your card has insufficient funds."
+	}
+	if r.IdempotencyKey != "" {
+		// The key is claimed first: of two concurrent submits one creates
+		// the payment and the other reads it.
+		if err := p.items.Put(ctx, keyRecord{PK: "SBKEY#" + r.IdempotencyKey, SK: "KEY", ID: rec.ID}, true); err != nil {
+			if billing.ErrorCode(err) == billing.ECONFLICT {
+				return p.waitForKey(ctx, r.IdempotencyKey)
+			}
+			return payments.Payment{}, err
+		}
+	}
+	if err := p.items.Put(ctx, rec, true); err != nil {
+		return payments.Payment{}, fmt.Errorf("sandbox: charge: %w", err)
+	}
+	return toPayment(rec), nil
+}
+
+// waitForKey returns the payment of an idempotency key another request
+// claimed, once it is written.
+func (p *Provider) waitForKey(ctx context.Context, key string) (payments.Payment, error) {
+	var k keyRecord
+	if err := p.items.Get(ctx, "SBKEY#"+key, "KEY", &k); err != nil {
+		return payments.Payment{}, err
+	}
+	for range 50 {
+		pay, err := p.Payment(ctx, k.ID)
+		if billing.ErrorCode(err) != billing.ENOTFOUND {
+			return pay, err
+		}
+		select {
+		case <-ctx.Done():
+			return payments.Payment{}, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return payments.Payment{}, fmt.Errorf("sandbox: payment of key %s never appeared", key)
+}
+
+func toPayment(r paymentRecord) payments.Payment {
+	return payments.Payment{ID: r.ID, Status: payments.Status(r.Status), Amount: r.Amount, DeclineCode: r.DeclineCode,
+		Message: r.Message, OrgID: r.OrgID, Purpose: r.Purpose}
+}
+
+// Payment reads a sandbox payment.
+func (p *Provider) Payment(ctx context.Context, id string) (payments.Payment, error) {
+	var r paymentRecord
+	if err := p.items.Get(ctx, "SBPI#"+id, "PI", &r); err != nil {
+		return payments.Payment{}, err
+	}
+	return toPayment(r), nil
+}

@@ -1,0 +1,286 @@
+package payments
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/acme/billing/shared/billing"
+	"github.com/acme/billing/shared/money"
+	"github.com/acme/billing/shared/store"
+)
+
+// Service runs the Billing section's payments on a provider: the
+// organisation's customer, its cards, top-ups by card or crypto, and the
+// crediting of every successful payment exactly once.
+type Service struct {
+	store    *store.Store
+	provider Provider
+	now      func() time.Time
+	log      *slog.Logger
+}
+
+// NewService returns a Service on provider.
+func NewService(s *store.Store, p Provider, now func() time.Time, log *slog.Logger) *Service {
+	return &Service{store: s, provider: p, now: now, log: log}
+}
+
+// Provider returns the provider, for flows only one provider has (the
+// sandbox's card form, Stripe's SetupIntent).
+func (s *Service) Provider() Provider { return s.provider }
+
+// Customer returns the organisation's customer, creating it on first need.
+// Two concurrent first calls end up with one recorded customer.
+func (s *Service) Customer(ctx context.Context, orgID string) (string, error) {
+	p, err := s.store.Profile(ctx, orgID)
+	if err != nil {
+		return "", err
+	}
+	if p.CustomerID != "" {
+		return p.CustomerID, nil
+	}
+	acct, err := s.store.Account(ctx, orgID, s.now())
+	if err != nil {
+		return "", err
+	}
+	id, err := s.provider.CreateCustomer(ctx, orgID, acct.Name, p.BillingEmail)
+	if err != nil {
+		return "", fmt.Errorf("create customer for %s: %w", orgID, err)
+	}
+	return s.store.SetCustomerID(ctx, orgID, id)
+}
+
+// Cards lists the organisation's saved cards; none before it has a
+// customer.
+func (s *Service) Cards(ctx context.Context, orgID string) ([]Card, error) {
+	p, err := s.store.Profile(ctx, orgID)
+	if err != nil || p.CustomerID == "" {
+		return nil, err
+	}
+	return s.provider.Cards(ctx, p.CustomerID)
+}
+
+// card returns the organisation's card cardID and all its cards;
+// ENOTFOUND when the card is not the organisation's.
+func (s *Service) card(ctx context.Context, orgID, cardID string) (Card, []Card, error) {
+	cards, err := s.Cards(ctx, orgID)
+	if err != nil {
+		return Card{}, nil, err
+	}
+	for _, c := range cards {
+		if c.ID == cardID {
+			return c, cards, nil
+		}
+	}
+	return Card{}, cards, billing.Errorf(billing.ENOTFOUND, "That card is not on your account.")
+}
+
+// SetDefaultCard makes one of the organisation's cards the default.
+func (s *Service) SetDefaultCard(ctx context.Context, orgID, cardID string) error {
+	if _, _, err := s.card(ctx, orgID, cardID); err != nil {
+		return err
+	}
+	p, err := s.store.Profile(ctx, orgID)
+	if err != nil {
+		return err
+	}
+	return s.provider.SetDefaultCard(ctx, p.CustomerID, cardID)
+}
+
+// DeleteCard removes one of the organisation's cards. The default card
+// goes only when it is the last one: otherwise another card must be made
+// the default first, so the default never vanishes silently.
+func (s *Service) DeleteCard(ctx context.Context, orgID, cardID string) error {
+	c, cards, err := s.card(ctx, orgID, cardID)
+	if err != nil {
+		return err
+	}
+	if c.Default && len(cards) > 1 {
+		return billing.FieldError("card", "This is your default card. Set another card as default first, then delete this one.")
+	}
+	p, err := s.store.Profile(ctx, orgID)
+	if err != nil {
+		return err
+	}
+	return s.provider.DeleteCard(ctx, p.CustomerID, cardID)
+}
+
+// ValidateTopUp returns an EINVALID error on the amount field unless the
+// amount is $5–$5000 in whole cents.
+func ValidateTopUp(amount money.Money) error {
+	if amount < MinTopUp || amount > MaxTopUp {
+		return billing.FieldError("amount", "Enter an amount between $5 and $5000.")
+	}
+	if amount%money.Cent != 0 {
+		return billing.FieldError("amount", "Enter the amount in dollars and cents, e.g. 25.50.")
+	}
+	return nil
+}
+
+// TopUp is the outcome of a card top-up.
+type TopUp struct {
+	Payment Payment
+	// Credited reports whether this call credited the balance (false when
+	// the payment was credited before, or did not succeed).
+	Credited bool
+}
+
+// AddCreditsByCard charges one of the organisation's cards and credits the
+// balance. token is the purchase form's one-time token: a repeated submit
+// of one form charges once. A decline is an EINVALID error on the method
+// field carrying the provider's message; a payment that needs 3-D Secure
+// comes back with StatusRequiresAction for Stripe.js to finish.
+func (s *Service) AddCreditsByCard(ctx context.Context, orgID string, amount money.Money, cardID, token, returnURL string) (TopUp, error) {
+	if err := ValidateTopUp(amount); err != nil {
+		return TopUp{}, err
+	}
+	c, _, err := s.card(ctx, orgID, cardID)
+	if billing.ErrorCode(err) == billing.ENOTFOUND {
+		return TopUp{}, billing.FieldError("method", "Select one of your payment methods.")
+	}
+	if err != nil {
+		return TopUp{}, err
+	}
+	customer, err := s.Customer(ctx, orgID)
+	if err != nil {
+		return TopUp{}, err
+	}
+	pay, err := s.provider.Charge(ctx, ChargeRequest{
+		OrgID: orgID, CustomerID: customer, CardID: c.ID, Amount: amount, Purpose: PurposeAddCredits,
+		IdempotencyKey: "credits-" + orgID + "-" + token, ReturnURL: returnURL,
+	})
+	if err != nil {
+		return TopUp{}, fmt.Errorf("charge %s: %w", orgID, err)
+	}
+	switch pay.Status {
+	case StatusFailed:
+		msg := pay.Message
+		if msg == "" {
+			msg = "Your card was declined."
+		}
+		return TopUp{Payment: pay}, billing.FieldError("method", "%s Nothing was charged; try another card.", msg)
+	case StatusSucceeded:
+		credited, err := s.credit(ctx, orgID, pay, CardLabel(c))
+		return TopUp{Payment: pay, Credited: credited}, err
+	}
+	return TopUp{Payment: pay}, nil
+}
+
+// CardLabel names a card for people: "Visa •••• 4242".
+func CardLabel(c Card) string {
+	brand := c.Brand
+	switch strings.ToLower(brand) {
+	case "visa":
+		brand = "Visa"
+	case "mastercard":
+		brand = "Mastercard"
+	case "amex":
+		brand = "American Express"
+	case "discover":
+		brand = "Discover"
+	case "":
+		brand = "Card"
+	}
+	return brand + " •••• " + c.Last4
+}
+
+// PaymentDescription is the balance transaction of a card payment:
+// "Stripe Payment Intent pi_… via Add Credits".
+func PaymentDescription(paymentID, purpose string) string {
+	return "Stripe Payment Intent " + paymentID + " via " + purpose
+}
+
+// credit records a succeeded payment once, whoever reports it first.
+func (s *Service) credit(ctx context.Context, orgID string, pay Payment, method string) (bool, error) {
+	purpose := pay.Purpose
+	if purpose == "" {
+		purpose = PurposeAddCredits
+	}
+	credited, err := s.store.CreditPayment(ctx, orgID, store.PaymentCredit{
+		PaymentID: pay.ID, Amount: pay.Amount, Description: PaymentDescription(pay.ID, purpose), Method: method, Paid: s.now(),
+	})
+	if err != nil {
+		return false, fmt.Errorf("credit %s for %s: %w", pay.ID, orgID, err)
+	}
+	return credited, nil
+}
+
+// PaymentSucceeded credits a payment the provider reports succeeded (a
+// webhook, or the return from 3-D Secure), once. The payment must carry
+// orgID in its metadata, else ENOTFOUND.
+func (s *Service) PaymentSucceeded(ctx context.Context, orgID string, pay Payment, method string) (bool, error) {
+	if pay.OrgID != orgID {
+		return false, billing.Errorf(billing.ENOTFOUND, "No such payment.")
+	}
+	if pay.Status != StatusSucceeded {
+		return false, nil
+	}
+	return s.credit(ctx, orgID, pay, method)
+}
+
+// ConfirmReturn finishes a top-up after 3-D Secure: it reads the payment
+// and credits it if it succeeded. It returns ENOTFOUND for another
+// organisation's payment.
+func (s *Service) ConfirmReturn(ctx context.Context, orgID, paymentID string) (Payment, error) {
+	pay, err := s.provider.Payment(ctx, paymentID)
+	if err != nil {
+		return Payment{}, err
+	}
+	if pay.OrgID != orgID {
+		return Payment{}, billing.Errorf(billing.ENOTFOUND, "No such payment.")
+	}
+	if _, err := s.PaymentSucceeded(ctx, orgID, pay, "Card"); err != nil {
+		return pay, err
+	}
+	return pay, nil
+}
+
+// AddCreditsByCrypto opens a hosted crypto checkout for a top-up; the
+// balance is credited when the provider reports it completed.
+func (s *Service) AddCreditsByCrypto(ctx context.Context, orgID string, amount money.Money, token, successURL, cancelURL string) (Checkout, error) {
+	if err := ValidateTopUp(amount); err != nil {
+		return Checkout{}, err
+	}
+	customer, err := s.Customer(ctx, orgID)
+	if err != nil {
+		return Checkout{}, err
+	}
+	co, err := s.provider.CryptoCheckout(ctx, CheckoutRequest{
+		OrgID: orgID, CustomerID: customer, Amount: amount, SuccessURL: successURL, CancelURL: cancelURL,
+		IdempotencyKey: "crypto-" + orgID + "-" + token,
+	})
+	if err != nil {
+		return Checkout{}, fmt.Errorf("crypto checkout %s: %w", orgID, err)
+	}
+	return co, nil
+}
+
+// CheckoutCompleted credits a completed crypto checkout once, as
+// "Stripe Checkout Session cs_… via Add Credits".
+func (s *Service) CheckoutCompleted(ctx context.Context, orgID, checkoutID string, amount money.Money) (bool, error) {
+	credited, err := s.store.CreditPayment(ctx, orgID, store.PaymentCredit{
+		PaymentID: checkoutID, Amount: amount, Description: "Stripe Checkout Session " + checkoutID + " via " + PurposeAddCredits,
+		Method: "Cryptocurrency", Paid: s.now(),
+	})
+	if err != nil {
+		return false, fmt.Errorf("credit checkout %s for %s: %w", checkoutID, orgID, err)
+	}
+	return credited, nil
+}
+
+// CardAdded makes a newly added card the default when the organisation has
+// no default card yet.
+func (s *Service) CardAdded(ctx context.Context, orgID, cardID string) error {
+	cards, err := s.Cards(ctx, orgID)
+	if err != nil {
+		return err
+	}
+	for _, c := range cards {
+		if c.Default {
+			return nil
+		}
+	}
+	return s.SetDefaultCard(ctx, orgID, cardID)
+}

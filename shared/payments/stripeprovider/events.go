@@ -1,0 +1,181 @@
+package stripeprovider
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/stripe/stripe-go/v76"
+
+	"github.com/acme/billing/shared/billing"
+	"github.com/acme/billing/shared/payments"
+	"github.com/acme/billing/shared/store"
+)
+
+// Events applies verified Stripe webhook events to the billing section.
+// Every effect is keyed (a payment credits once, by its id), and each
+// event id is recorded once applied, so an event applied twice, or events
+// in any order, leave the same state: a payment_failed after its
+// succeeded undoes nothing.
+type Events struct {
+	svc   *payments.Service
+	store *store.Store
+	now   func() time.Time
+	log   *slog.Logger
+}
+
+// NewEvents returns the webhook event applier.
+func NewEvents(svc *payments.Service, st *store.Store, now func() time.Time, log *slog.Logger) *Events {
+	return &Events{svc: svc, store: st, now: now, log: log}
+}
+
+// eventRecord marks an applied event; kept 30 days (Stripe retries for 3).
+type eventRecord struct {
+	PK        string    `dynamodbav:"PK"` // STRIPE_EVENT#<id>
+	SK        string    `dynamodbav:"SK"` // EVENT
+	Type      string    `dynamodbav:"type"`
+	Applied   time.Time `dynamodbav:"applied"`
+	ExpiresAt int64     `dynamodbav:"expires_at"`
+}
+
+// storedEvent keeps an event for a later capability (tax ids, invoices).
+type storedEvent struct {
+	PK      string          `dynamodbav:"PK"` // STRIPE#<org>
+	SK      string          `dynamodbav:"SK"` // <type>#<created>#<event id>
+	Type    string          `dynamodbav:"type"`
+	Object  json.RawMessage `dynamodbav:"object"`
+	Created time.Time       `dynamodbav:"created"`
+}
+
+// Apply applies one verified event at most once. An error means nothing
+// was recorded as applied, and Stripe should retry (answer 500).
+func (ev *Events) Apply(ctx context.Context, e stripe.Event) error {
+	items := ev.store.Items()
+	var seen eventRecord
+	if err := items.Get(ctx, "STRIPE_EVENT#"+e.ID, "EVENT", &seen); err == nil {
+		return nil
+	} else if billing.ErrorCode(err) != billing.ENOTFOUND {
+		return err
+	}
+	if err := ev.apply(ctx, e); err != nil {
+		return fmt.Errorf("apply %s %s: %w", e.Type, e.ID, err)
+	}
+	now := ev.now().UTC()
+	err := items.Put(ctx, eventRecord{PK: "STRIPE_EVENT#" + e.ID, SK: "EVENT", Type: string(e.Type), Applied: now,
+		ExpiresAt: now.Add(30 * 24 * time.Hour).Unix()}, true)
+	if billing.ErrorCode(err) == billing.ECONFLICT {
+		return nil // applied concurrently by another delivery; the effects are keyed
+	}
+	return err
+}
+
+func (ev *Events) apply(ctx context.Context, e stripe.Event) error {
+	switch t := string(e.Type); {
+	case t == "payment_intent.succeeded", t == "payment_intent.payment_failed":
+		var pi stripe.PaymentIntent
+		if err := json.Unmarshal(e.Data.Raw, &pi); err != nil {
+			return err
+		}
+		pay, err := toPayment(&pi)
+		if err != nil {
+			return err
+		}
+		org, err := ev.org(ctx, pay.OrgID, customerID(pi.Customer))
+		if org == "" || err != nil {
+			return err
+		}
+		if pay.Status != payments.StatusSucceeded {
+			// A failure undoes nothing: a credit already made stays.
+			ev.log.Info("stripe payment failed", "org", org, "payment", pi.ID, "decline_code", pay.DeclineCode)
+			return nil
+		}
+		pay.OrgID = org
+		_, err = ev.svc.PaymentSucceeded(ctx, org, pay, cardMethod(pi.PaymentMethod))
+		return err
+	case t == "checkout.session.completed", t == "checkout.session.async_payment_succeeded":
+		var cs stripe.CheckoutSession
+		if err := json.Unmarshal(e.Data.Raw, &cs); err != nil {
+			return err
+		}
+		if cs.PaymentStatus != stripe.CheckoutSessionPaymentStatusPaid {
+			return nil // a delayed payment: async_payment_succeeded credits it
+		}
+		org, err := ev.org(ctx, cs.Metadata[metaOrgID], customerID(cs.Customer))
+		if org == "" || err != nil {
+			return err
+		}
+		_, err = ev.svc.CheckoutCompleted(ctx, org, cs.ID, fromCents(cs.AmountTotal))
+		return err
+	case t == "setup_intent.succeeded":
+		var si stripe.SetupIntent
+		if err := json.Unmarshal(e.Data.Raw, &si); err != nil {
+			return err
+		}
+		org, err := ev.org(ctx, "", customerID(si.Customer))
+		if org == "" || err != nil || si.PaymentMethod == nil {
+			return err
+		}
+		return ev.svc.CardAdded(ctx, org, si.PaymentMethod.ID)
+	case strings.HasPrefix(t, "payment_method."):
+		return nil // cards are read live from Stripe
+	case strings.HasPrefix(t, "customer.tax_id."), strings.HasPrefix(t, "invoice."):
+		var obj struct {
+			Customer json.RawMessage `json:"customer"`
+		}
+		if err := json.Unmarshal(e.Data.Raw, &obj); err != nil {
+			return err
+		}
+		var cus string
+		if json.Unmarshal(obj.Customer, &cus) != nil {
+			var c struct{ ID string }
+			_ = json.Unmarshal(obj.Customer, &c)
+			cus = c.ID
+		}
+		org, err := ev.org(ctx, "", cus)
+		if org == "" || err != nil {
+			return err
+		}
+		created := time.Unix(e.Created, 0).UTC()
+		return ev.store.Items().Put(ctx, storedEvent{
+			PK: "STRIPE#" + org, SK: t + "#" + created.Format(time.RFC3339) + "#" + e.ID, Type: t, Object: e.Data.Raw, Created: created,
+		}, false)
+	}
+	ev.log.Info("stripe event ignored", "type", e.Type, "event", e.ID)
+	return nil
+}
+
+// org finds the organisation of an event: from metadata, else from the
+// customer. An event of no organisation of ours returns "" and no error,
+// so it is acknowledged and not retried.
+func (ev *Events) org(ctx context.Context, fromMetadata, customer string) (string, error) {
+	if fromMetadata != "" {
+		return fromMetadata, nil
+	}
+	if customer == "" {
+		return "", nil
+	}
+	org, err := ev.store.OrgByCustomer(ctx, customer)
+	if billing.ErrorCode(err) == billing.ENOTFOUND {
+		ev.log.Warn("stripe event for an unknown customer", "customer", customer)
+		return "", nil
+	}
+	return org, err
+}
+
+func customerID(c *stripe.Customer) string {
+	if c == nil {
+		return ""
+	}
+	return c.ID
+}
+
+// cardMethod names an (expanded) payment method for the order history.
+func cardMethod(pm *stripe.PaymentMethod) string {
+	if pm == nil || pm.Card == nil {
+		return "Card"
+	}
+	return payments.CardLabel(payments.Card{Brand: string(pm.Card.Brand), Last4: pm.Card.Last4})
+}

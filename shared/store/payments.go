@@ -1,0 +1,181 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/acme/billing/shared/billing"
+	"github.com/acme/billing/shared/money"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Profile returns the organisation's profile (address, billing email,
+// payment customer). It returns ENOTFOUND for an unknown organisation.
+func (s *Store) Profile(ctx context.Context, orgID string) (billing.Profile, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.table), Key: key(orgPK(orgID), skProfile), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return billing.Profile{}, fmt.Errorf("read profile %s: %w", orgID, err)
+	}
+	if out.Item == nil {
+		return billing.Profile{}, billing.Errorf(billing.ENOTFOUND, "Organisation %s not found.", orgID)
+	}
+	var rec profileRecord
+	if err := attributevalue.UnmarshalMap(out.Item, &rec); err != nil {
+		return billing.Profile{}, fmt.Errorf("read profile %s: %w", orgID, err)
+	}
+	return rec.profile(), nil
+}
+
+// SetCustomerID records the organisation's payment customer, unless one is
+// recorded already, and returns the one that is: of two concurrent first
+// payments, both end up using the same customer.
+func (s *Store) SetCustomerID(ctx context.Context, orgID, customerID string) (string, error) {
+	e, err := expression.NewBuilder().WithUpdate(expression.
+		Set(expression.Name("customer_id"), expression.Value(customerID)).
+		Set(expression.Name(AttrGSI1PK), expression.Value("CUS#"+customerID)).
+		Set(expression.Name(AttrGSI1SK), expression.Value(skProfile))).
+		WithCondition(expression.AttributeExists(expression.Name(AttrPK)).
+			And(expression.AttributeNotExists(expression.Name("customer_id")))).Build()
+	if err != nil {
+		return "", fmt.Errorf("set customer %s: %w", orgID, err)
+	}
+	err = s.updateItem(ctx, s.update(key(orgPK(orgID), skProfile), e, true))
+	if isConditionFailed(err) {
+		p, err := s.Profile(ctx, orgID)
+		if err != nil {
+			return "", err
+		}
+		return p.CustomerID, nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("set customer %s: %w", orgID, err)
+	}
+	return customerID, nil
+}
+
+// OrgByCustomer returns the organisation of a payment customer, through
+// GSI1; ENOTFOUND when no organisation has it.
+func (s *Store) OrgByCustomer(ctx context.Context, customerID string) (string, error) {
+	kc := expression.Key(AttrGSI1PK).Equal(expression.Value("CUS#" + customerID))
+	e, err := expression.NewBuilder().WithKeyCondition(kc).Build()
+	if err != nil {
+		return "", fmt.Errorf("org by customer %s: %w", customerID, err)
+	}
+	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+		TableName: aws.String(s.table), IndexName: aws.String(IndexGSI1), KeyConditionExpression: e.KeyCondition(),
+		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(), Limit: aws.Int32(1),
+	})
+	if err != nil {
+		return "", fmt.Errorf("org by customer %s: %w", customerID, err)
+	}
+	if len(out.Items) == 0 {
+		return "", billing.Errorf(billing.ENOTFOUND, "No organisation has customer %s.", customerID)
+	}
+	pk, _ := out.Items[0][AttrPK].(*types.AttributeValueMemberS)
+	if pk == nil || len(pk.Value) <= len("ORG#") {
+		return "", fmt.Errorf("org by customer %s: malformed item", customerID)
+	}
+	return pk.Value[len("ORG#"):], nil
+}
+
+// Order is a purchase of usage credits, listed in the order and invoice
+// history as paid.
+type Order struct {
+	ID      string // the payment's id: pi_… or cs_…
+	OrgID   string
+	Amount  money.Money
+	Method  string // e.g. "Visa •••• 4242" or "Cryptocurrency"
+	Created time.Time
+	PaidAt  time.Time
+	// TransactionID is the balance transaction that credited it.
+	TransactionID string
+}
+
+type orderRecord struct {
+	PK            string      `dynamodbav:"PK"`
+	SK            string      `dynamodbav:"SK"`
+	ID            string      `dynamodbav:"id"`
+	OrgID         string      `dynamodbav:"org_id"`
+	Amount        money.Money `dynamodbav:"amount"`
+	Method        string      `dynamodbav:"method"`
+	Created       time.Time   `dynamodbav:"created"`
+	PaidAt        time.Time   `dynamodbav:"paid_at"`
+	TransactionID string      `dynamodbav:"tx_id"`
+}
+
+// PaymentCredit is a successful payment to credit.
+type PaymentCredit struct {
+	PaymentID string // pi_… or cs_…
+	Amount    money.Money
+	// Description is the balance transaction's, e.g. "Stripe Payment
+	// Intent pi_… via Add Credits".
+	Description string
+	Method      string
+	Paid        time.Time
+}
+
+// CreditPayment credits a successful payment exactly once: the balance
+// transaction (keyed by the payment id), the ledger, Total Credits and the
+// paid order are written in one transaction. A payment credited before
+// (the synchronous answer and the webhook both report it) returns
+// (false, nil) and changes nothing.
+func (s *Store) CreditPayment(ctx context.Context, orgID string, p PaymentCredit) (bool, error) {
+	if p.Amount <= 0 || p.PaymentID == "" {
+		return false, billing.FieldError("amount", "A payment credit needs a payment id and a positive amount.")
+	}
+	if p.Paid.IsZero() {
+		p.Paid = s.now()
+	}
+	order := orderRecord{
+		PK: orgPK(orgID), SK: "ORDER#" + p.Paid.UTC().Format(time.RFC3339Nano) + "#" + p.PaymentID, ID: p.PaymentID, OrgID: orgID,
+		Amount: p.Amount, Method: p.Method, Created: p.Paid.UTC(), PaidAt: p.Paid.UTC(),
+	}
+	_, err := s.appendTransaction(ctx, orgID, billing.NewTransaction{
+		Description: p.Description, Amount: p.Amount, Created: p.Paid, Key: p.PaymentID,
+	}, 0, func(txID string) (any, error) {
+		order.TransactionID = txID
+		return order, nil
+	})
+	if billing.ErrorCode(err) == billing.ECONFLICT {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// Orders returns the organisation's paid orders, newest first.
+func (s *Store) Orders(ctx context.Context, orgID string) ([]Order, error) {
+	kc := expression.Key(AttrPK).Equal(expression.Value(orgPK(orgID))).And(expression.Key(AttrSK).BeginsWith("ORDER#"))
+	e, err := expression.NewBuilder().WithKeyCondition(kc).Build()
+	if err != nil {
+		return nil, fmt.Errorf("orders %s: %w", orgID, err)
+	}
+	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+		TableName: aws.String(s.table), KeyConditionExpression: e.KeyCondition(), ScanIndexForward: aws.Bool(false),
+		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(), ConsistentRead: aws.Bool(true),
+	})
+	var orders []Order
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("orders %s: %w", orgID, err)
+		}
+		var recs []orderRecord
+		if err := attributevalue.UnmarshalListOfMaps(out.Items, &recs); err != nil {
+			return nil, fmt.Errorf("orders %s: %w", orgID, err)
+		}
+		for _, r := range recs {
+			orders = append(orders, Order{ID: r.ID, OrgID: r.OrgID, Amount: r.Amount, Method: r.Method, Created: r.Created, PaidAt: r.PaidAt, TransactionID: r.TransactionID})
+		}
+	}
+	return orders, nil
+}

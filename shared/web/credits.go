@@ -1,0 +1,180 @@
+package web
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/acme/billing/shared/auth"
+	"github.com/acme/billing/shared/billing"
+	"github.com/acme/billing/shared/html"
+	"github.com/acme/billing/shared/money"
+	"github.com/acme/billing/shared/payments"
+	"github.com/acme/billing/shared/payments/sandbox"
+	g "maragu.dev/gomponents"
+)
+
+// handleCreditsForm shows the Add Usage Credits form with a fresh one-time
+// token (a double submit of one form charges once).
+func handleCreditsForm(svc *payments.Service, log *slog.Logger) http.Handler {
+	return page(log, func(w http.ResponseWriter, r *http.Request) (g.Node, error) {
+		sess, _ := auth.FromContext(r.Context())
+		cards, err := svc.Cards(r.Context(), sess.OrgID)
+		if err != nil {
+			return nil, err
+		}
+		method := ""
+		for _, c := range cards {
+			if c.Default {
+				method = c.ID
+			}
+		}
+		return html.CreditsPage(html.CreditsProps{Page: pageProps(w, r, "/billing/credits"), Cards: cards, Method: method, Token: formToken()}), nil
+	})
+}
+
+func formToken() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return hex.EncodeToString(b)
+}
+
+// handleAddCredits charges a card or opens a crypto checkout. A success
+// shows on the next page (POST-redirect-GET); a bad amount, method or a
+// decline is shown next to its field with nothing credited.
+func handleAddCredits(svc *payments.Service, stripeKey string, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sess, _ := auth.FromContext(r.Context())
+		amountText := strings.TrimSpace(r.PostFormValue("amount"))
+		method := r.PostFormValue("method")
+		token := r.PostFormValue("token")
+		if len(token) != 32 || strings.Trim(token, "0123456789abcdef") != "" {
+			token = formToken() // a form without its token still charges at most once per submit
+		}
+		err := func() error {
+			amount, err := money.ParseInput(amountText)
+			if err != nil {
+				return billing.FieldError("amount", "Enter an amount between $5 and $5000, e.g. 25 or 25.50.")
+			}
+			if err := payments.ValidateTopUp(amount); err != nil {
+				return err
+			}
+			switch method {
+			case "":
+				return billing.FieldError("method", "Select a payment method.")
+			case "crypto":
+				co, err := svc.AddCreditsByCrypto(r.Context(), sess.OrgID, amount, token,
+					absURL(r, "/billing/credits?checkout=success"), absURL(r, "/billing/credits?checkout=cancelled"))
+				if err != nil {
+					return err
+				}
+				http.Redirect(w, r, co.URL, http.StatusSeeOther)
+				return nil
+			}
+			top, err := svc.AddCreditsByCard(r.Context(), sess.OrgID, amount, method, token, absURL(r, "/billing/credits/complete"))
+			if err != nil {
+				return err
+			}
+			switch top.Payment.Status {
+			case payments.StatusSucceeded:
+				redirect(w, r, "/billing/credits", "success", amount.Display()+" was added to your balance (payment "+top.Payment.ID+").")
+			case payments.StatusRequiresAction:
+				allowStripeJS(w)
+				renderStatus(w, r, log, http.StatusOK, html.ConfirmPaymentPage(html.ConfirmPaymentProps{
+					Page: pageProps(w, r, "/billing/credits"), StripeKey: stripeKey, ClientSecret: top.Payment.ClientSecret, Amount: amount}))
+			default:
+				redirect(w, r, "/billing/credits", "info", "Your payment is processing; the credits appear once it succeeds.")
+			}
+			return nil
+		}()
+		if e, ok := fieldError(err); ok {
+			cards, cerr := svc.Cards(r.Context(), sess.OrgID)
+			if cerr != nil {
+				renderError(w, r, log, cerr)
+				return
+			}
+			renderStatus(w, r, log, http.StatusUnprocessableEntity, html.CreditsPage(html.CreditsProps{
+				Page: pageProps(w, r, "/billing/credits"), Cards: cards, Amount: amountText, Method: method, Token: formToken(), Errors: e}))
+			return
+		}
+		if err != nil {
+			renderError(w, r, log, err)
+		}
+	})
+}
+
+// handleCreditsComplete is where a 3-D Secure confirmation returns: it
+// credits the payment if it succeeded.
+func handleCreditsComplete(svc *payments.Service, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sess, _ := auth.FromContext(r.Context())
+		pay, err := svc.ConfirmReturn(r.Context(), sess.OrgID, r.URL.Query().Get("payment_intent"))
+		if err != nil {
+			renderError(w, r, log, err)
+			return
+		}
+		if pay.Status == payments.StatusSucceeded {
+			redirect(w, r, "/billing/credits", "success", pay.Amount.Display()+" was added to your balance (payment "+pay.ID+").")
+			return
+		}
+		redirect(w, r, "/billing/credits", "error", "The payment was not confirmed, so nothing was charged. Try again or use another card.")
+	})
+}
+
+// handleSandboxCheckout shows the sandbox's simulated crypto checkout.
+func handleSandboxCheckout(svc *payments.Service, log *slog.Logger) http.Handler {
+	return page(log, func(w http.ResponseWriter, r *http.Request) (g.Node, error) {
+		sb, ok := svc.Provider().(*sandbox.Provider)
+		if !ok {
+			return nil, billing.Errorf(billing.ENOTFOUND, "No such checkout.")
+		}
+		sess, _ := auth.FromContext(r.Context())
+		cs, err := sb.Checkout(r.Context(), sess.OrgID, r.PathValue("id"))
+		if err != nil {
+			return nil, err
+		}
+		if cs.Status != sandbox.CheckoutOpen {
+			return nil, billing.Errorf(billing.ECONFLICT, "This checkout is already finished.")
+		}
+		return html.CheckoutPage(html.CheckoutProps{Page: pageProps(w, r, "/billing/credits"), ID: cs.ID, Amount: cs.Amount, Status: cs.Status}), nil
+	})
+}
+
+// handleSandboxCheckoutFinish pays (simulated) or cancels a sandbox
+// checkout; a paid one is credited once.
+func handleSandboxCheckoutFinish(svc *payments.Service, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sb, ok := svc.Provider().(*sandbox.Provider)
+		if !ok {
+			renderError(w, r, log, billing.Errorf(billing.ENOTFOUND, "No such checkout."))
+			return
+		}
+		sess, _ := auth.FromContext(r.Context())
+		cs, err := sb.FinishCheckout(r.Context(), sess.OrgID, r.PathValue("id"), r.PostFormValue("action") == "pay")
+		if err != nil {
+			renderError(w, r, log, err)
+			return
+		}
+		if cs.Status != sandbox.CheckoutComplete {
+			redirect(w, r, "/billing/credits", "info", "The crypto checkout was cancelled; nothing was charged.")
+			return
+		}
+		if _, err := svc.CheckoutCompleted(r.Context(), sess.OrgID, cs.ID, cs.Amount); err != nil {
+			renderError(w, r, log, err)
+			return
+		}
+		redirect(w, r, "/billing/credits", "success", cs.Amount.Display()+" was added to your balance (crypto checkout "+cs.ID+").")
+	})
+}
+
+// absURL is the absolute URL of path on the host the request came to, for
+// providers that redirect back.
+func absURL(r *http.Request, path string) string {
+	scheme := "https"
+	if r.TLS == nil && (strings.HasPrefix(r.Host, "127.0.0.1") || strings.HasPrefix(r.Host, "localhost")) {
+		scheme = "http"
+	}
+	return scheme + "://" + r.Host + path
+}

@@ -1,0 +1,152 @@
+package web
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/acme/billing/shared/auth"
+	"github.com/acme/billing/shared/billing"
+	"github.com/acme/billing/shared/html"
+	"github.com/acme/billing/shared/payments"
+	"github.com/acme/billing/shared/payments/sandbox"
+	g "maragu.dev/gomponents"
+)
+
+// setupIntenter is a provider that adds cards through Stripe Elements.
+type setupIntenter interface {
+	SetupIntent(ctx context.Context, customerID string) (string, error)
+}
+
+// handlePaymentMethods lists the organisation's cards.
+func handlePaymentMethods(svc *payments.Service, log *slog.Logger) http.Handler {
+	return page(log, func(w http.ResponseWriter, r *http.Request) (g.Node, error) {
+		sess, _ := auth.FromContext(r.Context())
+		cards, err := svc.Cards(r.Context(), sess.OrgID)
+		if err != nil {
+			return nil, err
+		}
+		return html.PaymentMethodsPage(html.PaymentMethodsProps{Page: pageProps(w, r, "/billing/payment-methods"), Cards: cards}), nil
+	})
+}
+
+// handleSetDefaultCard makes a card the default and returns to the list.
+func handleSetDefaultCard(svc *payments.Service, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sess, _ := auth.FromContext(r.Context())
+		if err := svc.SetDefaultCard(r.Context(), sess.OrgID, r.PostFormValue("card")); err != nil {
+			renderError(w, r, log, err)
+			return
+		}
+		redirect(w, r, "/billing/payment-methods", "success", "Your default card is changed.")
+	})
+}
+
+// handleDeleteCardConfirm asks before a card is deleted.
+func handleDeleteCardConfirm(svc *payments.Service, log *slog.Logger) http.Handler {
+	return page(log, func(w http.ResponseWriter, r *http.Request) (g.Node, error) {
+		sess, _ := auth.FromContext(r.Context())
+		cards, err := svc.Cards(r.Context(), sess.OrgID)
+		if err != nil {
+			return nil, err
+		}
+		id := r.URL.Query().Get("card")
+		for _, c := range cards {
+			if c.ID == id {
+				return html.DeleteCardPage(html.DeleteCardProps{Page: pageProps(w, r, "/billing/payment-methods"), Card: c, Cards: len(cards)}), nil
+			}
+		}
+		return nil, billing.Errorf(billing.ENOTFOUND, "That card is not on your account.")
+	})
+}
+
+// handleDeleteCard deletes a card; the default goes only when it is the
+// last one.
+func handleDeleteCard(svc *payments.Service, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sess, _ := auth.FromContext(r.Context())
+		err := svc.DeleteCard(r.Context(), sess.OrgID, r.PostFormValue("card"))
+		if billing.ErrorCode(err) == billing.EINVALID {
+			redirect(w, r, "/billing/payment-methods", "error", billing.ErrorMessage(err))
+			return
+		}
+		if err != nil {
+			renderError(w, r, log, err)
+			return
+		}
+		redirect(w, r, "/billing/payment-methods", "success", "The card is deleted.")
+	})
+}
+
+// handleAddCardForm shows "Add New Credit Card": the sandbox's form, or
+// Stripe Elements on a fresh SetupIntent.
+func handleAddCardForm(svc *payments.Service, stripeKey string, log *slog.Logger) http.Handler {
+	return page(log, func(w http.ResponseWriter, r *http.Request) (g.Node, error) {
+		props := html.AddCardProps{Page: pageProps(w, r, "/billing/payment-methods"), Values: map[string]string{"next": safeNext(r.URL.Query().Get("next"))}}
+		if si, ok := svc.Provider().(setupIntenter); ok {
+			sess, _ := auth.FromContext(r.Context())
+			customer, err := svc.Customer(r.Context(), sess.OrgID)
+			if err != nil {
+				return nil, err
+			}
+			secret, err := si.SetupIntent(r.Context(), customer)
+			if err != nil {
+				return nil, err
+			}
+			allowStripeJS(w)
+			props.StripeKey, props.ClientSecret = stripeKey, secret
+			return html.AddCardPage(props), nil
+		}
+		props.Sandbox = true
+		return html.AddCardPage(props), nil
+	})
+}
+
+// handleAddCard saves a sandbox test card. Bad input is shown next to its
+// field, with what was typed kept (never the card number's digits beyond
+// what the form had) and nothing saved.
+func handleAddCard(svc *payments.Service, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sb, ok := svc.Provider().(*sandbox.Provider)
+		if !ok {
+			renderError(w, r, log, billing.Errorf(billing.ENOTFOUND, "Cards are added through the secure card form."))
+			return
+		}
+		sess, _ := auth.FromContext(r.Context())
+		values := map[string]string{}
+		for _, k := range []string{"name", "number", "exp_month", "exp_year", "next"} {
+			values[k] = strings.TrimSpace(r.PostFormValue(k))
+		}
+		month, _ := strconv.Atoi(values["exp_month"])
+		year, _ := strconv.Atoi(values["exp_year"])
+		if year > 0 && year < 100 {
+			year += 2000
+		}
+		err := func() error {
+			customer, err := svc.Customer(r.Context(), sess.OrgID)
+			if err != nil {
+				return err
+			}
+			_, err = sb.AddCard(r.Context(), customer, sandbox.NewCard{
+				Number: values["number"], ExpMonth: month, ExpYear: year, CVC: strings.TrimSpace(r.PostFormValue("cvc")), Name: values["name"],
+			})
+			return err
+		}()
+		if e, ok := fieldError(err); ok {
+			props := html.AddCardProps{Page: pageProps(w, r, "/billing/payment-methods"), Sandbox: true, Values: values, Errors: e}
+			renderStatus(w, r, log, http.StatusUnprocessableEntity, html.AddCardPage(props))
+			return
+		}
+		if err != nil {
+			renderError(w, r, log, err)
+			return
+		}
+		next := "/billing/payment-methods"
+		if values["next"] != "" && values["next"] != "/billing" {
+			next = safeNext(values["next"])
+		}
+		redirect(w, r, next, "success", "Your card is saved.")
+	})
+}
