@@ -32,7 +32,8 @@ type Account struct {
 // SpendSettings is the Spend Management configuration.
 type SpendSettings struct {
 	Enabled bool
-	// DailyBudget is the daily hard limit B; it applies only when Enabled.
+	// DailyBudget is the daily hard limit B; it applies only when Enabled
+	// and set (above zero).
 	DailyBudget money.Money
 	// EmailThreshold is today's usage above which an email goes out.
 	EmailThreshold money.Money
@@ -74,7 +75,7 @@ func (f Figures) Allowed() bool { return f.Available > 0 }
 // Figures computes the account figures:
 //
 //	Remaining = Ledger − UsagePeriod
-//	Available = max(0, min(Remaining + L, B − used today)), the B term only when Spend Management is on.
+//	Available = max(0, min(Remaining + L, B − used today)), the B term only when Spend Management is on with a budget set.
 //
 // When nothing is available, Reason is ReasonInsufficientCredits if credit
 // (including the overage line) is exhausted, else ReasonDailyLimitReached.
@@ -85,7 +86,7 @@ func (a Account) Figures() Figures {
 		UsagePeriod:  a.UsagePeriod,
 		Remaining:    sub(a.Ledger, a.UsagePeriod),
 		OverageLimit: max(a.OverageLimit, 0),
-		DailyLimitOn: a.Spend.Enabled,
+		DailyLimitOn: a.Spend.Enabled && a.Spend.DailyBudget > 0,
 		DailyBudget:  a.Spend.DailyBudget,
 		UsedToday:    a.UsedToday,
 	}

@@ -95,9 +95,9 @@ func TestAccountFigures(t *testing.T) {
 			want: billing.Figures{UsagePeriod: usd(10), Remaining: usd(90), OverageLimit: usd(5), DailyBudget: usd(5), UsedToday: usd(8), Available: usd(95)},
 		},
 		{
-			name: "a zero daily budget with spend management on allows nothing",
-			acc:  billing.Account{Ledger: usd(100), Spend: on(0)},
-			want: billing.Figures{Remaining: usd(100), DailyLimitOn: true, Reason: billing.ReasonDailyLimitReached},
+			name: "spend management on without a daily budget sets no daily limit",
+			acc:  billing.Account{Ledger: usd(100), UsedToday: usd(7), Spend: on(0)},
+			want: billing.Figures{Remaining: usd(100), UsedToday: usd(7), Available: usd(100)},
 		},
 		{
 			name: "exhausted credit is the reason even when the daily limit is also reached",
@@ -145,9 +145,9 @@ func TestAccountFigures(t *testing.T) {
 			want: billing.Figures{UsagePeriod: maxM, Remaining: minM, OverageLimit: maxM, Reason: billing.ReasonInsufficientCredits},
 		},
 		{
-			name: "a budget at the int64 minimum does not wrap into a huge allowance",
+			name: "a budget at the int64 minimum counts as no budget and wraps nothing",
 			acc:  billing.Account{Ledger: usd(100), UsedToday: 1, Spend: on(minM)},
-			want: billing.Figures{Remaining: usd(100), DailyLimitOn: true, DailyBudget: minM, UsedToday: 1, Reason: billing.ReasonDailyLimitReached},
+			want: billing.Figures{Remaining: usd(100), DailyBudget: minM, UsedToday: 1, Available: usd(100)},
 		},
 		{
 			name: "a budget at the int64 maximum with a negative usage today saturates and leaves credit as the cap",

@@ -197,4 +197,24 @@ func TestThresholdEvents(t *testing.T) {
 			t.Errorf("detail %+v: want threshold 1, used today 1.7 when published", d)
 		}
 	})
+
+	t.Run("a crossing whose publication failed late in the day is published by the daily reset, once", func(t *testing.T) {
+		m := newMeter(t, time.Date(2026, 11, 27, 23, 59, 50, 0, time.UTC))
+		m.createOrg("acme")
+		m.spend("acme", "2", "1")
+		pub := &failingPublisher{next: m.bus, fail: 1}
+		m.svc = usage.NewService(m.st, pub, m.clock.Now, m.log)
+
+		m.use("acme", "a", "1.5") // past the email threshold; its publication fails
+		m.wantCrossings("after the failed publication")
+		m.clock.Advance(15 * time.Second) // 00:00:05 the next day, no more usage yesterday
+		m.dailyReset()
+		m.wantCrossings("after the daily reset", threshold27)
+		m.dailyReset()
+		m.wantCrossings("after a second daily reset", threshold27)
+		if d := m.published()[0]; d.Day != "2026-11-27" || d.UsedToday != money.MustParse("1.5") {
+			t.Errorf("detail %+v: want yesterday's crossing at 1.5 used", d)
+		}
+	})
+
 }

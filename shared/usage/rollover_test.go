@@ -103,8 +103,8 @@ func TestRollover(t *testing.T) {
 		if m.has("ORG#acme", "DAY#2026-11-28") {
 			t.Error("today was closed: DAY#2026-11-28 exists while the day is running")
 		}
-		if m.has("NOTIFY#acme", "DAY#2026-11-27") {
-			t.Error("yesterday's notification flags are still there")
+		if !m.has("NOTIFY#acme", "DAY#2026-11-27") {
+			t.Error("yesterday's notification flags are gone: a second reset would publish them again")
 		}
 		if got := m.dailyUsage("acme"); !maps.Equal(got, wantDays) {
 			t.Errorf("daily usage after the reset %v, want %v", got, wantDays)
@@ -123,6 +123,12 @@ func TestRollover(t *testing.T) {
 		m.dailyReset()
 		if again := m.items(""); !reflect.DeepEqual(again, table) {
 			t.Errorf("a second reset changed the table:\nbefore %v\nafter  %v", table, again)
+		}
+
+		m.clock.Advance(24 * time.Hour)
+		m.dailyReset()
+		if m.has("NOTIFY#acme", "DAY#2026-11-27") {
+			t.Error("the next day's reset left the flags of the day before yesterday")
 		}
 	})
 

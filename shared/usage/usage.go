@@ -121,7 +121,7 @@ func (s *Service) Record(ctx context.Context, inputs []Input) ([]Result, error) 
 		if accepted > 0 {
 			if err := s.checkThresholds(ctx, org); err != nil {
 				// The usage is recorded; a missed crossing is found by the
-				// next recording or the daily reset.
+				// next recording, or for the day's spend by the daily reset.
 				s.log.Error("check thresholds", "org", org, "error", err)
 			}
 		}
@@ -171,31 +171,39 @@ func (s *Service) checkThresholds(ctx context.Context, orgID string) error {
 	if err != nil {
 		return err
 	}
-	for _, c := range crossings(acct) {
+	return s.publish(ctx, orgID, acct, flags, crossings(acct), now, now.Add(-stalePending))
+}
+
+// publish publishes each crossing of the UTC day of day whose flag is not
+// sent: it claims an unflagged one first (one publisher wins), and takes
+// over a pending one claimed before staleBefore (its publisher may have
+// failed), then marks it sent.
+func (s *Service) publish(ctx context.Context, orgID string, acct billing.Account, flags map[string]string, cs []crossing, day, staleBefore time.Time) error {
+	for _, c := range cs {
 		state := flags[c.flag]
 		switch {
 		case state == store.FlagSent:
 			continue
 		case state == "":
-			won, err := s.store.ClaimFlag(ctx, orgID, now, c.flag)
-			if err != nil || !won {
-				if err != nil {
-					return err
-				}
+			won, err := s.store.ClaimFlag(ctx, orgID, day, c.flag)
+			if err != nil {
+				return err
+			}
+			if !won {
 				continue
 			}
-		case !store.PendingSince(state).Before(now.Add(-stalePending)):
+		case !store.PendingSince(state).Before(staleBefore):
 			continue // another recording is publishing it right now
 		}
 		f := acct.Figures()
 		d := events.Detail{
-			ID: orgID + ":" + billing.Day(now) + ":" + c.flag, Type: c.eventType, OrgID: orgID, Day: billing.Day(now),
-			Threshold: c.threshold, UsedToday: f.UsedToday, Remaining: f.Remaining, Available: f.Available, OccurredAt: now.UTC(),
+			ID: orgID + ":" + billing.Day(day) + ":" + c.flag, Type: c.eventType, OrgID: orgID, Day: billing.Day(day),
+			Threshold: c.threshold, UsedToday: f.UsedToday, Remaining: f.Remaining, Available: f.Available, OccurredAt: s.now().UTC(),
 		}
 		if err := s.events.Publish(ctx, d); err != nil {
 			return fmt.Errorf("publish %s: %w", d.ID, err)
 		}
-		if err := s.store.MarkFlagSent(ctx, orgID, now, c.flag); err != nil {
+		if err := s.store.MarkFlagSent(ctx, orgID, day, c.flag); err != nil {
 			return err
 		}
 	}
@@ -212,15 +220,22 @@ type crossing struct {
 // above the email threshold or at the daily budget (Spend Management on),
 // Remaining Credits below the auto-recharge threshold (auto-recharge on).
 func crossings(a billing.Account) []crossing {
+	cs := spendCrossings(a)
+	if a.AutoRecharge.Enabled && a.Figures().Remaining < a.AutoRecharge.Threshold {
+		cs = append(cs, crossing{store.NotifyRecharge(a.TotalCredits), events.TypeBalanceLow, a.AutoRecharge.Threshold})
+	}
+	return cs
+}
+
+// spendCrossings are the crossings of today's usage: past the email
+// threshold, at the daily budget (Spend Management on).
+func spendCrossings(a billing.Account) []crossing {
 	var cs []crossing
 	if a.Spend.Enabled && a.Spend.EmailThreshold > 0 && a.UsedToday > a.Spend.EmailThreshold {
 		cs = append(cs, crossing{store.NotifyEmailThreshold, events.TypeSpendThreshold, a.Spend.EmailThreshold})
 	}
 	if a.Spend.Enabled && a.Spend.DailyBudget > 0 && a.UsedToday >= a.Spend.DailyBudget {
 		cs = append(cs, crossing{store.NotifyBudget, events.TypeSpendBudget, a.Spend.DailyBudget})
-	}
-	if a.AutoRecharge.Enabled && a.Figures().Remaining < a.AutoRecharge.Threshold {
-		cs = append(cs, crossing{store.NotifyRecharge(a.TotalCredits), events.TypeBalanceLow, a.AutoRecharge.Threshold})
 	}
 	return cs
 }
