@@ -28,7 +28,12 @@ func handlePaymentMethods(svc *payments.Service, log *slog.Logger) http.Handler 
 		if err != nil {
 			return nil, err
 		}
-		return html.PaymentMethodsPage(html.PaymentMethodsProps{Page: pageProps(w, r, "/billing/payment-methods"), Cards: cards}), nil
+		props := pageProps(w, r, "/billing/payment-methods")
+		if r.URL.Query().Get("added") == "1" && props.Flash.Message == "" {
+			// Back from Stripe Elements: the card is saved at Stripe.
+			props.Flash = html.Flash{Kind: "success", Message: "Your card is saved."}
+		}
+		return html.PaymentMethodsPage(html.PaymentMethodsProps{Page: props, Cards: cards}), nil
 	})
 }
 
