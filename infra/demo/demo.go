@@ -21,7 +21,9 @@ const OrgID = "acme"
 type Plan struct {
 	Org          store.NewOrg
 	Spend        billing.SpendSettings
-	Transactions []billing.NewTransaction // excluding the trial grant and the applied credit
+	// Transactions are the card top-ups (Key is the payment id), excluding
+	// the trial grant and the applied credit.
+	Transactions []billing.NewTransaction
 	// Usage is the usage of each of the last 40 UTC days, keyed by day,
 	// each recorded at noon (or at now, for today).
 	Usage map[string]money.Money
@@ -95,7 +97,11 @@ func Seed(ctx context.Context, s *store.Store, now time.Time) (bool, error) {
 	}
 	ledgerAtClose := p.Org.TrialCredits
 	for _, tx := range p.Transactions {
-		if _, err := s.AppendTransaction(ctx, OrgID, tx); err != nil {
+		// Card top-ups, credited as paid orders like real ones.
+		_, err := s.CreditPayment(ctx, OrgID, store.PaymentCredit{
+			PaymentID: tx.Key, Amount: tx.Amount, Description: tx.Description, Method: "Visa •••• 4242", Paid: tx.Created,
+		})
+		if err != nil {
 			return false, fmt.Errorf("seed %s: %w", OrgID, err)
 		}
 		if tx.Created.Before(p.Close) {
