@@ -43,7 +43,7 @@ func CreditsPage(p CreditsProps) Node {
 			formField("amount", "Payment amount",
 				Div(Class("input-prefix"), Span(Class("prefix"), Aria("hidden", "true"), Text("$")),
 					control(Input, "amount", true, e, Value(p.Amount), Attr("inputmode", "decimal"), Placeholder("25.00"))),
-				"Enter an amount between "+payments.MinTopUp.Display()+" and "+payments.MaxTopUp.Display()+".", e),
+				"Enter an amount between $5 and $5000.", e),
 			formField("method", "Select a payment method", control(Select, "method", false, e, Group(options)), "", e),
 			P(A(Href("/billing/payment-methods/new?next=/billing/credits"), Text("Add new payment method +"))),
 			Div(Class("form-actions"), Button(Class("btn btn-primary"), Type("submit"), If(!admin, Disabled()), Text("Add to my balance"))),
