@@ -18,10 +18,12 @@ import (
 
 	"github.com/acme/billing/infra/demo"
 	"github.com/acme/billing/shared/auth"
+	"github.com/acme/billing/shared/events"
 	"github.com/acme/billing/shared/money"
 	"github.com/acme/billing/shared/payments"
 	"github.com/acme/billing/shared/payments/sandbox"
 	"github.com/acme/billing/shared/store"
+	"github.com/acme/billing/shared/usage"
 	"github.com/acme/billing/shared/store/storetest"
 	"github.com/acme/billing/shared/web"
 )
@@ -32,6 +34,9 @@ var (
 	lateInMonth  = time.Date(2026, 11, 27, 15, 4, 5, 0, time.UTC)
 	earlyInMonth = time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
 )
+
+// testUsageKey is the usage API's bearer key in newEnv.
+const testUsageKey = "usage-test-key"
 
 // env is the web layer as production builds it, on an embedded DynamoDB,
 // served over loopback.
@@ -71,6 +76,9 @@ func newEnv(t *testing.T, now time.Time, extra ...web.Route) *env {
 		Local:    true,
 		NewOrg:   store.NewOrg{TrialCredits: money.Dollars(10), OverageLimit: money.Dollars(25)},
 		Payments: payments.NewService(st, sandbox.New(st, clock, "/billing/credits/checkout/"), clock, log),
+		Usage:    usage.NewService(st, events.NewBus(log), clock, log),
+
+		UsageAPIKey: testUsageKey,
 	}
 	routes := append(web.Routes(deps), web.LocalRoutes(deps)...)
 	handler := web.Handler(deps, append(routes, extra...))
