@@ -23,8 +23,8 @@ import (
 	"github.com/acme/billing/shared/payments"
 	"github.com/acme/billing/shared/payments/sandbox"
 	"github.com/acme/billing/shared/store"
-	"github.com/acme/billing/shared/usage"
 	"github.com/acme/billing/shared/store/storetest"
+	"github.com/acme/billing/shared/usage"
 	"github.com/acme/billing/shared/web"
 )
 
