@@ -19,8 +19,8 @@ const OrgID = "acme"
 
 // Plan is the demo history for a given time: what Seed writes.
 type Plan struct {
-	Org          store.NewOrg
-	Spend        billing.SpendSettings
+	Org   store.NewOrg
+	Spend billing.SpendSettings
 	// Transactions are the card top-ups (Key is the payment id), excluding
 	// the trial grant and the applied credit.
 	Transactions []billing.NewTransaction
