@@ -293,29 +293,19 @@ func (s *Store) CloseDays(ctx context.Context, orgID string, before time.Time) e
 // DailyUsage returns the usage of each UTC day from..to inclusive that has
 // any: closed days from their DAY# items, recent days from the ACCOUNT item.
 func (s *Store) DailyUsage(ctx context.Context, orgID string, from, to time.Time) (map[string]money.Money, error) {
-	kc := expression.Key(AttrPK).Equal(expression.Value(orgPK(orgID))).
-		And(expression.Key(AttrSK).Between(expression.Value(daySK(billing.Day(from))), expression.Value(daySK(billing.Day(to)))))
-	e, err := expression.NewBuilder().WithKeyCondition(kc).Build()
+	in, err := s.query(orgPK(orgID), func(k expression.KeyBuilder) expression.KeyConditionBuilder {
+		return k.Between(expression.Value(daySK(billing.Day(from))), expression.Value(daySK(billing.Day(to))))
+	}, false)
 	if err != nil {
 		return nil, fmt.Errorf("daily usage %s: %w", orgID, err)
 	}
-	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
-		TableName: aws.String(s.table), KeyConditionExpression: e.KeyCondition(), ConsistentRead: aws.Bool(true),
-		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
-	})
 	days := map[string]money.Money{}
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("daily usage %s: %w", orgID, err)
-		}
-		var recs []dayRecord
-		if err := attributevalue.UnmarshalListOfMaps(out.Items, &recs); err != nil {
-			return nil, fmt.Errorf("daily usage %s: %w", orgID, err)
-		}
-		for _, r := range recs {
-			days[r.Day] = r.Used
-		}
+	err = each(ctx, s, in, func(r dayRecord) error {
+		days[r.Day] = r.Used
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("daily usage %s: %w", orgID, err)
 	}
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: aws.String(s.table), Key: key(orgPK(orgID), skAccount), ConsistentRead: aws.Bool(true),
@@ -384,29 +374,11 @@ func (s *Store) SetOverageLimit(ctx context.Context, orgID string, limit money.M
 // EachOrg calls fn with every organisation, in id order, reading the list
 // in pages; it stops at fn's first error and returns it.
 func (s *Store) EachOrg(ctx context.Context, fn func(billing.Org) error) error {
-	kc := expression.Key(AttrPK).Equal(expression.Value(pkOrgs))
-	e, err := expression.NewBuilder().WithKeyCondition(kc).Build()
+	in, err := s.query(pkOrgs, nil, false)
 	if err != nil {
 		return fmt.Errorf("list orgs: %w", err)
 	}
-	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
-		TableName: aws.String(s.table), KeyConditionExpression: e.KeyCondition(),
-		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+	return each(ctx, s, in, func(r orgListRecord) error {
+		return fn(billing.Org{ID: r.OrgID, Name: r.Name, Created: r.Created})
 	})
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			return fmt.Errorf("list orgs: %w", err)
-		}
-		var recs []orgListRecord
-		if err := attributevalue.UnmarshalListOfMaps(out.Items, &recs); err != nil {
-			return fmt.Errorf("list orgs: %w", err)
-		}
-		for _, r := range recs {
-			if err := fn(billing.Org{ID: r.OrgID, Name: r.Name, Created: r.Created}); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }

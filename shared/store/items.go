@@ -7,7 +7,6 @@ import (
 	"github.com/acme/billing/shared/billing"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
@@ -62,24 +61,19 @@ func (it Items) Get(ctx context.Context, pk, sk string, out any) error {
 // Query reads every item of partition pk whose sort key starts with
 // prefix, in sort key order, into out (a pointer to a slice of records).
 func (it Items) Query(ctx context.Context, pk, prefix string, out any) error {
-	kc := expression.Key(AttrPK).Equal(expression.Value(pk)).And(expression.Key(AttrSK).BeginsWith(prefix))
-	e, err := expression.NewBuilder().WithKeyCondition(kc).Build()
+	in, err := it.s.query(pk, beginsWith(prefix), false)
 	if err != nil {
 		return fmt.Errorf("query %s: %w", pk, err)
 	}
-	p := dynamodb.NewQueryPaginator(it.s.db, &dynamodb.QueryInput{
-		TableName: aws.String(it.s.table), KeyConditionExpression: e.KeyCondition(), ConsistentRead: aws.Bool(true),
-		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
-	})
 	var items []map[string]types.AttributeValue
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return fmt.Errorf("query %s: %w", pk, err)
-		}
-		items = append(items, page.Items...)
+	err = eachItem(ctx, it.s, in, func(item map[string]types.AttributeValue) error {
+		items = append(items, item)
+		return nil
+	})
+	if err == nil {
+		err = attributevalue.UnmarshalListOfMaps(items, out)
 	}
-	if err := attributevalue.UnmarshalListOfMaps(items, out); err != nil {
+	if err != nil {
 		return fmt.Errorf("query %s: %w", pk, err)
 	}
 	return nil

@@ -191,38 +191,13 @@ func (s *Store) EachTransaction(ctx context.Context, orgID string, fn func(billi
 	if err != nil {
 		return err
 	}
-	p := dynamodb.NewQueryPaginator(s.db, in)
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			return fmt.Errorf("read transactions %s: %w", orgID, err)
-		}
-		var recs []txRecord
-		if err := attributevalue.UnmarshalListOfMaps(out.Items, &recs); err != nil {
-			return fmt.Errorf("read transactions %s: %w", orgID, err)
-		}
-		for _, r := range recs {
-			if err := fn(r.transaction()); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return each(ctx, s, in, func(r txRecord) error { return fn(r.transaction()) })
 }
 
 func (s *Store) txQuery(orgID string) (*dynamodb.QueryInput, error) {
-	kc := expression.Key(AttrPK).Equal(expression.Value(orgPK(orgID))).
-		And(expression.Key(AttrSK).BeginsWith(prefixTx))
-	e, err := expression.NewBuilder().WithKeyCondition(kc).Build()
+	in, err := s.query(orgPK(orgID), beginsWith(prefixTx), true)
 	if err != nil {
 		return nil, fmt.Errorf("transactions query %s: %w", orgID, err)
 	}
-	return &dynamodb.QueryInput{
-		TableName:                 aws.String(s.table),
-		KeyConditionExpression:    e.KeyCondition(),
-		ExpressionAttributeNames:  e.Names(),
-		ExpressionAttributeValues: e.Values(),
-		ScanIndexForward:          aws.Bool(false),
-		ConsistentRead:            aws.Bool(true),
-	}, nil
+	return in, nil
 }

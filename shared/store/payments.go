@@ -154,28 +154,17 @@ func (s *Store) CreditPayment(ctx context.Context, orgID string, p PaymentCredit
 
 // Orders returns the organisation's paid orders, newest first.
 func (s *Store) Orders(ctx context.Context, orgID string) ([]Order, error) {
-	kc := expression.Key(AttrPK).Equal(expression.Value(orgPK(orgID))).And(expression.Key(AttrSK).BeginsWith("ORDER#"))
-	e, err := expression.NewBuilder().WithKeyCondition(kc).Build()
+	in, err := s.query(orgPK(orgID), beginsWith("ORDER#"), true)
 	if err != nil {
 		return nil, fmt.Errorf("orders %s: %w", orgID, err)
 	}
-	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
-		TableName: aws.String(s.table), KeyConditionExpression: e.KeyCondition(), ScanIndexForward: aws.Bool(false),
-		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(), ConsistentRead: aws.Bool(true),
-	})
 	var orders []Order
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("orders %s: %w", orgID, err)
-		}
-		var recs []orderRecord
-		if err := attributevalue.UnmarshalListOfMaps(out.Items, &recs); err != nil {
-			return nil, fmt.Errorf("orders %s: %w", orgID, err)
-		}
-		for _, r := range recs {
-			orders = append(orders, Order{ID: r.ID, OrgID: r.OrgID, Amount: r.Amount, Method: r.Method, Created: r.Created, PaidAt: r.PaidAt, TransactionID: r.TransactionID})
-		}
+	err = each(ctx, s, in, func(r orderRecord) error {
+		orders = append(orders, Order{ID: r.ID, OrgID: r.OrgID, Amount: r.Amount, Method: r.Method, Created: r.Created, PaidAt: r.PaidAt, TransactionID: r.TransactionID})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("orders %s: %w", orgID, err)
 	}
 	return orders, nil
 }
