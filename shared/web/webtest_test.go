@@ -57,6 +57,14 @@ type env struct {
 // now.
 func newEnv(t *testing.T, now time.Time, extra ...web.Route) *env {
 	t.Helper()
+	return newEnvWith(t, now, nil, extra...)
+}
+
+// newEnvWith is newEnv with configure, if not nil, changing the
+// dependencies before the handler is built (a Stripe provider, the
+// webhook secret).
+func newEnvWith(t *testing.T, now time.Time, configure func(*web.Deps), extra ...web.Route) *env {
+	t.Helper()
 	clock := func() time.Time { return now }
 	db := storetest.New(t)
 	key := make([]byte, auth.MinKeyBytes)
@@ -79,6 +87,9 @@ func newEnv(t *testing.T, now time.Time, extra ...web.Route) *env {
 		Usage:    usage.NewService(st, events.NewBus(log), clock, log),
 
 		UsageAPIKey: testUsageKey,
+	}
+	if configure != nil {
+		configure(&deps)
 	}
 	routes := append(web.Routes(deps), web.LocalRoutes(deps)...)
 	handler := web.Handler(deps, append(routes, extra...))

@@ -251,7 +251,9 @@ func (p *Provider) Charge(ctx context.Context, r payments.ChargeRequest) (paymen
 		var k keyRecord
 		err := p.items.Get(ctx, "SBKEY#"+r.IdempotencyKey, "KEY", &k)
 		if err == nil {
-			return p.Payment(ctx, k.ID)
+			// The payment may not be written yet (a concurrent submit
+			// claimed the key a moment ago).
+			return p.waitForKey(ctx, r.IdempotencyKey)
 		}
 		if billing.ErrorCode(err) != billing.ENOTFOUND {
 			return payments.Payment{}, err

@@ -1,8 +1,11 @@
 package sandbox_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -17,6 +20,7 @@ import (
 	"github.com/acme/billing/shared/money"
 	"github.com/acme/billing/shared/payments"
 	"github.com/acme/billing/shared/payments/sandbox"
+	"github.com/acme/billing/shared/store"
 	"github.com/acme/billing/shared/store/storetest"
 )
 
@@ -55,6 +59,42 @@ func newSandbox(t *testing.T) *sandboxEnv {
 	c := &clock{t: start}
 	db := storetest.New(t)
 	return &sandboxEnv{t: t, db: db, p: sandbox.New(db.Store(c.now), c.now, "/billing/credits/checkout/")}
+}
+
+// slowPayments is an http.RoundTripper that holds every write of a
+// sandbox payment (a PutItem of an SBPI# item) for delay, widening the
+// moment between claiming an idempotency key and writing its payment.
+type slowPayments struct {
+	next  http.RoundTripper
+	delay time.Duration
+}
+
+func (s slowPayments) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".PutItem") && r.Body != nil {
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			return nil, err
+		}
+		_ = r.Body.Close() // an in-memory body
+		r = r.Clone(r.Context())
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		if bytes.Contains(b, []byte(`"SBPI#`)) {
+			time.Sleep(s.delay)
+		}
+	}
+	return s.next.RoundTrip(r)
+}
+
+// withSlowPayments returns a provider on e's table whose payment writes
+// take delay.
+func (e *sandboxEnv) withSlowPayments(delay time.Duration) *sandbox.Provider {
+	e.t.Helper()
+	client, err := store.NewClient(e.t.Context(), e.db.URL, &http.Client{Transport: slowPayments{next: http.DefaultTransport, delay: delay}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	c := &clock{t: start.Add(time.Hour)}
+	return sandbox.New(store.New(client, e.db.Table, c.now), c.now, "/billing/credits/checkout/")
 }
 
 func (e *sandboxEnv) customer(org string) string {
@@ -336,6 +376,11 @@ func TestDefaultAndDelete(t *testing.T) {
 			t.Errorf("cards = %+v, want the visa alone and not default", cards)
 		}
 		wantCode(t, e.p.DeleteCard(ctx, acme, other.ID), billing.ENOTFOUND, "")
+		// With no default left, the next card added becomes it.
+		next := e.addCard(acme, cardDeclined)
+		if cards := e.cards(acme); !next.Default || len(cards) != 2 || cards[0].Default || !cards[1].Default {
+			t.Errorf("after adding a card: %+v, want the new card the default", cards)
+		}
 	})
 }
 
@@ -418,18 +463,21 @@ func TestCharge(t *testing.T) {
 	})
 
 	t.Run("concurrent charges with one idempotency key make one payment", func(t *testing.T) {
+		// The first charge claims the key and then takes a while to write
+		// its payment; the others arrive meanwhile, some all at once and
+		// some spread out, and must all get that one payment.
+		slow := e.withSlowPayments(60 * time.Millisecond)
 		before := e.count("SBPI#")
-		// The submits arrive spread over a few milliseconds, so some come
-		// while the first is between claiming the key and writing the
-		// payment.
-		const n = 24
+		const n = 16
 		ids := make([]string, n)
 		errs := make([]error, n)
 		var wg sync.WaitGroup
 		for i := range n {
 			wg.Go(func() {
-				time.Sleep(time.Duration(i) * 150 * time.Microsecond)
-				pay, err := e.p.Charge(ctx, charge(ok.ID, "k-race"))
+				if i >= n/2 {
+					time.Sleep(time.Duration(i-n/2+1) * 5 * time.Millisecond)
+				}
+				pay, err := slow.Charge(ctx, charge(ok.ID, "k-race"))
 				ids[i], errs[i] = pay.ID, err
 			})
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -78,6 +79,12 @@ func (ev *Events) apply(ctx context.Context, e stripe.Event) error {
 		var pi stripe.PaymentIntent
 		if err := json.Unmarshal(e.Data.Raw, &pi); err != nil {
 			return err
+		}
+		if slices.Contains(pi.PaymentMethodTypes, "crypto") {
+			// A crypto checkout's own PaymentIntent, with the checkout's
+			// metadata: checkout.session.* credits it under the session's
+			// id, so crediting it here too would count it twice.
+			return nil
 		}
 		pay, err := toPayment(&pi)
 		if err != nil {
