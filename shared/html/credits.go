@@ -91,14 +91,17 @@ func CheckoutPage(p CheckoutProps) Node {
 		pageHeader("Crypto checkout (sandbox)", "A simulated hosted checkout: no real cryptocurrency moves."),
 		Section(Class("card"),
 			Dl(Class("kv"), Dt(Text("Amount")), Dd(Text(p.Amount.Display()+" USD")), Dt(Text("Checkout")), Dd(Class("mono"), Text(p.ID))),
-			Div(Class("card-footer"),
-				Form(Class("inline"), Method("post"), Action("/billing/credits/checkout/"+p.ID),
-					Input(Type("hidden"), Name("action"), Value("pay")),
-					Button(Class("btn btn-primary"), Type("submit"), Text("Pay "+p.Amount.Display()+" with crypto"))),
-				Form(Class("inline"), Method("post"), Action("/billing/credits/checkout/"+p.ID),
-					Input(Type("hidden"), Name("action"), Value("cancel")),
-					Button(Class("btn btn-secondary"), Type("submit"), Text("Cancel"))),
-			),
+			If(!p.Page.Session.Role.CanChange(), P(Class("notice"), Text("Only admins can pay."))),
+			Iff(p.Page.Session.Role.CanChange(), func() Node {
+				return Div(Class("card-footer"),
+					Form(Class("inline"), Method("post"), Action("/billing/credits/checkout/"+p.ID),
+						Input(Type("hidden"), Name("action"), Value("pay")),
+						Button(Class("btn btn-primary"), Type("submit"), Text("Pay "+p.Amount.Display()+" with crypto"))),
+					Form(Class("inline"), Method("post"), Action("/billing/credits/checkout/"+p.ID),
+						Input(Type("hidden"), Name("action"), Value("cancel")),
+						Button(Class("btn btn-secondary"), Type("submit"), Text("Cancel"))),
+				)
+			}),
 		),
 	)
 }

@@ -92,6 +92,9 @@ func DeleteCardPage(p DeleteCardProps) Node {
 	p.Page.Title = "Delete " + label
 	var warning, action Node
 	switch {
+	case !p.Page.Session.Role.CanChange():
+		warning = Div(Class("notice"), Text("Only admins can delete payment methods."))
+		action = A(Class("btn btn-secondary"), Href("/billing/payment-methods"), Text("Back to Payment Methods"))
 	case p.Card.Default && p.Cards > 1:
 		warning = Div(Class("flash flash-error"), Role("alert"),
 			Text("This is your default card. Set another card as default first, then delete this one."))
@@ -130,6 +133,12 @@ type AddCardProps struct {
 // accepts only Stripe's test numbers.
 func AddCardPage(p AddCardProps) Node {
 	p.Page.Title = "Add New Credit Card"
+	if !p.Page.Session.Role.CanChange() {
+		return Page(p.Page,
+			pageHeader("Add New Credit Card", "The payment options linked to your account."),
+			Div(Class("notice"), Text("Only admins can add payment methods.")),
+		)
+	}
 	if !p.Sandbox {
 		return Page(p.Page,
 			pageHeader("Add New Credit Card", "Your card details go straight to Stripe, our payment processor; they never reach our servers."),

@@ -33,24 +33,44 @@ func (s *Store) Profile(ctx context.Context, orgID string) (billing.Profile, err
 	return rec.profile(), nil
 }
 
-// SetCustomerID records the organisation's payment customer, unless one is
-// recorded already, and returns the one that is: of two concurrent first
-// payments, both end up using the same customer.
+// customerRecord maps a payment customer to its organisation, so a
+// provider event finds the organisation with one strongly consistent read.
+type customerRecord struct {
+	PK    string `dynamodbav:"PK"` // CUS#<customer id>
+	SK    string `dynamodbav:"SK"` // CUSTOMER
+	OrgID string `dynamodbav:"org_id"`
+}
+
+func customerKey(customerID string) map[string]types.AttributeValue {
+	return key("CUS#"+customerID, "CUSTOMER")
+}
+
+// SetCustomerID records the organisation's payment customer, and the
+// customer → organisation mapping, unless a customer is recorded already;
+// it returns the one that is: of two concurrent first payments, both end
+// up using the same customer.
 func (s *Store) SetCustomerID(ctx context.Context, orgID, customerID string) (string, error) {
-	e, err := expression.NewBuilder().WithUpdate(expression.
-		Set(expression.Name("customer_id"), expression.Value(customerID)).
-		Set(expression.Name(AttrGSI1PK), expression.Value("CUS#"+customerID)).
-		Set(expression.Name(AttrGSI1SK), expression.Value(skProfile))).
+	e, err := expression.NewBuilder().WithUpdate(expression.Set(expression.Name("customer_id"), expression.Value(customerID))).
 		WithCondition(expression.AttributeExists(expression.Name(AttrPK)).
 			And(expression.AttributeNotExists(expression.Name("customer_id")))).Build()
 	if err != nil {
 		return "", fmt.Errorf("set customer %s: %w", orgID, err)
 	}
-	err = s.updateItem(ctx, s.update(key(orgPK(orgID), skProfile), e, true))
-	if isConditionFailed(err) {
+	mapping, err := s.putNew(customerRecord{PK: "CUS#" + customerID, SK: "CUSTOMER", OrgID: orgID})
+	if err != nil {
+		return "", fmt.Errorf("set customer %s: %w", orgID, err)
+	}
+	err = s.transact(ctx, []types.TransactWriteItem{
+		{Update: s.update(key(orgPK(orgID), skProfile), e, true)},
+		{Put: mapping},
+	})
+	if reasons := cancelReasons(err); conditionFailed(reasons, 0) || conditionFailed(reasons, 1) {
 		p, err := s.Profile(ctx, orgID)
 		if err != nil {
 			return "", err
+		}
+		if p.CustomerID == "" {
+			return "", billing.Errorf(billing.ECONFLICT, "Customer %s belongs to another organisation.", customerID)
 		}
 		return p.CustomerID, nil
 	}
@@ -60,29 +80,21 @@ func (s *Store) SetCustomerID(ctx context.Context, orgID, customerID string) (st
 	return customerID, nil
 }
 
-// OrgByCustomer returns the organisation of a payment customer, through
-// GSI1; ENOTFOUND when no organisation has it.
+// OrgByCustomer returns the organisation of a payment customer, with one
+// strongly consistent read; ENOTFOUND when no organisation has it.
 func (s *Store) OrgByCustomer(ctx context.Context, customerID string) (string, error) {
-	kc := expression.Key(AttrGSI1PK).Equal(expression.Value("CUS#" + customerID))
-	e, err := expression.NewBuilder().WithKeyCondition(kc).Build()
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: customerKey(customerID), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return "", fmt.Errorf("org by customer %s: %w", customerID, err)
 	}
-	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
-		TableName: aws.String(s.table), IndexName: aws.String(IndexGSI1), KeyConditionExpression: e.KeyCondition(),
-		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(), Limit: aws.Int32(1),
-	})
-	if err != nil {
-		return "", fmt.Errorf("org by customer %s: %w", customerID, err)
-	}
-	if len(out.Items) == 0 {
+	if out.Item == nil {
 		return "", billing.Errorf(billing.ENOTFOUND, "No organisation has customer %s.", customerID)
 	}
-	pk, _ := out.Items[0][AttrPK].(*types.AttributeValueMemberS)
-	if pk == nil || len(pk.Value) <= len("ORG#") {
-		return "", fmt.Errorf("org by customer %s: malformed item", customerID)
+	var rec customerRecord
+	if err := attributevalue.UnmarshalMap(out.Item, &rec); err != nil {
+		return "", fmt.Errorf("org by customer %s: %w", customerID, err)
 	}
-	return pk.Value[len("ORG#"):], nil
+	return rec.OrgID, nil
 }
 
 // Order is a purchase of usage credits, listed in the order and invoice

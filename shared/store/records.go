@@ -99,10 +99,6 @@ type profileRecord struct {
 	PONumber     string `dynamodbav:"po_number"`
 	BillingEmail string `dynamodbav:"billing_email"`
 	CustomerID   string `dynamodbav:"customer_id,omitempty"`
-	// GSI1PK is CUS#<customer id> once there is a customer, so a provider
-	// event finds its organisation without a scan.
-	GSI1PK string `dynamodbav:"GSI1PK,omitempty"`
-	GSI1SK string `dynamodbav:"GSI1SK,omitempty"`
 }
 
 func (r profileRecord) profile() billing.Profile {

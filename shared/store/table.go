@@ -11,9 +11,14 @@
 //	ORG#<org>   TX#<id>          one balance transaction (append-only; ids sort by time)
 //	ORG#<org>   TXKEY#<key>      idempotency guard of a keyed balance transaction
 //	ORGS        ORG#<org>        the list of organisations, for operators and schedules
+//	CUS#<cus>   CUSTOMER         the organisation of a payment customer
+//	EVT#<org>#<hash>  EVT        the idempotency record of a usage event
+//	NOTIFY#<org>  DAY#<day>      the day's notification flags
 //
-// GSI1 (GSI1PK, GSI1SK) is a sparse index for look-ups by an outside id,
-// such as a Stripe customer id.
+// Components that own items use prefixes of their own (SB… for the
+// sandbox provider, STRIPE… for Stripe events). GSI1 (GSI1PK, GSI1SK) is a
+// sparse index kept for look-ups by an outside id that must be listed, not
+// just found (e.g. invoices by number); nothing writes it yet.
 package store
 
 import (

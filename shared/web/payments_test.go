@@ -609,6 +609,12 @@ func TestPaymentsViewer(t *testing.T) {
 		if !strings.Contains(res.text(), "Only admins can add, change or delete payment methods.") {
 			t.Error("the page does not say why")
 		}
+		for _, path := range []string{"/billing/payment-methods/new", "/billing/payment-methods/delete?card=" + mc, checkout} {
+			page := viewer.get(strings.TrimPrefix(path, e.srv.URL))
+			if page.status != http.StatusOK || strings.Contains(page.body, `method="post" action="/billing/`) {
+				t.Errorf("%s answers %d to a viewer and offers a change: %v", path, page.status, strings.Contains(page.body, `method="post" action="/billing/`))
+			}
+		}
 		_, credits := viewer.creditsForm(t)
 		if !strings.Contains(credits.body, `<button class="btn btn-primary" type="submit" disabled>Add to my balance</button>`) ||
 			!strings.Contains(credits.text(), "Only admins can add usage credits.") {

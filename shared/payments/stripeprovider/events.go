@@ -61,11 +61,18 @@ func (ev *Events) Apply(ctx context.Context, e stripe.Event) error {
 	} else if billing.ErrorCode(err) != billing.ENOTFOUND {
 		return err
 	}
-	if err := ev.apply(ctx, e); err != nil {
+	err := ev.apply(ctx, e)
+	if billing.ErrorCode(err) == billing.ENOTFOUND {
+		// Its organisation is not ours (e.g. metadata of another system on
+		// the same Stripe account): acknowledge, so Stripe stops retrying.
+		ev.log.Warn("stripe event for an unknown organisation", "type", e.Type, "event", e.ID, "error", err)
+		err = nil
+	}
+	if err != nil {
 		return fmt.Errorf("apply %s %s: %w", e.Type, e.ID, err)
 	}
 	now := ev.now().UTC()
-	err := items.Put(ctx, eventRecord{PK: "STRIPE_EVENT#" + e.ID, SK: "EVENT", Type: string(e.Type), Applied: now,
+	err = items.Put(ctx, eventRecord{PK: "STRIPE_EVENT#" + e.ID, SK: "EVENT", Type: string(e.Type), Applied: now,
 		ExpiresAt: now.Add(30 * 24 * time.Hour).Unix()}, true)
 	if billing.ErrorCode(err) == billing.ECONFLICT {
 		return nil // applied concurrently by another delivery; the effects are keyed

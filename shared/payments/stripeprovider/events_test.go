@@ -190,15 +190,15 @@ func newEventsEnv(t *testing.T) *eventsEnv {
 			t.Fatal(err)
 		}
 	}
-	// Only acme's customer is recorded: the embedded DynamoDB (minidyn
-	// v0.8.2) loses a GSI entry when a second item enters the sparse index
-	// by UpdateItem, so two recorded customers would hide each other.
-	// globex's payments carry its id in their metadata.
-	if _, err := st.SetCustomerID(ctx, "acme", "cus_acme"); err != nil {
-		t.Fatal(err)
-	}
-	if org, err := st.OrgByCustomer(ctx, "cus_acme"); err != nil || org != "acme" {
-		t.Fatalf("OrgByCustomer(cus_acme) = %q, %v", org, err)
+	// Both customers are recorded; globex's payments also carry its id in
+	// their metadata.
+	for _, org := range []string{"acme", "globex"} {
+		if _, err := st.SetCustomerID(ctx, org, "cus_"+org); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := st.OrgByCustomer(ctx, "cus_"+org); err != nil || got != org {
+			t.Fatalf("OrgByCustomer(cus_%s) = %q, %v", org, got, err)
+		}
 	}
 	f, srv := newFakeStripeAPI(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -569,7 +569,7 @@ func TestEventsApply(t *testing.T) {
 		}
 	})
 
-	t.Run("an event for an unknown customer is acknowledged with no change", func(t *testing.T) {
+	t.Run("an event for an unknown customer or organisation is acknowledged with no change", func(t *testing.T) {
 		e := newEventsEnv(t)
 		before := e.state()
 		calls := e.stripe.callCount()
@@ -580,6 +580,8 @@ func TestEventsApply(t *testing.T) {
 			{"setup_intent.succeeded", setupIntent("seti_x", "cus_unknown", "pm_x")},
 			{"payment_intent.succeeded", paymentIntent("pi_x", 2500, "succeeded", "cus_unknown", autoRecharge)},
 			{"payment_intent.succeeded", paymentIntent("pi_y", 2500, "succeeded", "", nil)},
+			{"payment_intent.succeeded", paymentIntent("pi_w", 2500, "succeeded", "", map[string]string{"org_id": "not-ours", "purpose": payments.PurposeAddCredits})},
+			{"checkout.session.completed", checkoutSession("cs_w", "paid", 5000, "", map[string]string{"org_id": "not-ours"}, "pi_v")},
 			{"checkout.session.completed", checkoutSession("cs_x", "paid", 5000, "cus_unknown", nil, "pi_z")},
 			{"customer.tax_id.created", taxID("txi_x", "cus_unknown", "DE999999999")},
 			{"invoice.paid", invoice("in_x", "cus_unknown", 100)},
