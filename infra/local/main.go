@@ -79,6 +79,11 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	if _, err := demo.Seed(ctx, deps.Store, deps.Now()); err != nil {
 		return err
 	}
+	for _, j := range jobs.List(deps) {
+		if len(j.DetailTypes) > 0 {
+			bus.Subscribe(j.Function, j.DetailTypes, j.Run)
+		}
+	}
 	jobs.Scheduler(ctx, jobs.List(deps), deps.Now, log)
 
 	addr := getenv(envAddr)

@@ -1,12 +1,14 @@
 package templatecheck_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/acme/billing/shared/events"
 	"github.com/acme/billing/shared/jobs"
 	"github.com/acme/billing/shared/store"
 	"github.com/acme/billing/shared/web"
@@ -251,4 +253,52 @@ func TestTemplateSchedules(t *testing.T) {
 			t.Errorf("template.yaml schedules %v, shared/jobs lists %v", inTemplate, inCode)
 		}
 	})
+}
+
+func TestTemplateRules(t *testing.T) {
+	type rule struct {
+		Function string
+		Types    string
+	}
+	var inTemplate []rule
+	for _, fn := range parse(t).GetAllServerlessFunctionResources() {
+		for name, ev := range fn.Events {
+			if ev.Type != "EventBridgeRule" {
+				continue
+			}
+			if ev.Properties == nil || ev.Properties.EventBridgeRuleEvent == nil {
+				t.Fatalf("%s: rule %s without properties", functionName(t, fn), name)
+			}
+			pattern, _ := ev.Properties.EventBridgeRuleEvent.Pattern.(map[string]any)
+			var types []string
+			for _, v := range asList(pattern["detail-type"]) {
+				types = append(types, fmt.Sprint(v))
+			}
+			if src := asList(pattern["source"]); len(src) != 1 || src[0] != events.Source {
+				t.Errorf("%s: rule %s matches source %v, want [%s]", functionName(t, fn), name, src, events.Source)
+			}
+			slices.Sort(types)
+			inTemplate = append(inTemplate, rule{functionName(t, fn), strings.Join(types, ",")})
+		}
+	}
+	var inCode []rule
+	for _, j := range jobs.List(web.Deps{}) {
+		if len(j.DetailTypes) > 0 {
+			types := slices.Clone(j.DetailTypes)
+			slices.Sort(types)
+			inCode = append(inCode, rule{j.Function, strings.Join(types, ",")})
+		}
+	}
+	slices.SortFunc(inTemplate, func(a, b rule) int { return strings.Compare(a.Function, b.Function) })
+	slices.SortFunc(inCode, func(a, b rule) int { return strings.Compare(a.Function, b.Function) })
+	t.Run("every event rule sends the same billing events in template.yaml", func(t *testing.T) {
+		if !slices.Equal(inTemplate, inCode) {
+			t.Errorf("template.yaml rules %v, shared/jobs lists %v", inTemplate, inCode)
+		}
+	})
+}
+
+func asList(v any) []any {
+	l, _ := v.([]any)
+	return l
 }

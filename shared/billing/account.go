@@ -41,9 +41,41 @@ type SpendSettings struct {
 
 // AutoRechargeSettings is the Auto Recharge configuration.
 type AutoRechargeSettings struct {
-	Enabled   bool
+	Enabled bool
+	// Threshold: when Remaining Credits fall below it, the default card is
+	// charged Amount.
 	Threshold money.Money
 	Amount    money.Money
+	// MonthlyCap bounds what auto-recharge charges in a calendar month
+	// (UTC); zero means no cap.
+	MonthlyCap money.Money
+	// DisabledReason says why auto-recharge turned itself off, if it did.
+	DisabledReason string
+}
+
+// Limits of the auto-recharge threshold and amount.
+var (
+	MinRecharge = money.Dollars(5)
+	MaxRecharge = money.Dollars(5000)
+)
+
+// Validate returns EINVALID errors at the fields threshold, amount and
+// monthly_cap. Disabled settings are not checked, so auto-recharge can
+// always be turned off.
+func (s AutoRechargeSettings) Validate() error {
+	if !s.Enabled {
+		return nil
+	}
+	if s.Threshold < MinRecharge || s.Threshold > MaxRecharge || s.Threshold%money.Cent != 0 {
+		return FieldError("threshold", "Enter a threshold between $5 and $5000.")
+	}
+	if s.Amount < MinRecharge || s.Amount > MaxRecharge || s.Amount%money.Cent != 0 {
+		return FieldError("amount", "Enter a recharge amount between $5 and $5000.")
+	}
+	if s.MonthlyCap < 0 || s.MonthlyCap%money.Cent != 0 || (s.MonthlyCap > 0 && s.MonthlyCap < s.Amount) {
+		return FieldError("monthly_cap", "Leave the monthly cap empty, or enter at least the recharge amount.")
+	}
+	return nil
 }
 
 // Reasons an allowance is refused, as the usage API reports them.

@@ -20,6 +20,7 @@ import (
 	"github.com/acme/billing/shared/payments"
 	"github.com/acme/billing/shared/payments/sandbox"
 	"github.com/acme/billing/shared/payments/stripeprovider"
+	"github.com/acme/billing/shared/recharge"
 	"github.com/acme/billing/shared/store"
 	"github.com/acme/billing/shared/usage"
 	"github.com/acme/billing/shared/web"
@@ -195,6 +196,7 @@ func (c Config) Deps(ctx context.Context, log *slog.Logger, now func() time.Time
 		UsageAPIKey:  c.UsageAPIKey,
 		Payments:     pay,
 		StripeEvents: stripeprovider.NewEvents(pay, st, now, log),
+		Recharge:     recharge.New(st, pay, pub, now, log),
 
 		StripePublishableKey: c.StripePublishableKey,
 		StripeWebhookSecret:  c.StripeWebhookSecret,

@@ -59,7 +59,9 @@ func OverviewPage(p OverviewProps) Node {
 		Div(Class("card-grid settings-grid"),
 			setting("Invoice Address", "invoice-address", addressSummary(p.Profile.Address), "/billing/address", "Edit address"),
 			setting("Invoice Billing Email", "billing-email", emailSummary(p.Profile.BillingEmail), "/billing/notifications", "Edit email"),
-			setting("Auto Recharge", "auto-recharge", status(p.Account.AutoRecharge.Enabled), "/billing/auto-recharge", "Modify"),
+			setting("Auto Recharge", "auto-recharge", Group{status(p.Account.AutoRecharge.Enabled),
+				If(p.Account.AutoRecharge.DisabledReason != "", P(Class("field-error"), Text(p.Account.AutoRecharge.DisabledReason)))},
+				"/billing/auto-recharge", "Modify"),
 			setting("Spend Management", "spend-management", status(p.Account.Spend.Enabled), "/billing/spend-management", "Modify"),
 		),
 	)

@@ -8,15 +8,20 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/acme/billing/shared/events"
 	"github.com/acme/billing/shared/web"
 	awsevents "github.com/aws/aws-lambda-go/events"
 )
 
-// Job is a function run on a schedule.
+// Job is a function run on a schedule, and on billing events when
+// DetailTypes is set.
 type Job struct {
 	Function string
 	// Schedule is the EventBridge schedule expression in template.yaml.
 	Schedule string
+	// DetailTypes are the billing events (source events.Source, on the
+	// billing bus) a rule sends to the function.
+	DetailTypes []string
 	// Next returns the first run time after t, for the local scheduler; it
 	// must agree with Schedule.
 	Next func(t time.Time) time.Time
@@ -28,6 +33,15 @@ type Job struct {
 func List(d web.Deps) []Job {
 	return []Job{
 		{
+			Function:    "auto-recharge",
+			Schedule:    "rate(15 minutes)",
+			DetailTypes: []string{events.TypeBalanceLow},
+			Next:        every(15 * time.Minute),
+			Run: func(ctx context.Context, e awsevents.EventBridgeEvent) error {
+				return d.Recharge.Handle(ctx, e)
+			},
+		},
+		{
 			Function: "daily-reset",
 			Schedule: "cron(0 0 * * ? *)",
 			Next:     nextMidnight,
@@ -36,6 +50,12 @@ func List(d web.Deps) []Job {
 			},
 		},
 	}
+}
+
+// every returns a Next for a rate schedule of period d: the next multiple
+// of d since the Unix epoch.
+func every(d time.Duration) func(time.Time) time.Time {
+	return func(t time.Time) time.Time { return t.Truncate(d).Add(d) }
 }
 
 func nextMidnight(t time.Time) time.Time {

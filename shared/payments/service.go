@@ -284,3 +284,28 @@ func (s *Service) CardAdded(ctx context.Context, orgID, cardID string) error {
 	}
 	return s.SetDefaultCard(ctx, orgID, cardID)
 }
+
+// ChargeOffSession charges one of the organisation's cards without the
+// customer present (auto-recharge) and credits a success once, as
+// "Stripe Payment Intent pi_… via Auto Recharge call.". A decline, or a
+// card that needs 3-D Secure, comes back as the Payment's status.
+func (s *Service) ChargeOffSession(ctx context.Context, orgID string, card Card, amount money.Money, idempotencyKey string) (Payment, error) {
+	customer, err := s.Customer(ctx, orgID)
+	if err != nil {
+		return Payment{}, err
+	}
+	pay, err := s.provider.Charge(ctx, ChargeRequest{
+		OrgID: orgID, CustomerID: customer, CardID: card.ID, Amount: amount, Purpose: PurposeAutoRecharge,
+		IdempotencyKey: idempotencyKey, OffSession: true,
+	})
+	if err != nil {
+		return Payment{}, fmt.Errorf("auto-recharge charge %s: %w", orgID, err)
+	}
+	if pay.Status == StatusSucceeded {
+		pay.Purpose = PurposeAutoRecharge
+		if _, err := s.credit(ctx, orgID, pay, CardLabel(card)); err != nil {
+			return pay, err
+		}
+	}
+	return pay, nil
+}

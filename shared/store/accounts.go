@@ -100,25 +100,35 @@ func (s *Store) Account(ctx context.Context, orgID string, now time.Time) (billi
 	return accountFrom(orgID, out.Item, now)
 }
 
-// Overview returns the account, with today's usage, and the profile, in one
+// Overview returns the account, with today's usage and why auto-recharge
+// turned itself off if it did, and the profile, in one
 // strongly consistent read. It returns ENOTFOUND for an unknown organisation.
 func (s *Store) Overview(ctx context.Context, orgID string, now time.Time) (billing.Account, billing.Profile, error) {
-	items, err := s.batchGet(ctx, []map[string]types.AttributeValue{key(orgPK(orgID), skAccount), key(orgPK(orgID), skProfile)})
+	items, err := s.batchGet(ctx, []map[string]types.AttributeValue{
+		key(orgPK(orgID), skAccount), key(orgPK(orgID), skProfile), key(orgPK(orgID), skRecharge)})
 	if err != nil {
 		return billing.Account{}, billing.Profile{}, fmt.Errorf("read overview %s: %w", orgID, err)
 	}
 	var acctItem map[string]types.AttributeValue
 	var profile profileRecord
+	var recharge rechargeRecord
 	for _, it := range items {
-		if sk, _ := it[AttrSK].(*types.AttributeValueMemberS); sk != nil && sk.Value == skProfile {
-			if err := attributevalue.UnmarshalMap(it, &profile); err != nil {
-				return billing.Account{}, billing.Profile{}, fmt.Errorf("read profile %s: %w", orgID, err)
-			}
+		var target any
+		switch sk, _ := it[AttrSK].(*types.AttributeValueMemberS); {
+		case sk != nil && sk.Value == skProfile:
+			target = &profile
+		case sk != nil && sk.Value == skRecharge:
+			target = &recharge
+		default:
+			acctItem = it
 			continue
 		}
-		acctItem = it
+		if err := attributevalue.UnmarshalMap(it, target); err != nil {
+			return billing.Account{}, billing.Profile{}, fmt.Errorf("read overview %s: %w", orgID, err)
+		}
 	}
 	acct, err := accountFrom(orgID, acctItem, now)
+	acct.AutoRecharge.DisabledReason = recharge.DisabledReason
 	return acct, profile.profile(), err
 }
 

@@ -52,6 +52,7 @@ type accountRecord struct {
 	RechargeEnabled   bool        `dynamodbav:"recharge_enabled"`
 	RechargeThreshold money.Money `dynamodbav:"recharge_threshold"`
 	RechargeAmount    money.Money `dynamodbav:"recharge_amount"`
+	RechargeCap       money.Money `dynamodbav:"recharge_cap"`
 }
 
 func (r accountRecord) account(usedToday money.Money) billing.Account {
@@ -69,9 +70,10 @@ func (r accountRecord) account(usedToday money.Money) billing.Account {
 			EmailThreshold: r.EmailThreshold,
 		},
 		AutoRecharge: billing.AutoRechargeSettings{
-			Enabled:   r.RechargeEnabled,
-			Threshold: r.RechargeThreshold,
-			Amount:    r.RechargeAmount,
+			Enabled:    r.RechargeEnabled,
+			Threshold:  r.RechargeThreshold,
+			Amount:     r.RechargeAmount,
+			MonthlyCap: r.RechargeCap,
 		},
 	}
 }

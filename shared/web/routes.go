@@ -13,6 +13,7 @@ import (
 	"github.com/acme/billing/shared/auth"
 	"github.com/acme/billing/shared/payments"
 	"github.com/acme/billing/shared/payments/stripeprovider"
+	"github.com/acme/billing/shared/recharge"
 	"github.com/acme/billing/shared/store"
 	"github.com/acme/billing/shared/usage"
 )
@@ -41,6 +42,8 @@ type Deps struct {
 	StripeWebhookSecret string
 	// StripeEvents applies verified Stripe webhook events (Stripe mode).
 	StripeEvents *stripeprovider.Events
+	// Recharge is the auto-recharge engine.
+	Recharge *recharge.Engine
 }
 
 // Access is who may call a route.
@@ -85,7 +88,8 @@ func Routes(d Deps) []Route {
 		{Function: "credits", Method: http.MethodGet, Path: "/billing/credits", Handler: handleCreditsForm(d.Payments, d.Log)},
 		{Function: "credits", Method: http.MethodPost, Path: "/billing/credits", Handler: handleAddCredits(d.Payments, d.StripePublishableKey, d.Log)},
 		{Function: "credits", Method: http.MethodGet, Path: "/billing/credits/complete", Handler: handleCreditsComplete(d.Payments, d.Log)},
-		{Function: "auto-recharge", Method: http.MethodGet, Path: "/billing/auto-recharge", Handler: handlePending(d.Store, d.Log, "Auto Recharge", "Keep your service running by setting up auto-recharge. When your balance reaches a certain threshold, we will automatically charge your card.")},
+		{Function: "auto-recharge-page", Method: http.MethodGet, Path: "/billing/auto-recharge", Handler: handleAutoRecharge(d.Store, d.Payments, d.Now, d.Log)},
+		{Function: "auto-recharge-page", Method: http.MethodPost, Path: "/billing/auto-recharge", Handler: handleSaveAutoRecharge(d.Store, d.Payments, d.Recharge, d.Now, d.Log)},
 		{Function: "address", Method: http.MethodGet, Path: "/billing/address", Handler: handlePending(d.Store, d.Log, "Invoice Address", "The address details used for your invoices.")},
 		{Function: "notifications", Method: http.MethodGet, Path: "/billing/notifications", Handler: handlePending(d.Store, d.Log, "Invoice Notifications", "Invoices and other billing notifications will be sent here.")},
 		{Function: "tax", Method: http.MethodGet, Path: "/billing/tax", Handler: handlePending(d.Store, d.Log, "Tax Settings", "Your tax registrations, for accurate billing and compliance.")},

@@ -1,0 +1,205 @@
+// Package recharge is the auto-recharge engine: when Remaining Credits
+// fall below the organisation's threshold it charges the default card,
+// off-session, and credits the balance. At most one charge is in flight
+// per organisation (a lock in the table that expires), none while
+// auto-recharge is off, the monthly cap holds, and a failing card is not
+// retried in a loop: failures back off, and after three in a row
+// auto-recharge turns itself off and says why.
+package recharge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/acme/billing/shared/billing"
+	"github.com/acme/billing/shared/events"
+	"github.com/acme/billing/shared/money"
+	"github.com/acme/billing/shared/payments"
+	"github.com/acme/billing/shared/store"
+	awsevents "github.com/aws/aws-lambda-go/events"
+)
+
+// Publisher publishes billing events (the failure notification).
+type Publisher interface {
+	Publish(ctx context.Context, details ...events.Detail) error
+}
+
+// TypeRechargeFailed is the detail type of a failed auto-recharge, for the
+// notifier (email to the billing email, the customer's webhook).
+const TypeRechargeFailed = "balance.recharge_failed"
+
+// MaxFailures is how many consecutive failures turn auto-recharge off.
+const MaxFailures = 3
+
+// lockFor is how long a run holds the organisation's lock at most.
+const lockFor = 2 * time.Minute
+
+// backoff is the wait after the n-th consecutive failure.
+func backoff(n int) time.Duration {
+	switch n {
+	case 1:
+		return time.Hour
+	default:
+		return 6 * time.Hour
+	}
+}
+
+// Engine runs auto-recharge.
+type Engine struct {
+	store    *store.Store
+	payments *payments.Service
+	events   Publisher
+	now      func() time.Time
+	log      *slog.Logger
+}
+
+// New returns the engine.
+func New(st *store.Store, p *payments.Service, pub Publisher, now func() time.Time, log *slog.Logger) *Engine {
+	return &Engine{store: st, payments: p, events: pub, now: now, log: log}
+}
+
+// Outcome of a run.
+const (
+	OutcomeCharged = "succeeded"
+	OutcomeFailed  = "failed"
+	OutcomeSkipped = "skipped" // nothing to do, or not allowed now
+)
+
+// Result is what one run did.
+type Result struct {
+	Outcome string
+	Reason  string // why it skipped or failed
+	Payment payments.Payment
+}
+
+// Handle is the EventBridge target: the low-balance event names its
+// organisation; the schedule ("Scheduled Event") checks every organisation,
+// which retries after a back-off and catches anything missed.
+func (e *Engine) Handle(ctx context.Context, ev awsevents.EventBridgeEvent) error {
+	if ev.DetailType == "Scheduled Event" {
+		var errs []error
+		err := e.store.EachOrg(ctx, func(o billing.Org) error {
+			if _, err := e.Run(ctx, o.ID); err != nil {
+				errs = append(errs, err)
+			}
+			return nil
+		})
+		return errors.Join(append(errs, err)...)
+	}
+	var d events.Detail
+	if err := json.Unmarshal(ev.Detail, &d); err != nil {
+		return fmt.Errorf("recharge: event detail: %w", err)
+	}
+	_, err := e.Run(ctx, d.OrgID)
+	return err
+}
+
+// Run recharges the organisation if it needs and may. It returns an error
+// only when the state could not be read or saved; a declined card is a
+// Result with OutcomeFailed.
+func (e *Engine) Run(ctx context.Context, orgID string) (Result, error) {
+	now := e.now()
+	acct, err := e.store.Account(ctx, orgID, now)
+	if err != nil {
+		return Result{}, err
+	}
+	ar := acct.AutoRecharge
+	if !ar.Enabled {
+		return Result{Outcome: OutcomeSkipped, Reason: "auto-recharge is off"}, nil
+	}
+	if acct.Figures().Remaining >= ar.Threshold {
+		return Result{Outcome: OutcomeSkipped, Reason: "remaining credits are above the threshold"}, nil
+	}
+	st, err := e.store.RechargeState(ctx, orgID)
+	if err != nil {
+		return Result{}, err
+	}
+	if now.Before(st.NextAttempt) {
+		return Result{Outcome: OutcomeSkipped, Reason: "waiting after a failed charge until " + st.NextAttempt.UTC().Format(time.RFC3339)}, nil
+	}
+	month := now.UTC().Format("2006-01")
+	if st.Month != month {
+		st.Month, st.MonthTotal = month, 0
+	}
+	if ar.MonthlyCap > 0 && st.MonthTotal+ar.Amount > ar.MonthlyCap {
+		return Result{Outcome: OutcomeSkipped, Reason: "the monthly cap of " + ar.MonthlyCap.Display() + " is reached"}, nil
+	}
+
+	attempt := e.store.NewAttemptID()
+	locked, err := e.store.LockRecharge(ctx, orgID, attempt, now, now.Add(lockFor))
+	if err != nil {
+		return Result{}, err
+	}
+	if !locked {
+		return Result{Outcome: OutcomeSkipped, Reason: "a charge is already in flight"}, nil
+	}
+	res, err := e.charge(ctx, orgID, attempt, ar.Amount)
+	if err != nil {
+		// The lock expires by itself; the charge's idempotency key keeps a
+		// retry of this attempt from charging twice.
+		return Result{}, err
+	}
+	disable := false
+	switch res.Outcome {
+	case OutcomeCharged:
+		st.Failures, st.NextAttempt, st.DisabledReason = 0, time.Time{}, ""
+		st.MonthTotal += ar.Amount
+	case OutcomeFailed:
+		st.Failures++
+		st.NextAttempt = now.Add(backoff(st.Failures))
+		if st.Failures >= MaxFailures {
+			disable = true
+			st.DisabledReason = fmt.Sprintf("Auto-recharge turned itself off after %d failed charges in a row (last: %s). Check your default card, then turn it on again.", st.Failures, res.Reason)
+		}
+	}
+	if err := e.store.FinishRecharge(ctx, orgID, attempt, st, disable); err != nil {
+		return res, err
+	}
+	if err := e.store.AddRechargeAttempt(ctx, orgID, store.RechargeAttempt{
+		ID: attempt, Created: now, Amount: ar.Amount, Status: res.Outcome, PaymentID: res.Payment.ID, Message: res.Reason,
+	}); err != nil {
+		return res, err
+	}
+	if res.Outcome == OutcomeFailed {
+		f := acct.Figures()
+		d := events.Detail{ID: orgID + ":" + billing.Day(now) + ":recharge_failed:" + attempt, Type: TypeRechargeFailed, OrgID: orgID,
+			Day: billing.Day(now), Threshold: ar.Threshold, UsedToday: f.UsedToday, Remaining: f.Remaining, Available: f.Available, OccurredAt: now.UTC()}
+		if err := e.events.Publish(ctx, d); err != nil {
+			e.log.Error("publish recharge failure", "org", orgID, "error", err)
+		}
+	}
+	return res, nil
+}
+
+// charge pays amount with the default card and credits it.
+func (e *Engine) charge(ctx context.Context, orgID, attempt string, amount money.Money) (Result, error) {
+	cards, err := e.payments.Cards(ctx, orgID)
+	if err != nil {
+		return Result{}, err
+	}
+	var card *payments.Card
+	for i := range cards {
+		if cards[i].Default {
+			card = &cards[i]
+		}
+	}
+	if card == nil {
+		return Result{Outcome: OutcomeFailed, Reason: "there is no default card"}, nil
+	}
+	pay, err := e.payments.ChargeOffSession(ctx, orgID, *card, amount, "recharge-"+orgID+"-"+attempt)
+	if err != nil {
+		return Result{}, err
+	}
+	if pay.Status != payments.StatusSucceeded {
+		reason := pay.Message
+		if reason == "" {
+			reason = "the card needs the customer present (" + string(pay.Status) + ")"
+		}
+		return Result{Outcome: OutcomeFailed, Reason: reason, Payment: pay}, nil
+	}
+	return Result{Outcome: OutcomeCharged, Payment: pay}, nil
+}
