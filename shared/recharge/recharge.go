@@ -103,30 +103,20 @@ func (e *Engine) Handle(ctx context.Context, ev awsevents.EventBridgeEvent) erro
 // Result with OutcomeFailed.
 func (e *Engine) Run(ctx context.Context, orgID string) (Result, error) {
 	now := e.now()
+	// A first look without the lock: most triggers find nothing to do.
 	acct, err := e.store.Account(ctx, orgID, now)
 	if err != nil {
 		return Result{}, err
 	}
-	ar := acct.AutoRecharge
-	if !ar.Enabled {
-		return Result{Outcome: OutcomeSkipped, Reason: "auto-recharge is off"}, nil
-	}
-	if acct.Figures().Remaining >= ar.Threshold {
-		return Result{Outcome: OutcomeSkipped, Reason: "remaining credits are above the threshold"}, nil
+	if skip := needed(acct); skip != "" {
+		return Result{Outcome: OutcomeSkipped, Reason: skip}, nil
 	}
 	st, err := e.store.RechargeState(ctx, orgID)
 	if err != nil {
 		return Result{}, err
 	}
-	if now.Before(st.NextAttempt) {
-		return Result{Outcome: OutcomeSkipped, Reason: "waiting after a failed charge until " + st.NextAttempt.UTC().Format(time.RFC3339)}, nil
-	}
-	month := now.UTC().Format("2006-01")
-	if st.Month != month {
-		st.Month, st.MonthTotal = month, 0
-	}
-	if ar.MonthlyCap > 0 && st.MonthTotal+ar.Amount > ar.MonthlyCap {
-		return Result{Outcome: OutcomeSkipped, Reason: "the monthly cap of " + ar.MonthlyCap.Display() + " is reached"}, nil
+	if skip := allowed(acct.AutoRecharge, &st, now); skip != "" {
+		return Result{Outcome: OutcomeSkipped, Reason: skip}, nil
 	}
 
 	attempt := e.store.NewAttemptID()
@@ -137,6 +127,23 @@ func (e *Engine) Run(ctx context.Context, orgID string) (Result, error) {
 	if !locked {
 		return Result{Outcome: OutcomeSkipped, Reason: "a charge is already in flight"}, nil
 	}
+	// Look again under the lock: since the first look, another run may
+	// have recharged, failed (back-off) or used up the monthly cap. A
+	// read error leaves the lock to expire by itself.
+	if acct, err = e.store.Account(ctx, orgID, now); err != nil {
+		return Result{}, err
+	}
+	if st, err = e.store.RechargeState(ctx, orgID); err != nil {
+		return Result{}, err
+	}
+	skip := needed(acct)
+	if skip == "" {
+		skip = allowed(acct.AutoRecharge, &st, now)
+	}
+	if skip != "" {
+		return Result{Outcome: OutcomeSkipped, Reason: skip}, e.store.FinishRecharge(ctx, orgID, attempt, st, false)
+	}
+	ar := acct.AutoRecharge
 	res, err := e.charge(ctx, orgID, attempt, ar.Amount)
 	if err != nil {
 		// The lock expires by itself; the charge's idempotency key keeps a
@@ -173,6 +180,32 @@ func (e *Engine) Run(ctx context.Context, orgID string) (Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// needed says why the account needs no recharge, or "" when it does.
+func needed(acct billing.Account) string {
+	switch {
+	case !acct.AutoRecharge.Enabled:
+		return "auto-recharge is off"
+	case acct.Figures().Remaining >= acct.AutoRecharge.Threshold:
+		return "remaining credits are above the threshold"
+	}
+	return ""
+}
+
+// allowed says why no charge may be made now (the back-off, the monthly
+// cap), or "" when one may. It moves st to now's calendar month (UTC).
+func allowed(ar billing.AutoRechargeSettings, st *store.RechargeState, now time.Time) string {
+	if now.Before(st.NextAttempt) {
+		return "waiting after a failed charge until " + st.NextAttempt.UTC().Format(time.RFC3339)
+	}
+	if month := now.UTC().Format("2006-01"); st.Month != month {
+		st.Month, st.MonthTotal = month, 0
+	}
+	if ar.MonthlyCap > 0 && st.MonthTotal+ar.Amount > ar.MonthlyCap {
+		return "the monthly cap of " + ar.MonthlyCap.Display() + " is reached"
+	}
+	return ""
 }
 
 // charge pays amount with the default card and credits it.

@@ -127,7 +127,7 @@ func handleSaveAutoRecharge(s *store.Store, pay *payments.Service, engine *recha
 			case res.Outcome == recharge.OutcomeCharged:
 				msg += " Your balance was below the threshold, so " + res.Payment.Amount.Display() + " was added."
 			case res.Outcome == recharge.OutcomeFailed:
-				msg += " Your balance is below the threshold, but the charge failed: " + res.Reason + "."
+				msg += " Your balance is below the threshold, but the charge failed: " + strings.TrimSuffix(res.Reason, ".") + "."
 			}
 		}
 		redirect(w, r, "/billing/auto-recharge", "success", msg)
