@@ -17,6 +17,7 @@ import (
 	"github.com/acme/billing/shared/auth"
 	"github.com/acme/billing/shared/events"
 	"github.com/acme/billing/shared/money"
+	"github.com/acme/billing/shared/notify"
 	"github.com/acme/billing/shared/payments"
 	"github.com/acme/billing/shared/payments/sandbox"
 	"github.com/acme/billing/shared/payments/stripeprovider"
@@ -26,6 +27,7 @@ import (
 	"github.com/acme/billing/shared/web"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/stripe/stripe-go/v76/client"
 )
 
@@ -43,6 +45,7 @@ const (
 	EnvStripeSecret   = "STRIPE_SECRET_KEY"
 	EnvStripePublic   = "STRIPE_PUBLISHABLE_KEY"
 	EnvStripeWebhook  = "STRIPE_WEBHOOK_SECRET"
+	EnvEmailFrom      = "EMAIL_FROM"
 )
 
 // Config is the configuration shared by every function.
@@ -66,6 +69,8 @@ type Config struct {
 	StripeSecretKey      string
 	StripePublishableKey string
 	StripeWebhookSecret  string
+	// EmailFrom is the sender of notification emails (SES, AWS mode).
+	EmailFrom string
 }
 
 // String never prints secrets, so a Config can be logged.
@@ -78,7 +83,7 @@ func (c Config) String() string {
 func Load(getenv func(string) string, local bool) (Config, error) {
 	c := Config{Local: local, TableName: getenv(EnvTableName), DynamoEndpoint: getenv(EnvDynamoEndpoint),
 		EventBus: getenv(EnvEventBus), UsageAPIKey: getenv(EnvUsageAPIKey),
-		StripeSecretKey: getenv(EnvStripeSecret), StripePublishableKey: getenv(EnvStripePublic), StripeWebhookSecret: getenv(EnvStripeWebhook)}
+		StripeSecretKey: getenv(EnvStripeSecret), StripePublishableKey: getenv(EnvStripePublic), StripeWebhookSecret: getenv(EnvStripeWebhook), EmailFrom: getenv(EnvEmailFrom)}
 	var errs []error
 	if local && c.UsageAPIKey == "" {
 		c.UsageAPIKey = "local_" + hex.EncodeToString(randomBytes(24))
@@ -185,6 +190,14 @@ func (c Config) Deps(ctx context.Context, log *slog.Logger, now func() time.Time
 		provider = sandbox.New(st, now, "/billing/credits/checkout/")
 	}
 	pay := payments.NewService(st, provider, now, log)
+	var mailer notify.Mailer = notify.NewOutbox(st, now)
+	if !c.Local {
+		cfg, err := awsconfig.LoadDefaultConfig(ctx)
+		if err != nil {
+			return web.Deps{}, fmt.Errorf("load AWS configuration: %w", err)
+		}
+		mailer = notify.NewSES(sesv2.NewFromConfig(cfg), c.EmailFrom)
+	}
 	return web.Deps{
 		Store:        st,
 		Sessions:     sessions,
@@ -197,6 +210,7 @@ func (c Config) Deps(ctx context.Context, log *slog.Logger, now func() time.Time
 		Payments:     pay,
 		StripeEvents: stripeprovider.NewEvents(pay, st, now, log),
 		Recharge:     recharge.New(st, pay, pub, now, log),
+		Notify:       notify.New(st, mailer, nil, now, log, c.Local),
 
 		StripePublishableKey: c.StripePublishableKey,
 		StripeWebhookSecret:  c.StripeWebhookSecret,

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/acme/billing/shared/events"
+	"github.com/acme/billing/shared/notify"
 	"github.com/acme/billing/shared/web"
 	awsevents "github.com/aws/aws-lambda-go/events"
 )
@@ -49,8 +50,25 @@ func List(d web.Deps) []Job {
 				return d.Usage.DailyReset(ctx)
 			},
 		},
+		{
+			// The notifier sends each notification event (email and
+			// webhook), and every five minutes retries what is due.
+			Function:    "notifier",
+			Schedule:    "rate(5 minutes)",
+			DetailTypes: notify.Types,
+			Next:        every(5 * time.Minute),
+			Run: func(ctx context.Context, e awsevents.EventBridgeEvent) error {
+				if e.DetailType == scheduledEvent {
+					return d.Notify.RetryDue(ctx)
+				}
+				return d.Notify.Handle(ctx, e)
+			},
+		},
 	}
 }
+
+// scheduledEvent is the detail type of an EventBridge schedule's event.
+const scheduledEvent = "Scheduled Event"
 
 // every returns a Next for a rate schedule of period d: the next multiple
 // of d since the Unix epoch.
@@ -88,7 +106,7 @@ func Scheduler(ctx context.Context, list []Job, now func() time.Time, log *slog.
 // ScheduledEvent is the event EventBridge Scheduler delivers at t.
 func ScheduledEvent(t time.Time) awsevents.EventBridgeEvent {
 	return awsevents.EventBridgeEvent{
-		Version: "0", ID: "local-" + t.UTC().Format("20060102T150405"), DetailType: "Scheduled Event",
+		Version: "0", ID: "local-" + t.UTC().Format("20060102T150405"), DetailType: scheduledEvent,
 		Source: "aws.events", AccountID: "000000000000", Time: t.UTC(), Region: "local",
 		Resources: []string{"arn:aws:events:local:000000000000:rule/local-schedule"}, Detail: []byte("{}"),
 	}

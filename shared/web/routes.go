@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/acme/billing/shared/auth"
+	"github.com/acme/billing/shared/notify"
 	"github.com/acme/billing/shared/payments"
 	"github.com/acme/billing/shared/payments/stripeprovider"
 	"github.com/acme/billing/shared/recharge"
@@ -42,6 +43,8 @@ type Deps struct {
 	StripeWebhookSecret string
 	// StripeEvents applies verified Stripe webhook events (Stripe mode).
 	StripeEvents *stripeprovider.Events
+	// Notify sends and records notifications (emails, signed webhooks).
+	Notify *notify.Notifier
 	// Recharge is the auto-recharge engine.
 	Recharge *recharge.Engine
 }
@@ -84,7 +87,10 @@ func Routes(d Deps) []Route {
 		{Function: "payment-methods", Method: http.MethodGet, Path: "/billing/payment-methods/delete", Handler: handleDeleteCardConfirm(d.Payments, d.Log)},
 		{Function: "payment-methods", Method: http.MethodPost, Path: "/billing/payment-methods/delete", Handler: handleDeleteCard(d.Payments, d.Log)},
 		{Function: "payment-methods", Method: http.MethodGet, Path: "/billing/payment-methods/new", Handler: handleAddCardForm(d.Payments, d.StripePublishableKey, d.Log)},
-		{Function: "spend-management", Method: http.MethodGet, Path: "/billing/spend-management", Handler: handlePending(d.Store, d.Log, "Spend Management", "Control and monitor your organization's credit usage: a daily budget, email notifications and webhooks.")},
+		{Function: "spend-management", Method: http.MethodGet, Path: "/billing/spend-management", Handler: handleSpend(d.Store, d.Notify, d.Now, d.Log)},
+		{Function: "spend-management", Method: http.MethodPost, Path: "/billing/spend-management", Handler: handleSaveSpend(d.Store, d.Notify, d.Local, d.Now, d.Log)},
+		{Function: "spend-management", Method: http.MethodPost, Path: "/billing/spend-management/rotate-secret", Handler: handleRotateSecret(d.Store, d.Notify, d.Now, d.Log)},
+		{Function: "spend-management", Method: http.MethodPost, Path: "/billing/spend-management/test", Handler: handleTestWebhook(d.Notify, d.Log)},
 		{Function: "credits", Method: http.MethodGet, Path: "/billing/credits", Handler: handleCreditsForm(d.Payments, d.Log)},
 		{Function: "credits", Method: http.MethodPost, Path: "/billing/credits", Handler: handleAddCredits(d.Payments, d.StripePublishableKey, d.Log)},
 		{Function: "credits", Method: http.MethodGet, Path: "/billing/credits/complete", Handler: handleCreditsComplete(d.Payments, d.Log)},
@@ -110,6 +116,7 @@ func LocalRoutes(d Deps) []Route {
 		{Function: "local", Method: http.MethodGet, Path: "/billing/credits/checkout/{id}", Handler: handleSandboxCheckout(d.Payments, d.Log)},
 		{Function: "local", Method: http.MethodPost, Path: "/billing/credits/checkout/{id}", Handler: handleSandboxCheckoutFinish(d.Payments, d.Log)},
 		{Function: "local", Method: http.MethodGet, Path: "/dev/login", Handler: handleDevLogin(d.Store, d.Sessions, d.NewOrg, d.Now, d.Log), Access: AccessPublic},
+		{Function: "local", Method: http.MethodGet, Path: "/dev/outbox", Handler: handleOutbox(d.Store, d.Log)},
 	}
 }
 

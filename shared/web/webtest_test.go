@@ -20,8 +20,10 @@ import (
 	"github.com/acme/billing/shared/auth"
 	"github.com/acme/billing/shared/events"
 	"github.com/acme/billing/shared/money"
+	"github.com/acme/billing/shared/notify"
 	"github.com/acme/billing/shared/payments"
 	"github.com/acme/billing/shared/payments/sandbox"
+	"github.com/acme/billing/shared/recharge"
 	"github.com/acme/billing/shared/store"
 	"github.com/acme/billing/shared/store/storetest"
 	"github.com/acme/billing/shared/usage"
@@ -76,6 +78,7 @@ func newEnvWith(t *testing.T, now time.Time, configure func(*web.Deps), extra ..
 	logs := &lockedBuffer{}
 	st := db.Store(clock)
 	log := slog.New(slog.NewTextHandler(logs, nil))
+	bus := events.NewBus(log)
 	deps := web.Deps{
 		Store:    st,
 		Sessions: sessions,
@@ -84,10 +87,12 @@ func newEnvWith(t *testing.T, now time.Time, configure func(*web.Deps), extra ..
 		Local:    true,
 		NewOrg:   store.NewOrg{TrialCredits: money.Dollars(10), OverageLimit: money.Dollars(25)},
 		Payments: payments.NewService(st, sandbox.New(st, clock, "/billing/credits/checkout/"), clock, log),
-		Usage:    usage.NewService(st, events.NewBus(log), clock, log),
+		Usage:    usage.NewService(st, bus, clock, log),
+		Notify:   notify.New(st, notify.NewOutbox(st, clock), nil, clock, log, true),
 
 		UsageAPIKey: testUsageKey,
 	}
+	deps.Recharge = recharge.New(st, deps.Payments, bus, clock, log)
 	if configure != nil {
 		configure(&deps)
 	}

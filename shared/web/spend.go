@@ -1,0 +1,188 @@
+package web
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/acme/billing/shared/auth"
+	"github.com/acme/billing/shared/billing"
+	"github.com/acme/billing/shared/html"
+	"github.com/acme/billing/shared/money"
+	"github.com/acme/billing/shared/notify"
+	"github.com/acme/billing/shared/store"
+	g "maragu.dev/gomponents"
+)
+
+// spendView gathers what the Spend Management page shows: settings, today
+// and yesterday, 30 days for the chart, the webhook and its deliveries.
+func spendView(w http.ResponseWriter, r *http.Request, s *store.Store, n *notify.Notifier, now time.Time) (html.SpendProps, error) {
+	sess, _ := auth.FromContext(r.Context())
+	props := html.SpendProps{Page: pageProps(w, r, "/billing/spend-management"), Day: now}
+	acct, err := s.Account(r.Context(), sess.OrgID, now)
+	if err != nil {
+		return props, err
+	}
+	props.Settings, props.Today = acct.Spend, acct.UsedToday
+	if props.Usage, err = s.DailyUsage(r.Context(), sess.OrgID, now.AddDate(0, 0, -29), now); err != nil {
+		return props, err
+	}
+	props.Yesterday = props.Usage[billing.Day(now.AddDate(0, 0, -1))]
+	hook, err := s.Webhook(r.Context(), sess.OrgID)
+	if err != nil {
+		return props, err
+	}
+	props.WebhookURL, props.HasSecret = hook.URL, hook.Secret != ""
+	ds, err := n.Deliveries(r.Context(), sess.OrgID, 20)
+	if err != nil {
+		return props, err
+	}
+	for _, d := range ds {
+		props.Deliveries = append(props.Deliveries, html.Delivery{Time: d.Updated, Type: d.Type, Channel: d.Channel, Status: d.Status, Code: d.StatusCode, Attempts: d.Attempts})
+	}
+	return props, nil
+}
+
+func spendValues(sp billing.SpendSettings, url string) map[string]string {
+	v := map[string]string{"webhook_url": url}
+	if sp.Enabled {
+		v["enabled"] = "on"
+	}
+	if sp.DailyBudget > 0 {
+		v["daily_budget"] = sp.DailyBudget.String()
+	}
+	if sp.EmailThreshold > 0 {
+		v["email_threshold"] = sp.EmailThreshold.String()
+	}
+	return v
+}
+
+// handleSpend shows the Spend Management page.
+func handleSpend(s *store.Store, n *notify.Notifier, now func() time.Time, log *slog.Logger) http.Handler {
+	return page(log, func(w http.ResponseWriter, r *http.Request) (g.Node, error) {
+		props, err := spendView(w, r, s, n, now())
+		if err != nil {
+			return nil, err
+		}
+		props.Values = spendValues(props.Settings, props.WebhookURL)
+		return html.SpendPage(props), nil
+	})
+}
+
+// handleSaveSpend saves the settings. The webhook URL is checked here
+// (https, not a private address) and again when dialling. A first webhook
+// URL gets a signing secret, shown once on the page that answers.
+func handleSaveSpend(s *store.Store, n *notify.Notifier, local bool, now func() time.Time, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sess, _ := auth.FromContext(r.Context())
+		values := map[string]string{"enabled": r.PostFormValue("enabled")}
+		for _, k := range []string{"daily_budget", "email_threshold", "webhook_url"} {
+			values[k] = strings.TrimSpace(r.PostFormValue(k))
+		}
+		var secret string
+		err := func() error {
+			sp := billing.SpendSettings{Enabled: values["enabled"] == "on"}
+			for field, dst := range map[string]*money.Money{"daily_budget": &sp.DailyBudget, "email_threshold": &sp.EmailThreshold} {
+				if values[field] == "" {
+					continue
+				}
+				m, err := money.ParseInput(values[field])
+				if err != nil || m <= 0 || m%money.Cent != 0 || m > money.Dollars(1_000_000) {
+					return billing.FieldError(field, "Enter an amount in dollars between $0.01 and $1,000,000, or leave it empty.")
+				}
+				*dst = m
+			}
+			if values["webhook_url"] != "" {
+				if err := notify.ValidateWebhookURL(values["webhook_url"], local); err != nil {
+					return err
+				}
+			}
+			if err := s.SetSpendSettings(r.Context(), sess.OrgID, sp); err != nil {
+				return err
+			}
+			var err error
+			secret, err = s.SetWebhookURL(r.Context(), sess.OrgID, values["webhook_url"])
+			return err
+		}()
+		if e, ok := fieldError(err); ok {
+			props, verr := spendView(w, r, s, n, now())
+			if verr != nil {
+				renderError(w, r, log, verr)
+				return
+			}
+			props.Values, props.Errors = values, e
+			renderStatus(w, r, log, http.StatusUnprocessableEntity, html.SpendPage(props))
+			return
+		}
+		if err != nil {
+			renderError(w, r, log, err)
+			return
+		}
+		if secret != "" {
+			showSecret(w, r, s, n, now, log, secret, "Spend Management is saved.")
+			return
+		}
+		redirect(w, r, "/billing/spend-management", "success", "Spend Management is saved.")
+	})
+}
+
+// showSecret answers with the page and a signing secret shown once, not
+// through a redirect: the secret never sits in a cookie or a URL.
+func showSecret(w http.ResponseWriter, r *http.Request, s *store.Store, n *notify.Notifier, now func() time.Time, log *slog.Logger, secret, msg string) {
+	props, err := spendView(w, r, s, n, now())
+	if err != nil {
+		renderError(w, r, log, err)
+		return
+	}
+	props.Values, props.NewSecret = spendValues(props.Settings, props.WebhookURL), secret
+	props.Page.Flash = html.Flash{Kind: "success", Message: msg}
+	renderStatus(w, r, log, http.StatusOK, html.SpendPage(props))
+}
+
+// handleRotateSecret replaces the webhook signing secret and shows the new
+// one once.
+func handleRotateSecret(s *store.Store, n *notify.Notifier, now func() time.Time, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sess, _ := auth.FromContext(r.Context())
+		secret, err := s.RotateWebhookSecret(r.Context(), sess.OrgID)
+		if billing.ErrorCode(err) == billing.ENOTFOUND {
+			redirect(w, r, "/billing/spend-management", "error", billing.ErrorMessage(err))
+			return
+		}
+		if err != nil {
+			renderError(w, r, log, err)
+			return
+		}
+		showSecret(w, r, s, n, now, log, secret, "The signing secret is rotated; deliveries are signed with the new one from now on.")
+	})
+}
+
+// handleTestWebhook sends a signed test event to the webhook now.
+func handleTestWebhook(n *notify.Notifier, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sess, _ := auth.FromContext(r.Context())
+		d, err := n.SendTest(r.Context(), sess.OrgID)
+		if e, ok := fieldError(err); ok {
+			redirect(w, r, "/billing/spend-management", "error", e["webhook_url"])
+			return
+		}
+		if billing.ErrorCode(err) == billing.ENOTFOUND {
+			redirect(w, r, "/billing/spend-management", "error", billing.ErrorMessage(err))
+			return
+		}
+		if err != nil {
+			renderError(w, r, log, err)
+			return
+		}
+		if d.Status == notify.StatusDelivered {
+			redirect(w, r, "/billing/spend-management", "success", "The test event was delivered.")
+			return
+		}
+		msg := "The test event was not delivered"
+		if d.Error != "" {
+			msg += ": " + d.Error
+		}
+		redirect(w, r, "/billing/spend-management", "error", msg+". See Recent deliveries.")
+	})
+}
