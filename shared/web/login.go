@@ -46,6 +46,7 @@ func handleDevLogin(s *store.Store, sessions *auth.Sessions, newOrg store.NewOrg
 			_ = html.LoginPage(html.LoginProps{Local: true, Next: next, Error: billing.ErrorMessage(err)}).Render(w)
 			return
 		}
+		newOrg.Profile.BillingEmail = sess.Email // a new organisation's billing email is its first member's
 		name, err := ensureOrg(r, s, newOrg, sess.OrgID, now())
 		if err != nil {
 			renderError(w, r, log, err)
