@@ -209,17 +209,23 @@ func (s *Store) AddUsage(ctx context.Context, orgID string, at time.Time, amount
 	if amount <= 0 {
 		return billing.FieldError("amount", "Usage must be more than zero.")
 	}
-	e, err := expression.NewBuilder().WithUpdate(addUsage(amount, billing.Day(at))).
+	return s.updateAccount(ctx, orgID, "add usage", addUsage(amount, billing.Day(at)))
+}
+
+// updateAccount applies upd to the organisation's ACCOUNT item; ENOTFOUND
+// for an unknown organisation; other errors get the context what.
+func (s *Store) updateAccount(ctx context.Context, orgID, what string, upd expression.UpdateBuilder) error {
+	e, err := expression.NewBuilder().WithUpdate(upd).
 		WithCondition(expression.AttributeExists(expression.Name(AttrPK))).Build()
 	if err != nil {
-		return fmt.Errorf("add usage %s: %w", orgID, err)
+		return fmt.Errorf("%s %s: %w", what, orgID, err)
 	}
 	err = s.updateItem(ctx, s.update(key(orgPK(orgID), skAccount), e, true))
 	if isConditionFailed(err) {
 		return billing.Errorf(billing.ENOTFOUND, "Organisation %s not found.", orgID)
 	}
 	if err != nil {
-		return fmt.Errorf("add usage %s: %w", orgID, err)
+		return fmt.Errorf("%s %s: %w", what, orgID, err)
 	}
 	return nil
 }
@@ -341,22 +347,10 @@ func (s *Store) SetSpendSettings(ctx context.Context, orgID string, sp billing.S
 	if sp.DailyBudget < 0 || sp.EmailThreshold < 0 {
 		return billing.FieldError("daily_budget", "Amounts must not be negative.")
 	}
-	e, err := expression.NewBuilder().WithUpdate(expression.
+	return s.updateAccount(ctx, orgID, "set spend settings", expression.
 		Set(expression.Name("spend_enabled"), expression.Value(sp.Enabled)).
 		Set(expression.Name("daily_budget"), expression.Value(sp.DailyBudget)).
-		Set(expression.Name("email_threshold"), expression.Value(sp.EmailThreshold))).
-		WithCondition(expression.AttributeExists(expression.Name(AttrPK))).Build()
-	if err != nil {
-		return fmt.Errorf("set spend settings %s: %w", orgID, err)
-	}
-	err = s.updateItem(ctx, s.update(key(orgPK(orgID), skAccount), e, true))
-	if isConditionFailed(err) {
-		return billing.Errorf(billing.ENOTFOUND, "Organisation %s not found.", orgID)
-	}
-	if err != nil {
-		return fmt.Errorf("set spend settings %s: %w", orgID, err)
-	}
-	return nil
+		Set(expression.Name("email_threshold"), expression.Value(sp.EmailThreshold)))
 }
 
 // SetOverageLimit sets the organisation's credit line (Overage
@@ -366,19 +360,7 @@ func (s *Store) SetOverageLimit(ctx context.Context, orgID string, limit money.M
 	if limit < 0 {
 		return billing.FieldError("overage_limit", "Overage limit must not be negative.")
 	}
-	e, err := expression.NewBuilder().WithUpdate(expression.Set(expression.Name("overage_limit"), expression.Value(limit))).
-		WithCondition(expression.AttributeExists(expression.Name(AttrPK))).Build()
-	if err != nil {
-		return fmt.Errorf("set overage limit %s: %w", orgID, err)
-	}
-	err = s.updateItem(ctx, s.update(key(orgPK(orgID), skAccount), e, true))
-	if isConditionFailed(err) {
-		return billing.Errorf(billing.ENOTFOUND, "Organisation %s not found.", orgID)
-	}
-	if err != nil {
-		return fmt.Errorf("set overage limit %s: %w", orgID, err)
-	}
-	return nil
+	return s.updateAccount(ctx, orgID, "set overage limit", expression.Set(expression.Name("overage_limit"), expression.Value(limit)))
 }
 
 // EachOrg calls fn with every organisation, in id order, reading the list

@@ -25,16 +25,8 @@ func (s *Store) SetAutoRecharge(ctx context.Context, orgID string, a billing.Aut
 			Set(expression.Name("recharge_amount"), expression.Value(a.Amount)).
 			Set(expression.Name("recharge_cap"), expression.Value(a.MonthlyCap))
 	}
-	e, err := expression.NewBuilder().WithUpdate(upd).WithCondition(expression.AttributeExists(expression.Name(AttrPK))).Build()
-	if err != nil {
-		return fmt.Errorf("set auto-recharge %s: %w", orgID, err)
-	}
-	err = s.updateItem(ctx, s.update(key(orgPK(orgID), skAccount), e, true))
-	if isConditionFailed(err) {
-		return billing.Errorf(billing.ENOTFOUND, "Organisation %s not found.", orgID)
-	}
-	if err != nil {
-		return fmt.Errorf("set auto-recharge %s: %w", orgID, err)
+	if err := s.updateAccount(ctx, orgID, "set auto-recharge", upd); err != nil {
+		return err
 	}
 	if a.Enabled {
 		st, err := s.RechargeState(ctx, orgID)
