@@ -16,6 +16,7 @@ import (
 
 	"github.com/acme/billing/shared/auth"
 	"github.com/acme/billing/shared/events"
+	"github.com/acme/billing/shared/invoicing"
 	"github.com/acme/billing/shared/money"
 	"github.com/acme/billing/shared/notify"
 	"github.com/acme/billing/shared/payments"
@@ -190,6 +191,7 @@ func (c Config) Deps(ctx context.Context, log *slog.Logger, now func() time.Time
 		provider = sandbox.New(st, now, "/billing/credits/checkout/")
 	}
 	pay := payments.NewService(st, provider, now, log)
+	inv := invoicing.New(st, pay, now, log)
 	var mailer notify.Mailer = notify.NewOutbox(st, now)
 	if !c.Local {
 		cfg, err := awsconfig.LoadDefaultConfig(ctx)
@@ -208,7 +210,8 @@ func (c Config) Deps(ctx context.Context, log *slog.Logger, now func() time.Time
 		Usage:        usage.NewService(st, pub, now, log),
 		UsageAPIKey:  c.UsageAPIKey,
 		Payments:     pay,
-		StripeEvents: stripeprovider.NewEvents(pay, st, now, log),
+		StripeEvents: stripeprovider.NewEvents(pay, st, now, log).WithInvoices(inv),
+		Invoicing:    inv,
 		Recharge:     recharge.New(st, pay, pub, now, log),
 		Notify:       notify.New(st, mailer, nil, now, log, c.Local),
 

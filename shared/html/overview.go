@@ -13,6 +13,8 @@ type OverviewProps struct {
 	Account billing.Account
 	Figures billing.Figures
 	Profile billing.Profile
+	// Changes are the last settings changes, newest first.
+	Changes []billing.AuditEntry
 }
 
 // The one-line explanations of the Overview's figures, from the product spec.
@@ -64,6 +66,7 @@ func OverviewPage(p OverviewProps) Node {
 				"/billing/auto-recharge", "Modify"),
 			setting("Spend Management", "spend-management", status(p.Account.Spend.Enabled), "/billing/spend-management", "Modify"),
 		),
+		recentChanges(p.Changes),
 	)
 }
 

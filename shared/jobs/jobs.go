@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/acme/billing/shared/events"
+	"github.com/acme/billing/shared/invoicing"
 	"github.com/acme/billing/shared/notify"
 	"github.com/acme/billing/shared/web"
 	awsevents "github.com/aws/aws-lambda-go/events"
@@ -48,6 +49,20 @@ func List(d web.Deps) []Job {
 			Next:     nextMidnight,
 			Run: func(ctx context.Context, e awsevents.EventBridgeEvent) error {
 				return d.Usage.DailyReset(ctx)
+			},
+		},
+		{
+			// The monthly cycle close invoices every organisation's
+			// period that just ended.
+			Function: "invoicing",
+			Schedule: "cron(0 0 1 * ? *)",
+			Next:     invoicing.NextClose,
+			Run: func(ctx context.Context, e awsevents.EventBridgeEvent) error {
+				at := e.Time
+				if at.IsZero() {
+					at = d.Now()
+				}
+				return d.Invoicing.CloseAll(ctx, invoicing.PreviousPeriod(at))
 			},
 		},
 		{

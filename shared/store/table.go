@@ -7,6 +7,7 @@
 //	ORG#<org>   ACCOUNT          counters and limits read on every allowance check, and the usage of
 //	                             recent UTC days as used_<yyyy-mm-dd> attributes (the hot item: kept small)
 //	ORG#<org>   PROFILE          invoice address and billing email
+//	ORG#<org>   AUDIT#<id>       one saved settings change: who, when, what (ids sort by time)
 //	ORG#<org>   DAY#<yyyy-mm-dd> the usage of a closed UTC day (moved out of ACCOUNT by the daily close)
 //	ORG#<org>   TX#<id>          one balance transaction (append-only; ids sort by time)
 //	ORG#<org>   TXKEY#<key>      idempotency guard of a keyed balance transaction

@@ -77,6 +77,7 @@ func handleSaveAutoRecharge(s *store.Store, pay *payments.Service, engine *recha
 		for _, k := range []string{"threshold", "amount", "monthly_cap"} {
 			values[k] = strings.TrimSpace(r.PostFormValue(k))
 		}
+		var changes billing.Changes
 		err := func() error {
 			a := billing.AutoRechargeSettings{Enabled: values["enabled"] == "on"}
 			for field, dst := range map[string]*money.Money{"threshold": &a.Threshold, "amount": &a.Amount, "monthly_cap": &a.MonthlyCap} {
@@ -101,8 +102,22 @@ func handleSaveAutoRecharge(s *store.Store, pay *payments.Service, engine *recha
 					return billing.FieldError("enabled", "Add a card and make it your default before you turn on auto-recharge.")
 				}
 			}
-			return s.SetAutoRecharge(r.Context(), sess.OrgID, a)
+			old, err := s.Account(r.Context(), sess.OrgID, now())
+			if err != nil {
+				return err
+			}
+			if err := s.SetAutoRecharge(r.Context(), sess.OrgID, a); err != nil {
+				return err
+			}
+			changes.Field("Auto Recharge", onOff(old.AutoRecharge.Enabled), onOff(a.Enabled))
+			if a.Enabled { // the amounts are saved only with auto-recharge on
+				changes.Field("Threshold", moneyLabel(old.AutoRecharge.Threshold), moneyLabel(a.Threshold))
+				changes.Field("Amount", moneyLabel(old.AutoRecharge.Amount), moneyLabel(a.Amount))
+				changes.Field("Monthly cap", moneyLabel(old.AutoRecharge.MonthlyCap), moneyLabel(a.MonthlyCap))
+			}
+			return nil
 		}()
+		recordChanges(r, s, log, auditAutoRecharge, changes)
 		if e, ok := fieldError(err); ok {
 			props, verr := autoRechargeView(w, r, s, pay, now)
 			if verr != nil {

@@ -11,7 +11,8 @@ import (
 	g "maragu.dev/gomponents"
 )
 
-// handleOverview serves the Billing Overview with one read of the store.
+// handleOverview serves the Billing Overview with two reads of the store:
+// the account and profile in one batch, and the last settings changes.
 func handleOverview(s *store.Store, now func() time.Time, log *slog.Logger) http.Handler {
 	return page(log, func(w http.ResponseWriter, r *http.Request) (g.Node, error) {
 		sess, _ := auth.FromContext(r.Context())
@@ -19,9 +20,13 @@ func handleOverview(s *store.Store, now func() time.Time, log *slog.Logger) http
 		if err != nil {
 			return nil, err
 		}
+		changes, err := s.RecentChanges(r.Context(), sess.OrgID, 5)
+		if err != nil {
+			return nil, err
+		}
 		props := pageProps(w, r, "/billing")
 		props.OrgName = acct.Name
-		return html.OverviewPage(html.OverviewProps{Page: props, Account: acct, Figures: acct.Figures(), Profile: profile}), nil
+		return html.OverviewPage(html.OverviewProps{Page: props, Account: acct, Figures: acct.Figures(), Profile: profile, Changes: changes}), nil
 	})
 }
 

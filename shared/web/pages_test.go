@@ -15,7 +15,7 @@ import (
 
 // builtPages are the Billing pages built so far; every other page of
 // the navigation is still "not available yet".
-var builtPages = map[string]bool{"/billing": true, "/billing/balance-history": true, "/billing/payment-methods": true, "/billing/credits": true, "/billing/auto-recharge": true, "/billing/spend-management": true}
+var builtPages = map[string]bool{"/billing": true, "/billing/balance-history": true, "/billing/payment-methods": true, "/billing/credits": true, "/billing/auto-recharge": true, "/billing/spend-management": true, "/billing/invoices": true, "/billing/address": true, "/billing/notifications": true, "/billing/tax": true}
 
 var currentLink = regexp.MustCompile(`<a href="([^"]*)" aria-current="page">`)
 

@@ -12,6 +12,7 @@ import (
 	"github.com/acme/billing/shared/html"
 	"github.com/acme/billing/shared/payments"
 	"github.com/acme/billing/shared/payments/sandbox"
+	"github.com/acme/billing/shared/store"
 	g "maragu.dev/gomponents"
 )
 
@@ -38,13 +39,15 @@ func handlePaymentMethods(svc *payments.Service, log *slog.Logger) http.Handler 
 }
 
 // handleSetDefaultCard makes a card the default and returns to the list.
-func handleSetDefaultCard(svc *payments.Service, log *slog.Logger) http.Handler {
+func handleSetDefaultCard(svc *payments.Service, s *store.Store, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sess, _ := auth.FromContext(r.Context())
+		label := cardLabel(r.Context(), svc, sess.OrgID, r.PostFormValue("card"))
 		if err := svc.SetDefaultCard(r.Context(), sess.OrgID, r.PostFormValue("card")); err != nil {
 			renderError(w, r, log, err)
 			return
 		}
+		recordChanges(r, s, log, auditPaymentMethods, billing.Changes{{What: label + " set as default"}})
 		redirect(w, r, "/billing/payment-methods", "success", "Your default card is changed.")
 	})
 }
@@ -69,9 +72,10 @@ func handleDeleteCardConfirm(svc *payments.Service, log *slog.Logger) http.Handl
 
 // handleDeleteCard deletes a card; the default goes only when it is the
 // last one.
-func handleDeleteCard(svc *payments.Service, log *slog.Logger) http.Handler {
+func handleDeleteCard(svc *payments.Service, s *store.Store, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sess, _ := auth.FromContext(r.Context())
+		label := cardLabel(r.Context(), svc, sess.OrgID, r.PostFormValue("card"))
 		err := svc.DeleteCard(r.Context(), sess.OrgID, r.PostFormValue("card"))
 		if billing.ErrorCode(err) == billing.EINVALID {
 			redirect(w, r, "/billing/payment-methods", "error", billing.ErrorMessage(err))
@@ -81,6 +85,7 @@ func handleDeleteCard(svc *payments.Service, log *slog.Logger) http.Handler {
 			renderError(w, r, log, err)
 			return
 		}
+		recordChanges(r, s, log, auditPaymentMethods, billing.Changes{{What: label + " deleted"}})
 		redirect(w, r, "/billing/payment-methods", "success", "The card is deleted.")
 	})
 }
@@ -112,7 +117,7 @@ func handleAddCardForm(svc *payments.Service, stripeKey string, log *slog.Logger
 // handleAddCard saves a sandbox test card. Bad input is shown next to its
 // field, with what was typed kept (never the card number's digits beyond
 // what the form had) and nothing saved.
-func handleAddCard(svc *payments.Service, log *slog.Logger) http.Handler {
+func handleAddCard(svc *payments.Service, s *store.Store, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sb, ok := svc.Provider().(*sandbox.Provider)
 		if !ok {
@@ -129,12 +134,13 @@ func handleAddCard(svc *payments.Service, log *slog.Logger) http.Handler {
 		if year > 0 && year < 100 {
 			year += 2000
 		}
+		var card payments.Card
 		err := func() error {
 			customer, err := svc.Customer(r.Context(), sess.OrgID)
 			if err != nil {
 				return err
 			}
-			_, err = sb.AddCard(r.Context(), customer, sandbox.NewCard{
+			card, err = sb.AddCard(r.Context(), customer, sandbox.NewCard{
 				Number: values["number"], ExpMonth: month, ExpYear: year, CVC: strings.TrimSpace(r.PostFormValue("cvc")), Name: values["name"],
 			})
 			return err
@@ -148,10 +154,26 @@ func handleAddCard(svc *payments.Service, log *slog.Logger) http.Handler {
 			renderError(w, r, log, err)
 			return
 		}
+		recordChanges(r, s, log, auditPaymentMethods, billing.Changes{{What: "card " + payments.CardLabel(card) + " added"}})
 		next := "/billing/payment-methods"
 		if values["next"] != "" && values["next"] != "/billing" {
 			next = safeNext(values["next"])
 		}
 		redirect(w, r, next, "success", "Your card is saved.")
 	})
+}
+
+// cardLabel names one of the organisation's cards for the audit trail,
+// "card Visa •••• 4242", or just "card" when it is not found.
+func cardLabel(ctx context.Context, svc *payments.Service, orgID, cardID string) string {
+	cards, err := svc.Cards(ctx, orgID)
+	if err != nil {
+		return "card"
+	}
+	for _, c := range cards {
+		if c.ID == cardID {
+			return "card " + payments.CardLabel(c)
+		}
+	}
+	return "card"
 }

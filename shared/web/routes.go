@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/acme/billing/shared/auth"
+	"github.com/acme/billing/shared/invoicing"
 	"github.com/acme/billing/shared/notify"
 	"github.com/acme/billing/shared/payments"
 	"github.com/acme/billing/shared/payments/stripeprovider"
@@ -47,6 +48,8 @@ type Deps struct {
 	Notify *notify.Notifier
 	// Recharge is the auto-recharge engine.
 	Recharge *recharge.Engine
+	// Invoicing closes billing cycles and serves the invoices.
+	Invoicing *invoicing.Service
 }
 
 // Access is who may call a route.
@@ -81,11 +84,14 @@ func Routes(d Deps) []Route {
 		{Function: "overview", Method: http.MethodGet, Path: "/billing", Handler: handleOverview(d.Store, d.Now, d.Log)},
 		{Function: "balance-history", Method: http.MethodGet, Path: "/billing/balance-history", Handler: handleBalanceHistory(d.Store, d.Log)},
 		{Function: "balance-history", Method: http.MethodGet, Path: "/billing/balance-history.csv", Handler: handleBalanceHistoryCSV(d.Store, d.Now, d.Log)},
-		{Function: "invoices", Method: http.MethodGet, Path: "/billing/invoices", Handler: handlePending(d.Store, d.Log, "Invoices", "Your payments due and your order and invoice history.")},
+		{Function: "invoices", Method: http.MethodGet, Path: "/billing/invoices", Handler: handleInvoices(d.Invoicing, d.Payments, d.Local, d.Log)},
+		{Function: "invoices", Method: http.MethodGet, Path: "/billing/invoices/{id}", Handler: handleInvoice(d.Invoicing, d.Log)},
+		{Function: "invoices", Method: http.MethodGet, Path: "/billing/invoices/{id}/pdf", Handler: handleInvoicePDF(d.Invoicing, d.Log)},
+		{Function: "invoices", Method: http.MethodPost, Path: "/billing/invoices/{id}/pay", Handler: handlePayInvoice(d.Invoicing, d.Log)},
 		{Function: "payment-methods", Method: http.MethodGet, Path: "/billing/payment-methods", Handler: handlePaymentMethods(d.Payments, d.Log)},
-		{Function: "payment-methods", Method: http.MethodPost, Path: "/billing/payment-methods/default", Handler: handleSetDefaultCard(d.Payments, d.Log)},
+		{Function: "payment-methods", Method: http.MethodPost, Path: "/billing/payment-methods/default", Handler: handleSetDefaultCard(d.Payments, d.Store, d.Log)},
 		{Function: "payment-methods", Method: http.MethodGet, Path: "/billing/payment-methods/delete", Handler: handleDeleteCardConfirm(d.Payments, d.Log)},
-		{Function: "payment-methods", Method: http.MethodPost, Path: "/billing/payment-methods/delete", Handler: handleDeleteCard(d.Payments, d.Log)},
+		{Function: "payment-methods", Method: http.MethodPost, Path: "/billing/payment-methods/delete", Handler: handleDeleteCard(d.Payments, d.Store, d.Log)},
 		{Function: "payment-methods", Method: http.MethodGet, Path: "/billing/payment-methods/new", Handler: handleAddCardForm(d.Payments, d.StripePublishableKey, d.Log)},
 		{Function: "spend-management", Method: http.MethodGet, Path: "/billing/spend-management", Handler: handleSpend(d.Store, d.Notify, d.Now, d.Log)},
 		{Function: "spend-management", Method: http.MethodPost, Path: "/billing/spend-management", Handler: handleSaveSpend(d.Store, d.Notify, d.Local, d.Now, d.Log)},
@@ -96,9 +102,15 @@ func Routes(d Deps) []Route {
 		{Function: "credits", Method: http.MethodGet, Path: "/billing/credits/complete", Handler: handleCreditsComplete(d.Payments, d.Log)},
 		{Function: "auto-recharge-page", Method: http.MethodGet, Path: "/billing/auto-recharge", Handler: handleAutoRecharge(d.Store, d.Payments, d.Now, d.Log)},
 		{Function: "auto-recharge-page", Method: http.MethodPost, Path: "/billing/auto-recharge", Handler: handleSaveAutoRecharge(d.Store, d.Payments, d.Recharge, d.Now, d.Log)},
-		{Function: "address", Method: http.MethodGet, Path: "/billing/address", Handler: handlePending(d.Store, d.Log, "Invoice Address", "The address details used for your invoices.")},
-		{Function: "notifications", Method: http.MethodGet, Path: "/billing/notifications", Handler: handlePending(d.Store, d.Log, "Invoice Notifications", "Invoices and other billing notifications will be sent here.")},
-		{Function: "tax", Method: http.MethodGet, Path: "/billing/tax", Handler: handlePending(d.Store, d.Log, "Tax Settings", "Your tax registrations, for accurate billing and compliance.")},
+		{Function: "address", Method: http.MethodGet, Path: "/billing/address", Handler: handleAddress(d.Store, d.Log)},
+		{Function: "address", Method: http.MethodPost, Path: "/billing/address", Handler: handleSaveAddress(d.Store, customerUpdaterOf(d.Payments), d.Log)},
+		{Function: "notifications", Method: http.MethodGet, Path: "/billing/notifications", Handler: handleNotifications(d.Store, d.Log)},
+		{Function: "notifications", Method: http.MethodPost, Path: "/billing/notifications", Handler: handleSaveNotifications(d.Store, customerUpdaterOf(d.Payments), d.Log)},
+		{Function: "tax", Method: http.MethodGet, Path: "/billing/tax", Handler: handleTax(d.Store, d.Payments, d.Log)},
+		{Function: "tax", Method: http.MethodGet, Path: "/billing/tax/new", Handler: handleTaxForm(d.Log)},
+		{Function: "tax", Method: http.MethodPost, Path: "/billing/tax/new", Handler: handleAddTaxID(d.Store, d.Payments, d.Log)},
+		{Function: "tax", Method: http.MethodGet, Path: "/billing/tax/{id}/delete", Handler: handleDeleteTaxIDConfirm(d.Store, d.Payments, d.Log)},
+		{Function: "tax", Method: http.MethodPost, Path: "/billing/tax/{id}/delete", Handler: handleDeleteTaxID(d.Store, d.Payments, d.Log)},
 		{Function: "usage", Method: http.MethodPost, Path: "/v1/usage", Handler: handleRecordUsage(d.Usage, d.Log), Access: AccessService},
 		{Function: "usage", Method: http.MethodGet, Path: "/v1/allowance", Handler: handleAllowance(d.Usage, d.Log), Access: AccessService},
 		{Function: "stripe-webhook", Method: http.MethodPost, Path: "/webhooks/stripe", Handler: handleStripeWebhook(d.StripeEvents, d.StripeWebhookSecret, d.Log), Access: AccessPublic},
@@ -112,11 +124,13 @@ func Routes(d Deps) []Route {
 // form and simulated crypto checkout. They are never deployed.
 func LocalRoutes(d Deps) []Route {
 	return []Route{
-		{Function: "local", Method: http.MethodPost, Path: "/billing/payment-methods/new", Handler: handleAddCard(d.Payments, d.Log)},
+		{Function: "local", Method: http.MethodPost, Path: "/billing/payment-methods/new", Handler: handleAddCard(d.Payments, d.Store, d.Log)},
 		{Function: "local", Method: http.MethodGet, Path: "/billing/credits/checkout/{id}", Handler: handleSandboxCheckout(d.Payments, d.Log)},
 		{Function: "local", Method: http.MethodPost, Path: "/billing/credits/checkout/{id}", Handler: handleSandboxCheckoutFinish(d.Payments, d.Log)},
 		{Function: "local", Method: http.MethodGet, Path: "/dev/login", Handler: handleDevLogin(d.Store, d.Sessions, d.NewOrg, d.Now, d.Log), Access: AccessPublic},
 		{Function: "local", Method: http.MethodGet, Path: "/dev/outbox", Handler: handleOutbox(d.Store, d.Log)},
+		{Function: "local", Method: http.MethodPost, Path: "/dev/close-cycle", Handler: handleCloseCycle(d.Invoicing, d.Now, d.Log)},
+		{Function: "local", Method: http.MethodPost, Path: "/billing/tax/{id}/verify", Handler: handleVerifyTaxID(d.Store, d.Payments, d.Log)},
 	}
 }
 

@@ -81,6 +81,7 @@ func handleSaveSpend(s *store.Store, n *notify.Notifier, local bool, now func() 
 			values[k] = strings.TrimSpace(r.PostFormValue(k))
 		}
 		var secret string
+		var changes billing.Changes
 		err := func() error {
 			sp := billing.SpendSettings{Enabled: values["enabled"] == "on"}
 			for field, dst := range map[string]*money.Money{"daily_budget": &sp.DailyBudget, "email_threshold": &sp.EmailThreshold} {
@@ -98,13 +99,30 @@ func handleSaveSpend(s *store.Store, n *notify.Notifier, local bool, now func() 
 					return err
 				}
 			}
+			old, err := s.Account(r.Context(), sess.OrgID, now())
+			if err != nil {
+				return err
+			}
+			oldHook, err := s.Webhook(r.Context(), sess.OrgID)
+			if err != nil {
+				return err
+			}
 			if err := s.SetSpendSettings(r.Context(), sess.OrgID, sp); err != nil {
 				return err
 			}
-			var err error
+			changes.Field("Spend Management", onOff(old.Spend.Enabled), onOff(sp.Enabled))
+			changes.Field("Daily budget", moneyLabel(old.Spend.DailyBudget), moneyLabel(sp.DailyBudget))
+			changes.Field("Email notification threshold", moneyLabel(old.Spend.EmailThreshold), moneyLabel(sp.EmailThreshold))
 			secret, err = s.SetWebhookURL(r.Context(), sess.OrgID, values["webhook_url"])
+			if err == nil {
+				webhookChange(&changes, oldHook.URL, values["webhook_url"])
+				if secret != "" {
+					changes.Event("webhook signing secret created")
+				}
+			}
 			return err
 		}()
+		recordChanges(r, s, log, auditSpend, changes)
 		if e, ok := fieldError(err); ok {
 			props, verr := spendView(w, r, s, n, now())
 			if verr != nil {
@@ -154,6 +172,7 @@ func handleRotateSecret(s *store.Store, n *notify.Notifier, now func() time.Time
 			renderError(w, r, log, err)
 			return
 		}
+		recordChanges(r, s, log, auditSpend, billing.Changes{{What: "webhook signing secret rotated"}})
 		showSecret(w, r, s, n, now, log, secret, "The signing secret is rotated; deliveries are signed with the new one from now on.")
 	})
 }
@@ -181,7 +200,7 @@ func handleTestWebhook(n *notify.Notifier, log *slog.Logger) http.Handler {
 		}
 		msg := "The test event was not delivered"
 		if d.Error != "" {
-			msg += ": " + d.Error
+			msg += ": " + strings.TrimSuffix(d.Error, ".") // the error is a sentence; the message adds its own stop
 		}
 		redirect(w, r, "/billing/spend-management", "error", msg+". See Recent deliveries.")
 	})

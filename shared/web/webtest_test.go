@@ -19,6 +19,7 @@ import (
 	"github.com/acme/billing/infra/demo"
 	"github.com/acme/billing/shared/auth"
 	"github.com/acme/billing/shared/events"
+	"github.com/acme/billing/shared/invoicing"
 	"github.com/acme/billing/shared/money"
 	"github.com/acme/billing/shared/notify"
 	"github.com/acme/billing/shared/payments"
@@ -95,6 +96,9 @@ func newEnvWith(t *testing.T, now time.Time, configure func(*web.Deps), extra ..
 	deps.Recharge = recharge.New(st, deps.Payments, bus, clock, log)
 	if configure != nil {
 		configure(&deps)
+	}
+	if deps.Invoicing == nil {
+		deps.Invoicing = invoicing.New(deps.Store, deps.Payments, deps.Now, log)
 	}
 	routes := append(web.Routes(deps), web.LocalRoutes(deps)...)
 	handler := web.Handler(deps, append(routes, extra...))

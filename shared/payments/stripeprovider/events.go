@@ -26,6 +26,8 @@ type Events struct {
 	store *store.Store
 	now   func() time.Time
 	log   *slog.Logger
+	// invoices, when set, applies invoice.* events to our invoices.
+	invoices InvoiceUpdater
 }
 
 // NewEvents returns the webhook event applier.
@@ -93,6 +95,11 @@ func (ev *Events) apply(ctx context.Context, e stripe.Event) error {
 			// id, so crediting it here too would count it twice.
 			return nil
 		}
+		if pi.Invoice != nil {
+			// An invoice's PaymentIntent pays the invoice, not a top-up:
+			// invoice.* events apply it.
+			return nil
+		}
 		pay, err := toPayment(&pi)
 		if err != nil {
 			return err
@@ -153,9 +160,13 @@ func (ev *Events) apply(ctx context.Context, e stripe.Event) error {
 			return err
 		}
 		created := time.Unix(e.Created, 0).UTC()
-		return ev.store.Items().Put(ctx, storedEvent{
+		err = ev.store.Items().Put(ctx, storedEvent{
 			PK: "STRIPE#" + org, SK: t + "#" + created.Format(time.RFC3339) + "#" + e.ID, Type: t, Object: e.Data.Raw, Created: created,
 		}, false)
+		if err != nil || !strings.HasPrefix(t, "invoice.") {
+			return err
+		}
+		return ev.applyInvoice(ctx, org, t, e.Data.Raw)
 	}
 	ev.log.Info("stripe event ignored", "type", e.Type, "event", e.ID)
 	return nil

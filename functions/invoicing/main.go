@@ -1,0 +1,7 @@
+// Command invoicing is the invoicing function of the Billing section on AWS Lambda.
+// Its schedule is listed in shared/jobs/jobs.go and template.yaml.
+package main
+
+import "github.com/acme/billing/shared/function"
+
+func main() { function.Serve("invoicing") }

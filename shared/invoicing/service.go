@@ -1,0 +1,229 @@
+package invoicing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/acme/billing/shared/billing"
+	"github.com/acme/billing/shared/payments"
+	"github.com/acme/billing/shared/store"
+)
+
+// Service closes billing cycles, collects invoices and serves them to the
+// Invoices page. It is safe for concurrent use.
+type Service struct {
+	store    *store.Store
+	payments *payments.Service
+	provider Provider
+	now      func() time.Time
+	log      *slog.Logger
+}
+
+// New returns the Service on the payment provider of pay, which must
+// implement Provider (Stripe and the sandbox do); with any other provider
+// every collection fails with payments.ErrNotConfigured and invoices stay
+// listed under Payments Due.
+func New(st *store.Store, pay *payments.Service, now func() time.Time, log *slog.Logger) *Service {
+	var p Provider = unavailable{}
+	if pay != nil {
+		if ip, ok := pay.Provider().(Provider); ok {
+			p = ip
+		}
+	}
+	return &Service{store: st, payments: pay, provider: p, now: now, log: log}
+}
+
+// maxCloseAttempts bounds how often Close computes again when the account
+// changes between its read and its write (a top-up landing meanwhile).
+const maxCloseAttempts = 10
+
+// Close closes the billing period starting at period (any time in it
+// names it) for the organisation, now: Usage This Period is cut into an
+// invoice with credit applied, in one transaction (see Compute for the
+// amounts and store.CloseCycle for the atomicity), and an amount due is
+// then charged to the default card, or the invoice is sent with a due date
+// DueDays out and listed under Payments Due.
+//
+// Close is idempotent per organisation and period: a second call, or a
+// concurrent one, returns the same invoice, and only finishes its
+// collection if an earlier call failed before reaching the provider.
+// Usage recorded while Close runs belongs to the next period. It returns
+// ENOTFOUND for an unknown organisation; a failure to reach the provider
+// is an error, with the invoice written and left to a later Close.
+func (s *Service) Close(ctx context.Context, orgID string, period time.Time) (store.Invoice, error) {
+	period = billing.PeriodStart(period)
+	inv, err := s.store.InvoiceOfPeriod(ctx, orgID, period)
+	if billing.ErrorCode(err) == billing.ENOTFOUND {
+		inv, err = s.cut(ctx, orgID, period)
+	}
+	if err != nil {
+		return store.Invoice{}, fmt.Errorf("close %s %s: %w", orgID, period.Format("2006-01"), err)
+	}
+	return s.collect(ctx, inv)
+}
+
+// cut writes the invoice of period, computing it again whenever the
+// account changed between the read and the write.
+func (s *Service) cut(ctx context.Context, orgID string, period time.Time) (store.Invoice, error) {
+	profile, err := s.store.Profile(ctx, orgID)
+	if err != nil {
+		return store.Invoice{}, err
+	}
+	for attempt := 0; ; attempt++ {
+		now := s.now().UTC()
+		acct, err := s.store.Account(ctx, orgID, now)
+		if err != nil {
+			return store.Invoice{}, err
+		}
+		f := Compute(acct.UsagePeriod, acct.Ledger)
+		inv := store.Invoice{
+			OrgID: orgID, Period: period, Created: now,
+			Usage: f.Invoiced, Applied: f.Applied, Due: f.Due, Carried: f.Carried,
+			BillTo: profile.Address, BillingEmail: profile.BillingEmail, Status: store.InvoicePaid,
+		}
+		if f.Due > 0 {
+			inv.Status, inv.DueDate = store.InvoiceOpen, now.AddDate(0, 0, DueDays)
+		} else {
+			inv.PaidAt = now
+			if f.Invoiced > 0 {
+				inv.PaidWith = PaidWithCredit
+			}
+		}
+		written, created, err := s.store.CloseCycle(ctx, inv, acct.Ledger)
+		if billing.ErrorCode(err) == billing.ECONFLICT && attempt < maxCloseAttempts {
+			continue
+		}
+		if err != nil {
+			return store.Invoice{}, err
+		}
+		if created {
+			s.log.Info("cycle closed", "org", orgID, "period", period.Format("2006-01"), "invoice", written.ID,
+				"usage", written.Usage.String(), "applied", written.Applied.String(), "due", written.Due.String(), "carried", written.Carried.String())
+		}
+		return written, nil
+	}
+}
+
+// PaidWithCredit is how an invoice settled by credit alone was paid.
+const PaidWithCredit = "Credit balance"
+
+// collect opens an unpaid invoice at the provider, charged to the default
+// card when there is one, unless that was done before.
+func (s *Service) collect(ctx context.Context, inv store.Invoice) (store.Invoice, error) {
+	if !inv.Unpaid() || inv.ProviderID != "" {
+		return inv, nil
+	}
+	card, err := s.defaultCard(ctx, inv.OrgID)
+	if err != nil {
+		return inv, fmt.Errorf("collect %s: %w", inv.ID, err)
+	}
+	r, err := s.open(ctx, inv, card.ID)
+	if err != nil {
+		return inv, fmt.Errorf("collect %s: %w", inv.ID, err)
+	}
+	inv, _, err = s.record(ctx, inv, r, payments.CardLabel(card))
+	return inv, err
+}
+
+// open opens inv at the provider, charged to cardID when set.
+func (s *Service) open(ctx context.Context, inv store.Invoice, cardID string) (Remote, error) {
+	customer, err := s.payments.Customer(ctx, inv.OrgID)
+	if err != nil {
+		return Remote{}, err
+	}
+	return s.provider.OpenInvoice(ctx, OpenRequest{
+		OrgID: inv.OrgID, CustomerID: customer, InvoiceID: inv.ID, Amount: inv.Due,
+		Description: UsageLine(inv.Period), Period: inv.Period, PeriodEnd: PeriodEnd(inv.Period),
+		CardID: cardID, DueDate: inv.DueDate,
+	})
+}
+
+// defaultCard returns the organisation's default card; the zero Card when
+// it has none.
+func (s *Service) defaultCard(ctx context.Context, orgID string) (payments.Card, error) {
+	cards, err := s.payments.Cards(ctx, orgID)
+	if err != nil {
+		return payments.Card{}, err
+	}
+	for _, c := range cards {
+		if c.Default {
+			return c, nil
+		}
+	}
+	return payments.Card{}, nil
+}
+
+// record stores what the provider says of inv and returns the invoice as
+// stored: paid with paidWith when the provider's invoice is paid. changed
+// reports whether this call changed its status.
+func (s *Service) record(ctx context.Context, inv store.Invoice, r Remote, paidWith string) (_ store.Invoice, changed bool, _ error) {
+	ch := store.InvoiceChange{ProviderID: r.ID, Collection: r.Collection, HostedURL: r.HostedURL, PDFURL: r.PDFURL,
+		PaymentID: r.PaymentID}
+	if r.Message != "" {
+		ch.LastError = &r.Message
+	}
+	switch r.Status {
+	case RemotePaid:
+		ch.Status, ch.PaidAt, ch.PaidWith = store.InvoicePaid, r.PaidAt, paidWith
+		if ch.PaidAt.IsZero() {
+			ch.PaidAt = s.now().UTC()
+		}
+		if ch.PaidWith == "" {
+			ch.PaidWith = "Card"
+		}
+		empty := ""
+		ch.LastError = &empty
+	case RemoteVoid:
+		ch.Status = store.InvoiceVoid
+	case RemoteUncollectible:
+		ch.Status = store.InvoiceUncollectible
+	}
+	changed, err := s.store.ChangeInvoice(ctx, inv.OrgID, inv.ID, ch)
+	if err != nil {
+		return inv, false, err
+	}
+	inv, err = s.store.Invoice(ctx, inv.OrgID, inv.ID)
+	return inv, changed, err
+}
+
+// CloseAll closes the billing period starting at period for every
+// organisation. One organisation's failure does not stop the others; the
+// errors come back joined, and a later run finishes what failed.
+func (s *Service) CloseAll(ctx context.Context, period time.Time) error {
+	var errs []error
+	err := s.store.EachOrg(ctx, func(o billing.Org) error {
+		if _, err := s.Close(ctx, o.ID, period); err != nil {
+			s.log.Error("cycle close failed", "org", o.ID, "period", billing.PeriodStart(period).Format("2006-01"), "error", err)
+			errs = append(errs, err)
+		}
+		return ctx.Err()
+	})
+	return errors.Join(append(errs, err)...)
+}
+
+// ProviderUpdate applies the state of the provider's invoice (a Stripe
+// invoice.* webhook) to the organisation's invoice invoiceID: paid, void
+// or uncollectible, the hosted page and PDF, and why a charge failed. A
+// final state is never left (a late or repeated event changes nothing).
+// It returns ENOTFOUND when the organisation has no such invoice.
+func (s *Service) ProviderUpdate(ctx context.Context, orgID, invoiceID string, r Remote) error {
+	inv, err := s.store.Invoice(ctx, orgID, invoiceID)
+	if err != nil {
+		return err
+	}
+	if inv.ProviderID != "" && r.ID != "" && inv.ProviderID != r.ID {
+		s.log.Warn("provider invoice differs from the one recorded", "org", orgID, "invoice", inv.ID,
+			"recorded", inv.ProviderID, "reported", r.ID)
+	}
+	_, _, err = s.record(ctx, inv, r, "")
+	return err
+}
+
+// UsageLine is the invoice line of a period's usage, e.g.
+// "Usage, November 2026".
+func UsageLine(period time.Time) string {
+	return "Usage, " + billing.PeriodStart(period).Format("January 2006")
+}

@@ -1,0 +1,388 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/acme/billing/shared/billing"
+	"github.com/acme/billing/shared/money"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Invoice statuses, as Stripe names them. Paid and void are final.
+const (
+	InvoiceOpen          = "open"
+	InvoicePaid          = "paid"
+	InvoiceVoid          = "void"
+	InvoiceUncollectible = "uncollectible"
+)
+
+// Invoice is the invoice of one organisation's billing period: the usage
+// cut from Usage This Period, the credit applied to it and the amount due.
+// Amounts are micro-dollars; Usage = Applied + Due, and Due is whole cents.
+type Invoice struct {
+	ID    string // in_…
+	OrgID string
+	// Period is the start of the billing period (a UTC month) invoiced.
+	Period time.Time
+	// Created is the invoice date: when the cycle closed.
+	Created time.Time
+	Usage   money.Money
+	// Applied is the credit applied, ≥ 0; its balance transaction
+	// (TransactionID) is −Applied.
+	Applied money.Money
+	Due     money.Money
+	// Carried is usage of the period left in Usage This Period for the
+	// next invoice (see invoicing.Compute).
+	Carried       money.Money
+	TransactionID string
+	// BillTo is the invoice address when the cycle closed.
+	BillTo       billing.Address
+	BillingEmail string
+
+	Status  string
+	DueDate time.Time // zero when nothing was due
+	PaidAt  time.Time
+	// PaidWith says how it was paid, e.g. "Visa •••• 4242".
+	PaidWith string
+
+	// The payment provider's invoice, once opened there.
+	ProviderID string
+	Collection string // charge_automatically or send_invoice
+	HostedURL  string
+	PDFURL     string // the provider's own PDF, when it has one
+	PaymentID  string
+	// LastError says, in words safe to show, why the last charge failed.
+	LastError string
+}
+
+// Unpaid reports whether the invoice still waits for a payment.
+func (inv Invoice) Unpaid() bool {
+	return inv.Status == InvoiceOpen || inv.Status == InvoiceUncollectible
+}
+
+type invoiceRecord struct {
+	PK            string          `dynamodbav:"PK"` // ORG#<org>
+	SK            string          `dynamodbav:"SK"` // INVOICE#<id>
+	ID            string          `dynamodbav:"id"`
+	OrgID         string          `dynamodbav:"org_id"`
+	Period        time.Time       `dynamodbav:"period"`
+	Created       time.Time       `dynamodbav:"created"`
+	Usage         money.Money     `dynamodbav:"usage"`
+	Applied       money.Money     `dynamodbav:"applied"`
+	Due           money.Money     `dynamodbav:"due"`
+	Carried       money.Money     `dynamodbav:"carried"`
+	TransactionID string          `dynamodbav:"tx_id"`
+	BillTo        billing.Address `dynamodbav:"bill_to"`
+	BillingEmail  string          `dynamodbav:"billing_email"`
+	Status        string          `dynamodbav:"status"`
+	DueDate       time.Time       `dynamodbav:"due_date"`
+	PaidAt        time.Time       `dynamodbav:"paid_at"`
+	PaidWith      string          `dynamodbav:"paid_with"`
+	ProviderID    string          `dynamodbav:"provider_id"`
+	Collection    string          `dynamodbav:"collection"`
+	HostedURL     string          `dynamodbav:"hosted_url"`
+	PDFURL        string          `dynamodbav:"pdf_url"`
+	PaymentID     string          `dynamodbav:"payment_id"`
+	LastError     string          `dynamodbav:"last_error"`
+	// PayToken and PayUntil are the claim of a payment in progress.
+	PayToken string `dynamodbav:"pay_token"`
+	PayUntil int64  `dynamodbav:"pay_until"`
+}
+
+func (r invoiceRecord) invoice() Invoice {
+	return Invoice{
+		ID: r.ID, OrgID: r.OrgID, Period: r.Period.UTC(), Created: r.Created.UTC(),
+		Usage: r.Usage, Applied: r.Applied, Due: r.Due, Carried: r.Carried, TransactionID: r.TransactionID,
+		BillTo: r.BillTo, BillingEmail: r.BillingEmail,
+		Status: r.Status, DueDate: r.DueDate.UTC(), PaidAt: r.PaidAt.UTC(), PaidWith: r.PaidWith,
+		ProviderID: r.ProviderID, Collection: r.Collection, HostedURL: r.HostedURL, PDFURL: r.PDFURL,
+		PaymentID: r.PaymentID, LastError: r.LastError,
+	}
+}
+
+// periodRecord guards the close of one period: one invoice per
+// organisation and period.
+type periodRecord struct {
+	PK        string `dynamodbav:"PK"` // ORG#<org>
+	SK        string `dynamodbav:"SK"` // INVPERIOD#<yyyy-mm>
+	InvoiceID string `dynamodbav:"invoice_id"`
+}
+
+const prefixInvoice = "INVOICE#"
+
+func invoiceSK(id string) string { return prefixInvoice + id }
+
+func periodSK(period time.Time) string { return "INVPERIOD#" + period.UTC().Format("2006-01") }
+
+// CloseCycle closes inv.Period for inv.OrgID in one transaction: it writes
+// the invoice (its ID and TransactionID are assigned), cuts inv.Usage from
+// Usage This Period, and, when inv.Applied > 0, appends the balance
+// transaction "Applied credit balance to invoice" of −inv.Applied, which
+// lowers the ledger. Unlike CloseUsage it also closes a period whose
+// applied credit or usage is zero.
+//
+// The account must still hold what inv was computed from: a ledger balance
+// of exactly ledger and at least inv.Usage of Usage This Period (usage
+// recorded since only adds to it, and stays for the next period). When it
+// does not, CloseCycle changes nothing and returns ECONFLICT, and the
+// caller computes again from a fresh read.
+//
+// It is idempotent per organisation and period: when the period is closed
+// already it changes nothing and returns that invoice with created false.
+// It returns ENOTFOUND for an unknown organisation.
+func (s *Store) CloseCycle(ctx context.Context, inv Invoice, ledger money.Money) (Invoice, bool, error) {
+	if inv.Usage < 0 || inv.Applied < 0 || inv.Due < 0 || inv.Carried < 0 || inv.Applied+inv.Due != inv.Usage {
+		return Invoice{}, false, billing.FieldError("amount", "An invoice's usage must equal its applied credit plus the amount due.")
+	}
+	if inv.Created.IsZero() {
+		inv.Created = s.now()
+	}
+	inv.Created, inv.Period = inv.Created.UTC(), inv.Period.UTC()
+	inv.ID = s.newID("in", inv.Created)
+	org := inv.OrgID
+
+	var tx *txRecord
+	if inv.Applied > 0 {
+		tx = &txRecord{
+			PK: orgPK(org), ID: s.newID("bt", inv.Created), OrgID: org,
+			Description: billing.DescAppliedCredit, Amount: -inv.Applied, Created: inv.Created,
+		}
+		tx.SK = txSK(tx.ID)
+		inv.TransactionID = tx.ID
+	}
+	guard, err := s.putNew(periodRecord{PK: orgPK(org), SK: periodSK(inv.Period), InvoiceID: inv.ID})
+	if err != nil {
+		return Invoice{}, false, fmt.Errorf("close cycle %s: %w", org, err)
+	}
+	rec := newInvoiceRecord(inv)
+	put, err := s.putNew(rec)
+	if err != nil {
+		return Invoice{}, false, fmt.Errorf("close cycle %s: %w", org, err)
+	}
+	upd := expression.Add(expression.Name("usage_period"), expression.Value(-inv.Usage))
+	if tx != nil {
+		upd = upd.Add(expression.Name("ledger"), expression.Value(-inv.Applied)).
+			Add(expression.Name("tx_count"), expression.Value(1))
+	}
+	cond := expression.AttributeExists(expression.Name(AttrPK)).
+		And(expression.Name("ledger").Equal(expression.Value(ledger))).
+		And(expression.Name("usage_period").GreaterThanEqual(expression.Value(inv.Usage)))
+	e, err := expression.NewBuilder().WithUpdate(upd).WithCondition(cond).Build()
+	if err != nil {
+		return Invoice{}, false, fmt.Errorf("close cycle %s: %w", org, err)
+	}
+	items := []types.TransactWriteItem{{Put: guard}, {Put: put}, {Update: s.update(key(orgPK(org), skAccount), e, true)}}
+	if tx != nil {
+		txPut, err := s.putNew(*tx)
+		if err != nil {
+			return Invoice{}, false, fmt.Errorf("close cycle %s: %w", org, err)
+		}
+		items = append(items, types.TransactWriteItem{Put: txPut})
+	}
+
+	err = s.transact(ctx, items)
+	reasons := cancelReasons(err)
+	switch {
+	case err == nil:
+		return rec.invoice(), true, nil
+	case conditionFailed(reasons, 0):
+		// Closed before: by a concurrent run, or by this very request
+		// whose answer was lost (then the invoice is the one we wrote).
+		closed, err := s.InvoiceOfPeriod(ctx, org, inv.Period)
+		if err != nil {
+			return Invoice{}, false, err
+		}
+		return closed, closed.ID == inv.ID, nil
+	case conditionFailed(reasons, 2):
+		if _, err := s.Account(ctx, org, s.now()); err != nil {
+			return Invoice{}, false, err
+		}
+		return Invoice{}, false, billing.Errorf(billing.ECONFLICT, "The account changed while the cycle closed; compute the invoice again.")
+	}
+	return Invoice{}, false, fmt.Errorf("close cycle %s: %w", org, err)
+}
+
+func newInvoiceRecord(inv Invoice) invoiceRecord {
+	return invoiceRecord{
+		PK: orgPK(inv.OrgID), SK: invoiceSK(inv.ID), ID: inv.ID, OrgID: inv.OrgID, Period: inv.Period, Created: inv.Created,
+		Usage: inv.Usage, Applied: inv.Applied, Due: inv.Due, Carried: inv.Carried, TransactionID: inv.TransactionID,
+		BillTo: inv.BillTo, BillingEmail: inv.BillingEmail,
+		Status: inv.Status, DueDate: inv.DueDate.UTC(), PaidAt: inv.PaidAt.UTC(), PaidWith: inv.PaidWith,
+		ProviderID: inv.ProviderID, Collection: inv.Collection, HostedURL: inv.HostedURL, PDFURL: inv.PDFURL,
+		PaymentID: inv.PaymentID, LastError: inv.LastError,
+	}
+}
+
+// Invoice returns the organisation's invoice id; ENOTFOUND when the
+// organisation has no such invoice (another organisation's included).
+func (s *Store) Invoice(ctx context.Context, orgID, id string) (Invoice, error) {
+	var rec invoiceRecord
+	err := s.Items().Get(ctx, orgPK(orgID), invoiceSK(id), &rec)
+	if billing.ErrorCode(err) == billing.ENOTFOUND {
+		return Invoice{}, billing.Errorf(billing.ENOTFOUND, "Invoice %s not found.", id)
+	}
+	if err != nil {
+		return Invoice{}, fmt.Errorf("invoice %s/%s: %w", orgID, id, err)
+	}
+	return rec.invoice(), nil
+}
+
+// InvoiceOfPeriod returns the invoice of the billing period starting at
+// period; ENOTFOUND while that period is not closed.
+func (s *Store) InvoiceOfPeriod(ctx context.Context, orgID string, period time.Time) (Invoice, error) {
+	var g periodRecord
+	err := s.Items().Get(ctx, orgPK(orgID), periodSK(period), &g)
+	if billing.ErrorCode(err) == billing.ENOTFOUND {
+		return Invoice{}, billing.Errorf(billing.ENOTFOUND, "The period of %s is not invoiced yet.", period.UTC().Format("January 2006"))
+	}
+	if err != nil {
+		return Invoice{}, fmt.Errorf("invoice of period %s: %w", orgID, err)
+	}
+	return s.Invoice(ctx, orgID, g.InvoiceID)
+}
+
+// Invoices returns the organisation's invoices, newest first.
+func (s *Store) Invoices(ctx context.Context, orgID string) ([]Invoice, error) {
+	in, err := s.query(orgPK(orgID), beginsWith(prefixInvoice), true)
+	if err != nil {
+		return nil, fmt.Errorf("invoices %s: %w", orgID, err)
+	}
+	var out []Invoice
+	err = each(ctx, s, in, func(r invoiceRecord) error {
+		out = append(out, r.invoice())
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("invoices %s: %w", orgID, err)
+	}
+	return out, nil
+}
+
+// InvoiceChange is a change of an invoice. Status, when set, moves it only
+// out of an unpaid state (open, uncollectible), with PaidAt and PaidWith;
+// paid and void are final. The other fields are facts from the payment
+// provider and are written, when set, whatever the status.
+type InvoiceChange struct {
+	Status   string
+	PaidAt   time.Time
+	PaidWith string
+
+	ProviderID string
+	Collection string
+	HostedURL  string
+	PDFURL     string
+	PaymentID  string
+	// LastError, when not nil, replaces the last charge's error ("" clears it).
+	LastError *string
+	// Release ends the claim of a payment in progress.
+	Release bool
+}
+
+// ChangeInvoice applies ch to the organisation's invoice id and reports
+// whether it changed the status: false when the invoice had reached a
+// final state (a webhook and the synchronous answer both report one
+// payment, or events arrive out of order). It returns ENOTFOUND for an
+// unknown invoice.
+func (s *Store) ChangeInvoice(ctx context.Context, orgID, id string, ch InvoiceChange) (bool, error) {
+	exists := expression.AttributeExists(expression.Name(AttrPK))
+	if ch.Status != "" {
+		// A fresh builder: builders share their operations when copied.
+		upd, _ := ch.facts()
+		upd = upd.Set(expression.Name("status"), expression.Value(ch.Status))
+		if ch.Status == InvoicePaid {
+			upd = upd.Set(expression.Name("paid_at"), expression.Value(ch.PaidAt.UTC())).
+				Set(expression.Name("paid_with"), expression.Value(ch.PaidWith))
+		}
+		err := s.updateInvoice(ctx, orgID, id, upd, exists.And(unpaid()))
+		if err == nil {
+			return true, nil
+		}
+		if !isConditionFailed(err) {
+			return false, fmt.Errorf("change invoice %s/%s: %w", orgID, id, err)
+		}
+		// Final already (or missing): still record the facts.
+	}
+	facts, n := ch.facts()
+	if n == 0 {
+		_, err := s.Invoice(ctx, orgID, id)
+		return false, err
+	}
+	err := s.updateInvoice(ctx, orgID, id, facts, exists)
+	if isConditionFailed(err) {
+		return false, billing.Errorf(billing.ENOTFOUND, "Invoice %s not found.", id)
+	}
+	if err != nil {
+		return false, fmt.Errorf("change invoice %s/%s: %w", orgID, id, err)
+	}
+	return false, nil
+}
+
+// facts returns a new update of the fields of ch other than the status,
+// and how many it sets.
+func (ch InvoiceChange) facts() (expression.UpdateBuilder, int) {
+	var upd expression.UpdateBuilder
+	n := 0
+	set := func(name string, v any) {
+		upd = upd.Set(expression.Name(name), expression.Value(v))
+		n++
+	}
+	for _, f := range []struct{ name, v string }{{"provider_id", ch.ProviderID}, {"collection", ch.Collection},
+		{"hosted_url", ch.HostedURL}, {"pdf_url", ch.PDFURL}, {"payment_id", ch.PaymentID}} {
+		if f.v != "" {
+			set(f.name, f.v)
+		}
+	}
+	if ch.LastError != nil {
+		set("last_error", *ch.LastError)
+	}
+	if ch.Release {
+		set("pay_until", int64(0))
+	}
+	return upd, n
+}
+
+func unpaid() expression.ConditionBuilder {
+	status := expression.Name("status")
+	return status.Equal(expression.Value(InvoiceOpen)).Or(status.Equal(expression.Value(InvoiceUncollectible)))
+}
+
+func (s *Store) updateInvoice(ctx context.Context, orgID, id string, upd expression.UpdateBuilder, cond expression.ConditionBuilder) error {
+	e, err := expression.NewBuilder().WithUpdate(upd).WithCondition(cond).Build()
+	if err != nil {
+		return err
+	}
+	return s.updateItem(ctx, s.update(key(orgPK(orgID), invoiceSK(id)), e, true))
+}
+
+// ClaimInvoicePayment claims the payment of an unpaid invoice for the
+// submit carrying token, until now+hold: of two forms paying one invoice
+// at once, one charges. The same token may claim again (a double submit:
+// the provider's idempotency key then returns the first payment). It
+// returns ECONFLICT when the invoice is paid or void, or another payment
+// of it is in progress, and ENOTFOUND for an unknown invoice.
+func (s *Store) ClaimInvoicePayment(ctx context.Context, orgID, id, token string, now time.Time, hold time.Duration) error {
+	until := expression.Name("pay_until")
+	cond := expression.AttributeExists(expression.Name(AttrPK)).And(unpaid()).
+		And(expression.Or(expression.AttributeNotExists(until), until.LessThan(expression.Value(now.Unix())),
+			expression.Name("pay_token").Equal(expression.Value(token))))
+	upd := expression.Set(expression.Name("pay_token"), expression.Value(token)).
+		Set(until, expression.Value(now.Add(hold).Unix()))
+	err := s.updateInvoice(ctx, orgID, id, upd, cond)
+	if err == nil {
+		return nil
+	}
+	if !isConditionFailed(err) {
+		return fmt.Errorf("claim invoice %s/%s: %w", orgID, id, err)
+	}
+	inv, err := s.Invoice(ctx, orgID, id)
+	if err != nil {
+		return err
+	}
+	if !inv.Unpaid() {
+		return billing.Errorf(billing.ECONFLICT, "Invoice %s is already %s.", id, inv.Status)
+	}
+	return billing.Errorf(billing.ECONFLICT, "A payment of invoice %s is in progress; try again in a minute.", id)
+}

@@ -1,0 +1,356 @@
+package web_test
+
+import (
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/acme/billing/infra/demo"
+	"github.com/acme/billing/shared/billing"
+	"github.com/acme/billing/shared/money"
+	"github.com/acme/billing/shared/store"
+)
+
+// invoiceRow is one row of a table of the Invoices page, as plain text
+// per cell.
+type invoiceRow []string
+
+var (
+	tableRowPattern  = regexp.MustCompile(`(?s)<tr>(.*?)</tr>`)
+	tableCellPattern = regexp.MustCompile(`(?s)<td[^>]*>(.*?)</td>`)
+)
+
+// invoiceRows returns the body rows of the page's table with id.
+func invoiceRows(t *testing.T, body, id string) []invoiceRow {
+	t.Helper()
+	start := strings.Index(body, `id="`+id+`"`)
+	if start < 0 {
+		return nil
+	}
+	table := body[start:]
+	table = table[:strings.Index(table, "</table>")]
+	tbody := table[strings.Index(table, "<tbody>"):]
+	var rows []invoiceRow
+	for _, m := range tableRowPattern.FindAllStringSubmatch(tbody, -1) {
+		var row invoiceRow
+		for _, c := range tableCellPattern.FindAllStringSubmatch(m[1], -1) {
+			row = append(row, plainText(c[1]))
+		}
+		rows = append(rows, row)
+	}
+	return rows
+}
+
+// invoicesPage loads the Invoices page.
+func (b *browser) invoicesPage(t *testing.T) response {
+	t.Helper()
+	res := b.get("/billing/invoices")
+	if res.status != http.StatusOK {
+		t.Fatalf("GET /billing/invoices: status %d\n%s", res.status, res.text())
+	}
+	return res
+}
+
+// closeCycle forces the close of the signed-in organisation's current
+// period through the local route and returns the page it leads to.
+func (b *browser) closeCycle(t *testing.T) response {
+	t.Helper()
+	page := b.redirected(t, b.post(t, "/dev/close-cycle", nil), "/billing/invoices", false)
+	wantFlash(t, page, "success", "billing cycle is closed")
+	return page
+}
+
+// onlyInvoice returns the organisation's one invoice.
+func (e *env) onlyInvoice(t *testing.T, org string) store.Invoice {
+	t.Helper()
+	invs, err := e.store.Invoices(t.Context(), org)
+	if err != nil || len(invs) != 1 {
+		t.Fatalf("%s has invoices %+v (%v), want one", org, invs, err)
+	}
+	return invs[0]
+}
+
+// invoiceCharges counts the sandbox's card payments of invoices.
+func (e *env) invoiceCharges(t *testing.T) int {
+	t.Helper()
+	n := 0
+	p := dynamodb.NewScanPaginator(e.db.Client, &dynamodb.ScanInput{TableName: aws.String(e.db.Table)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range page.Items {
+			var r struct {
+				PK      string `dynamodbav:"PK"`
+				Purpose string `dynamodbav:"purpose"`
+			}
+			if err := attributevalue.UnmarshalMap(it, &r); err != nil {
+				t.Fatal(err)
+			}
+			if strings.HasPrefix(r.PK, "SBPI#") && strings.HasPrefix(r.Purpose, "Invoice ") {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+var payTokenPattern = regexp.MustCompile(`<form class="inline" method="post" action="/billing/invoices/([^/"]+)/pay"><input type="hidden" name="token" value="([0-9a-f]{32})">`)
+
+func TestInvoicesPage(t *testing.T) {
+	t.Run("a new organisation's page explains both empty tables", func(t *testing.T) {
+		e := newEnv(t, lateInMonth)
+		res := e.signIn("newco", "you@newco.test", "admin").invoicesPage(t)
+		for _, id := range []string{"payments-due-empty", "history-empty"} {
+			text, ok := element(res.body, id)
+			if !ok || !strings.Contains(text, "No ") || !strings.Contains(text, "1st of each month") && id == "history-empty" {
+				t.Errorf("#%s = %q, want an explanation", id, text)
+			}
+		}
+		if strings.Contains(res.body, "<table") {
+			t.Error("an empty page shows a table")
+		}
+	})
+
+	t.Run("the demo's top-ups are listed as paid orders, newest first, with nothing due", func(t *testing.T) {
+		e := newEnv(t, lateInMonth)
+		plan := e.seed()
+		res := e.signIn(demo.OrgID, "you@acme.test", "admin").invoicesPage(t)
+		if _, ok := element(res.body, "payments-due-empty"); !ok {
+			t.Error("the demo shows payments due")
+		}
+		rows := invoiceRows(t, res.body, "history-table")
+		if len(rows) != len(plan.Transactions) {
+			t.Fatalf("history rows %q, want the %d top-ups", rows, len(plan.Transactions))
+		}
+		for i, tx := range []billing.NewTransaction{plan.Transactions[1], plan.Transactions[0]} {
+			day := tx.Created.UTC().Format("Jan 2, 2006")
+			want := invoiceRow{day, tx.Key + " Top-up", day, tx.Amount.Display() + " Visa •••• 4242", "View Download PDF"}
+			if strings.Join(rows[i], "|") != strings.Join(want, "|") {
+				t.Errorf("row %d = %q, want %q", i, rows[i], want)
+			}
+		}
+	})
+
+	t.Run("a top-up's receipt is a page and a PDF", func(t *testing.T) {
+		e := newEnv(t, lateInMonth)
+		e.seed()
+		b := e.signIn(demo.OrgID, "you@acme.test", "admin")
+		res := b.get("/billing/invoices/pi_3QDemoTopUp0001")
+		if res.status != http.StatusOK {
+			t.Fatalf("status %d", res.status)
+		}
+		for _, want := range []string{"Receipt pi_3QDemoTopUp0001", "Usage credits, added to your balance", "$100.00", "Visa •••• 4242", "Acme Inc.", "PO-2026-0042"} {
+			if !strings.Contains(res.text(), want) {
+				t.Errorf("the receipt does not show %q", want)
+			}
+		}
+		pdf := b.get("/billing/invoices/pi_3QDemoTopUp0001/pdf")
+		if pdf.status != http.StatusOK || pdf.header.Get("Content-Type") != "application/pdf" || !strings.HasPrefix(pdf.body, "%PDF-") || !strings.Contains(pdf.body, "($100.00)") {
+			t.Errorf("PDF: status %d, type %q, starts %q", pdf.status, pdf.header.Get("Content-Type"), pdf.body[:min(8, len(pdf.body))])
+		}
+	})
+}
+
+// TestForcedCloseMatchesTheBooks is the issue's "done when": forcing a
+// cycle close for the demo's acme makes an invoice whose numbers match
+// Balance History and the Overview, and it downloads as a PDF.
+func TestForcedCloseMatchesTheBooks(t *testing.T) {
+	e := newEnv(t, lateInMonth)
+	e.seed()
+	b := e.signIn(demo.OrgID, "you@acme.test", "admin")
+	usageShown, ok := element(b.get("/billing").body, "usage-period")
+	if !ok {
+		t.Fatal("no Usage This Period on the Overview")
+	}
+	before, err := e.store.Account(t.Context(), demo.OrgID, lateInMonth)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	page := b.closeCycle(t)
+	inv := e.onlyInvoice(t, demo.OrgID)
+	if inv.Usage+inv.Carried != before.UsagePeriod || inv.Usage.Display() != usageShown {
+		t.Errorf("invoice usage %v (+%v carried), Overview showed %s and the account held %v", inv.Usage, inv.Carried, usageShown, before.UsagePeriod)
+	}
+	if inv.Applied != inv.Usage || inv.Due != 0 || inv.Status != store.InvoicePaid {
+		t.Errorf("invoice %+v: acme's balance covers its usage, so credit should pay it all", inv)
+	}
+
+	// Balance History: the newest row is the credit applied to this invoice.
+	rows := historyRows(b.get("/billing/balance-history").body)
+	if len(rows) == 0 || rows[0].id != inv.TransactionID || rows[0].description != billing.DescAppliedCredit ||
+		!strings.HasSuffix(rows[0].amount, (-inv.Applied).Display()) {
+		t.Errorf("newest balance history row %+v, want %s %q of %s", rows[0], inv.TransactionID, billing.DescAppliedCredit, (-inv.Applied).Display())
+	}
+	// The Overview: what was Usage This Period is invoiced; Remaining
+	// Credits are unchanged, the credit having moved from the ledger.
+	after, err := e.store.Account(t.Context(), demo.OrgID, lateInMonth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	overview := b.get("/billing").body
+	if got, _ := element(overview, "usage-period"); got != inv.Carried.Display() {
+		t.Errorf("Usage This Period after the close %q, want %s", got, inv.Carried.Display())
+	}
+	if after.Figures().Remaining != before.Figures().Remaining || after.Ledger != before.Ledger-inv.Applied {
+		t.Errorf("Remaining %v → %v, ledger %v → %v; want Remaining unchanged and the ledger down by %v",
+			before.Figures().Remaining, after.Figures().Remaining, before.Ledger, after.Ledger, inv.Applied)
+	}
+
+	// The Invoices page lists it as paid, and its document shows the same numbers.
+	hist := invoiceRows(t, page.body, "history-table")
+	if len(hist) != 3 || !strings.HasPrefix(hist[0][1], inv.ID) || hist[0][3] != "$0.00 Usage "+inv.Usage.Display()+", credit applied "+(-inv.Applied).Display() {
+		t.Errorf("history %q, want the invoice first", hist)
+	}
+	doc := b.get("/billing/invoices/" + inv.ID)
+	if doc.status != http.StatusOK {
+		t.Fatalf("GET the invoice: %d", doc.status)
+	}
+	for id, want := range map[string]string{"subtotal": inv.Usage.Display(), "credit-applied": (-inv.Applied).Display(),
+		"amount-due": "$0.00", "status": "Paid", "po-number": "PO-2026-0042"} {
+		if got, _ := element(doc.body, id); got != want {
+			t.Errorf("#%s = %q, want %q", id, got, want)
+		}
+	}
+	if buyer, _ := element(doc.body, "buyer"); !strings.Contains(buyer, "Acme Inc. 1 Market Street Suite 300 San Francisco, CA 94105 US billing@acme.test") {
+		t.Errorf("buyer %q", buyer)
+	}
+	if tax, _ := element(doc.body, "tax-registrations"); tax != "None on file." {
+		t.Errorf("tax registrations %q", tax)
+	}
+	pdf := b.get("/billing/invoices/" + inv.ID + "/pdf")
+	if pdf.status != http.StatusOK || !strings.HasPrefix(pdf.body, "%PDF-") || !strings.Contains(pdf.header.Get("Content-Disposition"), "invoice-"+inv.ID+".pdf") {
+		t.Fatalf("PDF: status %d, %q", pdf.status, pdf.header.Get("Content-Disposition"))
+	}
+	for _, want := range []string{"(" + inv.Usage.Display() + ")", "(" + (-inv.Applied).Display() + ")", "(Amount due)", "($0.00)", "(PAID)"} {
+		if !strings.Contains(pdf.body, want) {
+			t.Errorf("the PDF does not show %s", want)
+		}
+	}
+
+	// Closing again changes nothing.
+	b.closeCycle(t)
+	if again := e.onlyInvoice(t, demo.OrgID); again.ID != inv.ID {
+		t.Errorf("a second close made invoice %s", again.ID)
+	}
+	if n := len(historyRows(b.get("/billing/balance-history").body)); n != len(rows) {
+		t.Errorf("a second close changed the balance history: %d rows, was %d", n, len(rows))
+	}
+}
+
+func TestPayNow(t *testing.T) {
+	e := newEnv(t, lateInMonth)
+	e.seed()
+	b := e.signIn("globex", "you@globex.test", "admin") // $10 of trial credits
+	if err := e.store.AddUsage(t.Context(), "globex", lateInMonth, money.MustParse("30.123456")); err != nil {
+		t.Fatal(err)
+	}
+	page := b.closeCycle(t)
+	inv := e.onlyInvoice(t, "globex")
+	due := invoiceRows(t, page.body, "payments-due-table")
+	want := invoiceRow{"Nov 27, 2026", inv.ID, "Dec 11, 2026", "$20.12", "Add a card to pay Download"}
+	if len(due) != 1 || strings.Join(due[0], "|") != strings.Join(want, "|") {
+		t.Fatalf("payments due %q, want %q", due, want)
+	}
+
+	b.addCard(t, "Jenny Rosen", "4242424242424242", "12", "2030")
+	page = b.invoicesPage(t)
+	m := payTokenPattern.FindStringSubmatch(page.body)
+	if m == nil || m[1] != inv.ID {
+		t.Fatalf("no Pay now form for %s:\n%s", inv.ID, page.body)
+	}
+	card := regexp.MustCompile(`<option value="([^"]+)" selected>Visa •••• 4242 \(default\)</option>`).FindStringSubmatch(page.body)
+	if card == nil {
+		t.Fatal("the default card is not chosen")
+	}
+	form := url.Values{"token": {m[2]}, "card": {card[1]}}
+	paid := b.redirected(t, b.post(t, "/billing/invoices/"+inv.ID+"/pay", form), "/billing/invoices", false)
+	wantFlash(t, paid, "success", "Invoice "+inv.ID+" is paid: $20.12 charged to Visa •••• 4242.")
+	again := b.redirected(t, b.post(t, "/billing/invoices/"+inv.ID+"/pay", form), "/billing/invoices", false)
+	wantFlash(t, again, "info", "already paid; nothing more was charged")
+	if n := e.invoiceCharges(t); n != 1 {
+		t.Errorf("%d card payments, want 1", n)
+	}
+	if _, ok := element(again.body, "payments-due-empty"); !ok {
+		t.Error("the paid invoice is still due")
+	}
+	hist := invoiceRows(t, again.body, "history-table")
+	if len(hist) != 1 || hist[0][0] != "Nov 27, 2026" || !strings.HasPrefix(hist[0][1], inv.ID) || hist[0][2] != "Nov 27, 2026" || !strings.HasPrefix(hist[0][3], "$20.12") {
+		t.Errorf("history %q, want the paid invoice", hist)
+	}
+	acct, err := e.store.Account(t.Context(), "globex", lateInMonth)
+	if err != nil || acct.Ledger != 0 || acct.TotalCredits != money.Dollars(10) {
+		t.Errorf("account %+v (%v): paying an invoice must not change the balance", acct, err)
+	}
+
+	t.Run("another organisation's invoice or order is not found, and cannot be paid", func(t *testing.T) {
+		acme := e.signIn(demo.OrgID, "you@acme.test", "admin")
+		for _, path := range []string{"/billing/invoices/" + inv.ID, "/billing/invoices/" + inv.ID + "/pdf", "/billing/invoices/in_nonexistent"} {
+			if res := acme.get(path); res.status != http.StatusNotFound || strings.Contains(res.body, "$20.12") {
+				t.Errorf("acme GET %s: status %d, want 404 without the amount", path, res.status)
+			}
+		}
+		if res := acme.post(t, "/billing/invoices/"+inv.ID+"/pay", url.Values{"token": {strings.Repeat("a", 32)}, "card": {card[1]}}); res.status != http.StatusNotFound {
+			t.Errorf("acme paying globex's invoice: status %d, want 404", res.status)
+		}
+		if res := b.get("/billing/invoices/pi_3QDemoTopUp0001"); res.status != http.StatusNotFound {
+			t.Errorf("globex GET acme's order: status %d, want 404", res.status)
+		}
+	})
+}
+
+func TestInvoicesViewer(t *testing.T) {
+	e := newEnv(t, lateInMonth)
+	admin := e.signIn("globex", "you@globex.test", "admin")
+	if err := e.store.AddUsage(t.Context(), "globex", lateInMonth, money.Dollars(25)); err != nil {
+		t.Fatal(err)
+	}
+	admin.closeCycle(t)
+	admin.addCard(t, "Jenny Rosen", "4242424242424242", "12", "2030")
+	inv := e.onlyInvoice(t, "globex")
+	viewer := e.signIn("globex", "viewer@globex.test", "viewer")
+	page := viewer.invoicesPage(t)
+	due := invoiceRows(t, page.body, "payments-due-table")
+	if len(due) != 1 || due[0][4] != "Only admins can pay. Download" || strings.Contains(page.body, "/pay\"") || strings.Contains(page.body, "/dev/close-cycle") {
+		t.Errorf("a viewer's payments due %q; want no Pay now and no close", due)
+	}
+	res := viewer.post(t, "/billing/invoices/"+inv.ID+"/pay", url.Values{"token": {strings.Repeat("b", 32)}, "card": {"pm_x"}})
+	if res.status != http.StatusForbidden {
+		t.Errorf("a viewer's Pay now: status %d, want 403", res.status)
+	}
+	if res := viewer.post(t, "/dev/close-cycle", nil); res.status != http.StatusForbidden {
+		t.Errorf("a viewer's close: status %d, want 403", res.status)
+	}
+	if n := e.invoiceCharges(t); n != 0 {
+		t.Errorf("%d card payments, want none", n)
+	}
+}
+
+func TestInvoiceStripePDF(t *testing.T) {
+	e := newEnv(t, earlyInMonth)
+	b := e.signIn("globex", "you@globex.test", "admin")
+	if err := e.store.AddUsage(t.Context(), "globex", earlyInMonth, money.Dollars(25)); err != nil {
+		t.Fatal(err)
+	}
+	b.closeCycle(t)
+	inv := e.onlyInvoice(t, "globex")
+	const hosted = "https://pay.stripe.com/invoice/acct_1/test_1/pdf"
+	if _, err := e.store.ChangeInvoice(t.Context(), "globex", inv.ID, store.InvoiceChange{ProviderID: "in_stripe_1", PDFURL: hosted}); err != nil {
+		t.Fatal(err)
+	}
+	if page := b.invoicesPage(t); !strings.Contains(page.body, `href="`+hosted+`"`) {
+		t.Error("the Invoices page does not link Stripe's PDF of a Stripe invoice")
+	}
+	res := b.get("/billing/invoices/" + inv.ID + "/pdf")
+	if res.status != http.StatusSeeOther || res.header.Get("Location") != hosted {
+		t.Errorf("GET the PDF: status %d to %q, want 303 to Stripe's PDF", res.status, res.header.Get("Location"))
+	}
+}
