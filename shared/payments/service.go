@@ -49,7 +49,20 @@ func (s *Service) Customer(ctx context.Context, orgID string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("create customer for %s: %w", orgID, err)
 	}
-	return s.store.SetCustomerID(ctx, orgID, id)
+	id, err = s.store.SetCustomerID(ctx, orgID, id)
+	if err != nil {
+		return "", err
+	}
+	// An invoice address saved before there was a customer goes on it now.
+	if cu, ok := s.provider.(interface {
+		UpdateCustomer(ctx context.Context, customerID string, u CustomerUpdate) error
+	}); ok && !p.Address.IsZero() {
+		if err := cu.UpdateCustomer(ctx, id, CustomerUpdate{Address: &p.Address}); err != nil {
+			// The address is ours to resend: the next save of the page does.
+			s.log.Error("put the invoice address on the new customer", "org", orgID, "error", err)
+		}
+	}
+	return id, nil
 }
 
 // Cards lists the organisation's saved cards; none before it has a

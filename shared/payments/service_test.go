@@ -531,3 +531,26 @@ func TestCrypto(t *testing.T) {
 		}
 	})
 }
+
+func TestCustomerGetsTheSavedAddress(t *testing.T) {
+	e := newService(t, "acme")
+	ctx := t.Context()
+	addr := billing.Address{CompanyName: "Acme GmbH", Address1: "Hauptstraße 1", City: "Berlin", PostalCode: "10115", Country: "DE", PONumber: "PO-7"}
+	if err := e.store.SetAddress(ctx, "acme", billing.Address{}, addr, billing.AuditEntry{Actor: "you@acme.test", Page: "Invoice Address"}); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("a customer created after the invoice address was saved gets the address and PO number", func(t *testing.T) {
+		id, err := e.svc.Customer(ctx, "acme")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := e.sb.Customer(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Name != "Acme GmbH" || c.Address.Line1 != "Hauptstraße 1" || c.Address.Country != "DE" || c.InvoiceFields[payments.POField] != "PO-7" {
+			t.Errorf("customer %+v, want the saved invoice address", c)
+		}
+	})
+}

@@ -162,16 +162,17 @@ var TaxIDTypes = []TaxIDType{
 }
 
 // taxCountryNames names the countries of TaxIDTypes, by ISO 3166-1
-// alpha-2 code. Only these countries can hold a tax registration.
-var taxCountryNames = map[string]string{
-	"AE": "United Arab Emirates", "AT": "Austria", "AU": "Australia", "BE": "Belgium", "BG": "Bulgaria", "BR": "Brazil",
-	"CA": "Canada", "CH": "Switzerland", "CY": "Cyprus", "CZ": "Czechia", "DE": "Germany", "DK": "Denmark",
-	"EE": "Estonia", "ES": "Spain", "FI": "Finland", "FR": "France", "GB": "United Kingdom", "GR": "Greece",
-	"HR": "Croatia", "HU": "Hungary", "IE": "Ireland", "IN": "India", "IT": "Italy", "JP": "Japan", "KR": "South Korea",
-	"LT": "Lithuania", "LU": "Luxembourg", "LV": "Latvia", "MT": "Malta", "MX": "Mexico", "NL": "Netherlands",
-	"NO": "Norway", "NZ": "New Zealand", "PL": "Poland", "PT": "Portugal", "RO": "Romania", "SE": "Sweden",
-	"SG": "Singapore", "SI": "Slovenia", "SK": "Slovakia", "US": "United States", "ZA": "South Africa",
-}
+// alpha-2 code, from the ISO country list of the invoice address. Only
+// these countries can hold a tax registration.
+var taxCountryNames = func() map[string]string {
+	names := map[string]string{}
+	for _, t := range TaxIDTypes {
+		for code := range t.formats {
+			names[code] = billing.CountryName(code)
+		}
+	}
+	return names
+}()
 
 // TaxCountry is a country a tax registration can be in.
 type TaxCountry struct {

@@ -80,7 +80,11 @@ func handleSaveAutoRecharge(s *store.Store, pay *payments.Service, engine *recha
 		var changes billing.Changes
 		err := func() error {
 			a := billing.AutoRechargeSettings{Enabled: values["enabled"] == "on"}
-			for field, dst := range map[string]*money.Money{"threshold": &a.Threshold, "amount": &a.Amount, "monthly_cap": &a.MonthlyCap} {
+			for _, f := range []struct {
+				field string
+				dst   *money.Money
+			}{{"threshold", &a.Threshold}, {"amount", &a.Amount}, {"monthly_cap", &a.MonthlyCap}} {
+				field, dst := f.field, f.dst
 				if values[field] == "" {
 					continue
 				}

@@ -84,7 +84,11 @@ func handleSaveSpend(s *store.Store, n *notify.Notifier, local bool, now func() 
 		var changes billing.Changes
 		err := func() error {
 			sp := billing.SpendSettings{Enabled: values["enabled"] == "on"}
-			for field, dst := range map[string]*money.Money{"daily_budget": &sp.DailyBudget, "email_threshold": &sp.EmailThreshold} {
+			for _, f := range []struct {
+				field string
+				dst   *money.Money
+			}{{"daily_budget", &sp.DailyBudget}, {"email_threshold", &sp.EmailThreshold}} {
+				field, dst := f.field, f.dst
 				if values[field] == "" {
 					continue
 				}
