@@ -7,6 +7,7 @@ import (
 
 	"github.com/acme/billing/shared/billing"
 	"github.com/acme/billing/shared/money"
+	"github.com/acme/billing/shared/payments"
 	"github.com/acme/billing/shared/store"
 )
 
@@ -84,6 +85,47 @@ func Seller() Party {
 // ENOTFOUND when the organisation has neither, another organisation's
 // included.
 func (s *Service) Document(ctx context.Context, orgID, id string) (Document, error) {
+	d, err := s.document(ctx, orgID, id)
+	if err != nil {
+		return d, err
+	}
+	d.TaxRegistrations, err = s.taxRegistrations(ctx, orgID)
+	return d, err
+}
+
+// taxLister is a provider that keeps the customer's tax registrations.
+type taxLister interface {
+	TaxIDs(ctx context.Context, customerID string) ([]payments.TaxID, error)
+}
+
+// taxRegistrations are the buyer's tax registrations as shown on an
+// invoice, e.g. "European VAT number DE123456789"; none before the
+// organisation has a payment customer.
+func (s *Service) taxRegistrations(ctx context.Context, orgID string) ([]string, error) {
+	tl, ok := s.payments.Provider().(taxLister)
+	if !ok {
+		return nil, nil
+	}
+	p, err := s.store.Profile(ctx, orgID)
+	if err != nil || p.CustomerID == "" {
+		return nil, err
+	}
+	ids, err := tl.TaxIDs(ctx, p.CustomerID)
+	if err != nil {
+		return nil, err
+	}
+	regs := make([]string, len(ids))
+	for i, id := range ids {
+		desc := id.Type
+		if t, ok := payments.LookupTaxIDType(id.Type); ok {
+			desc = t.Description
+		}
+		regs[i] = desc + " " + id.Value
+	}
+	return regs, nil
+}
+
+func (s *Service) document(ctx context.Context, orgID, id string) (Document, error) {
 	if strings.HasPrefix(id, "in_") {
 		inv, err := s.store.Invoice(ctx, orgID, id)
 		if err != nil {
