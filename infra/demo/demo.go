@@ -1,7 +1,7 @@
 // Package demo seeds the demo organisation "acme" with a realistic history
 // relative to a given time: free trial credits, two card top-ups, usage on
-// each of the last 40 days, one monthly cycle close that applied credit to
-// an invoice, an invoice address, a billing email and Spend Management on.
+// each of the last 40 days, one monthly cycle close whose invoice was
+// settled by applied credit, an invoice address, a billing email and Spend Management on.
 package demo
 
 import (
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/acme/billing/shared/billing"
+	"github.com/acme/billing/shared/invoicing"
 	"github.com/acme/billing/shared/money"
 	"github.com/acme/billing/shared/store"
 )
@@ -118,11 +119,24 @@ func Seed(ctx context.Context, s *store.Store, now time.Time) (bool, error) {
 			invoiced += u
 		}
 	}
-	if applied := min(max(ledgerAtClose, 0), invoiced); applied > 0 {
-		_, err := s.CloseUsage(ctx, OrgID, invoiced, billing.NewTransaction{Description: billing.DescAppliedCredit, Amount: -applied, Created: p.Close})
-		if err != nil {
-			return false, fmt.Errorf("seed %s: %w", OrgID, err)
-		}
+	// The cycle close, as the monthly job makes it: an invoice settled by
+	// the credit applied (the demo's balance covers it).
+	acct, err := s.Account(ctx, OrgID, p.Close)
+	if err != nil {
+		return false, fmt.Errorf("seed %s: %w", OrgID, err)
+	}
+	f := invoicing.Compute(invoiced, ledgerAtClose)
+	inv := store.Invoice{
+		OrgID: OrgID, Period: invoicing.PreviousPeriod(p.Close), Created: p.Close,
+		Usage: f.Invoiced, Applied: f.Applied, Due: f.Due, Carried: f.Carried,
+		BillTo: p.Org.Profile.Address, BillingEmail: p.Org.Profile.BillingEmail,
+		Status: store.InvoiceOpen,
+	}
+	if f.Due == 0 {
+		inv.Status, inv.PaidAt, inv.PaidWith = store.InvoicePaid, p.Close, invoicing.PaidWithCredit
+	}
+	if _, _, err := s.CloseCycle(ctx, inv, acct.Ledger); err != nil {
+		return false, fmt.Errorf("seed %s: %w", OrgID, err)
 	}
 	for day, u := range p.Usage {
 		if at := p.usageTime(day, now); !at.Before(p.Close) {

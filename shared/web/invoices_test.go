@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -76,6 +77,26 @@ func (e *env) onlyInvoice(t *testing.T, org string) store.Invoice {
 	return invs[0]
 }
 
+// periodInvoice returns the organisation's invoice of the billing period
+// starting at period (the seeded demo also has last month's).
+func (e *env) periodInvoice(t *testing.T, org string, period time.Time) store.Invoice {
+	t.Helper()
+	invs, err := e.store.Invoices(t.Context(), org)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found []store.Invoice
+	for _, inv := range invs {
+		if inv.Period.Equal(period) {
+			found = append(found, inv)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("%s has invoices %+v, want one of the period %v", org, invs, period)
+	}
+	return found[0]
+}
+
 // invoiceCharges counts the sandbox's card payments of invoices.
 func (e *env) invoiceCharges(t *testing.T) int {
 	t.Helper()
@@ -119,7 +140,7 @@ func TestInvoicesPage(t *testing.T) {
 		}
 	})
 
-	t.Run("the demo's top-ups are listed as paid orders, newest first, with nothing due", func(t *testing.T) {
+	t.Run("the demo's top-ups and last month's invoice are listed as paid, newest first, with nothing due", func(t *testing.T) {
 		e := newEnv(t, lateInMonth)
 		plan := e.seed()
 		res := e.signIn(demo.OrgID, "you@acme.test", "admin").invoicesPage(t)
@@ -127,14 +148,21 @@ func TestInvoicesPage(t *testing.T) {
 			t.Error("the demo shows payments due")
 		}
 		rows := invoiceRows(t, res.body, "history-table")
-		if len(rows) != len(plan.Transactions) {
-			t.Fatalf("history rows %q, want the %d top-ups", rows, len(plan.Transactions))
+		if len(rows) != len(plan.Transactions)+1 {
+			t.Fatalf("history rows %q, want the %d top-ups and the invoice", rows, len(plan.Transactions))
 		}
-		for i, tx := range []billing.NewTransaction{plan.Transactions[1], plan.Transactions[0]} {
-			day := tx.Created.UTC().Format("Jan 2, 2006")
-			want := invoiceRow{day, tx.Key + " Top-up", day, tx.Amount.Display() + " Visa •••• 4242", "View Download PDF"}
-			if strings.Join(rows[i], "|") != strings.Join(want, "|") {
-				t.Errorf("row %d = %q, want %q", i, rows[i], want)
+		inv := e.periodInvoice(t, demo.OrgID, billing.PeriodStart(plan.Close.AddDate(0, -1, 0)))
+		closed := plan.Close.UTC().Format("Jan 2, 2006")
+		want := []invoiceRow{
+			{plan.Transactions[1].Created.UTC().Format("Jan 2, 2006"), plan.Transactions[1].Key + " Top-up", plan.Transactions[1].Created.UTC().Format("Jan 2, 2006"),
+				plan.Transactions[1].Amount.Display() + " Visa •••• 4242", "View Download PDF"},
+			{closed, inv.ID + " Invoice", closed, "$0.00 Usage " + inv.Usage.Display() + ", credit applied " + (-inv.Applied).Display(), "View Download PDF"},
+			{plan.Transactions[0].Created.UTC().Format("Jan 2, 2006"), plan.Transactions[0].Key + " Top-up", plan.Transactions[0].Created.UTC().Format("Jan 2, 2006"),
+				plan.Transactions[0].Amount.Display() + " Visa •••• 4242", "View Download PDF"},
+		}
+		for i := range want {
+			if strings.Join(rows[i], "|") != strings.Join(want[i], "|") {
+				t.Errorf("row %d = %q, want %q", i, rows[i], want[i])
 			}
 		}
 	})
@@ -183,7 +211,7 @@ func TestForcedCloseMatchesTheBooks(t *testing.T) {
 	}
 
 	page := b.closeCycle(t)
-	inv := e.onlyInvoice(t, demo.OrgID)
+	inv := e.periodInvoice(t, demo.OrgID, billing.PeriodStart(lateInMonth))
 	if inv.Usage+inv.Carried != before.UsagePeriod || inv.Usage.Display() != usageShown {
 		t.Errorf("invoice usage %v (+%v carried), Overview showed %s and the account held %v", inv.Usage, inv.Carried, usageShown, before.UsagePeriod)
 	}
@@ -212,9 +240,10 @@ func TestForcedCloseMatchesTheBooks(t *testing.T) {
 			before.Figures().Remaining, after.Figures().Remaining, before.Ledger, after.Ledger, inv.Applied)
 	}
 
-	// The Invoices page lists it as paid, and its document shows the same numbers.
+	// The Invoices page lists it as paid, first (before the two top-ups and
+	// last month's invoice), and its document shows the same numbers.
 	hist := invoiceRows(t, page.body, "history-table")
-	if len(hist) != 3 || !strings.HasPrefix(hist[0][1], inv.ID) || hist[0][3] != "$0.00 Usage "+inv.Usage.Display()+", credit applied "+(-inv.Applied).Display() {
+	if len(hist) != 4 || !strings.HasPrefix(hist[0][1], inv.ID) || hist[0][3] != "$0.00 Usage "+inv.Usage.Display()+", credit applied "+(-inv.Applied).Display() {
 		t.Errorf("history %q, want the invoice first", hist)
 	}
 	doc := b.get("/billing/invoices/" + inv.ID)
@@ -245,7 +274,7 @@ func TestForcedCloseMatchesTheBooks(t *testing.T) {
 
 	// Closing again changes nothing.
 	b.closeCycle(t)
-	if again := e.onlyInvoice(t, demo.OrgID); again.ID != inv.ID {
+	if again := e.periodInvoice(t, demo.OrgID, billing.PeriodStart(lateInMonth)); again.ID != inv.ID {
 		t.Errorf("a second close made invoice %s", again.ID)
 	}
 	if n := len(historyRows(b.get("/billing/balance-history").body)); n != len(rows) {
