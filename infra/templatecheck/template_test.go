@@ -12,22 +12,11 @@ import (
 	"github.com/acme/billing/shared/jobs"
 	"github.com/acme/billing/shared/store"
 	"github.com/acme/billing/shared/web"
-	"github.com/awslabs/goformation/v7"
-	"github.com/awslabs/goformation/v7/cloudformation"
 	"github.com/awslabs/goformation/v7/cloudformation/global"
 	"github.com/awslabs/goformation/v7/cloudformation/serverless"
 )
 
 const root = "../.."
-
-func parse(t *testing.T) *cloudformation.Template {
-	t.Helper()
-	tmpl, err := goformation.Open(filepath.Join(root, "template.yaml"))
-	if err != nil {
-		t.Fatalf("parse template.yaml: %v", err)
-	}
-	return tmpl
-}
 
 // functionName returns the functions/<name> a SAM function builds from.
 func functionName(t *testing.T, fn *serverless.Function) string {

@@ -12,6 +12,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/acme/billing/shared/auth"
@@ -47,6 +50,15 @@ const (
 	EnvStripePublic   = "STRIPE_PUBLISHABLE_KEY"
 	EnvStripeWebhook  = "STRIPE_WEBHOOK_SECRET"
 	EnvEmailFrom      = "EMAIL_FROM"
+
+	// Sign-in with an OpenID Connect provider (AWS mode): configured when
+	// OIDC_ISSUER is set, which then requires OIDC_CLIENT_ID and PUBLIC_URL.
+	EnvOIDCIssuer       = "OIDC_ISSUER"
+	EnvOIDCClientID     = "OIDC_CLIENT_ID"
+	EnvOIDCClientSecret = "OIDC_CLIENT_SECRET"
+	EnvOIDCOrgClaim     = "OIDC_ORG_CLAIM"
+	EnvOIDCRoleClaim    = "OIDC_ROLE_CLAIM"
+	EnvPublicURL        = "PUBLIC_URL"
 )
 
 // Config is the configuration shared by every function.
@@ -72,20 +84,30 @@ type Config struct {
 	StripeWebhookSecret  string
 	// EmailFrom is the sender of notification emails (SES, AWS mode).
 	EmailFrom string
+	// OIDC is the sign-in with an OpenID Connect provider (AWS mode; not
+	// configured when its Issuer is empty).
+	OIDC auth.OIDCConfig
 }
 
 // String never prints secrets, so a Config can be logged.
 func (c Config) String() string {
-	return fmt.Sprintf("config{local=%v table=%s endpoint=%q bus=%q stripe=%v}", c.Local, c.TableName, c.DynamoEndpoint, c.EventBus, c.StripeSecretKey != "")
+	return fmt.Sprintf("config{local=%v table=%s endpoint=%q bus=%q stripe=%v oidc=%q}", c.Local, c.TableName, c.DynamoEndpoint, c.EventBus, c.StripeSecretKey != "", c.OIDC.Issuer)
 }
 
 // Load reads the configuration. In AWS mode (local false) TABLE_NAME and a
-// SESSION_KEY of at least 32 bytes (hex or base64) are required.
+// SESSION_KEY of at least 32 bytes (hex or base64) are required, and an
+// OIDC_ISSUER requires OIDC_CLIENT_ID and PUBLIC_URL. Local mode ignores
+// the OIDC settings: it signs in through /dev/login.
 func Load(getenv func(string) string, local bool) (Config, error) {
 	c := Config{Local: local, TableName: getenv(EnvTableName), DynamoEndpoint: getenv(EnvDynamoEndpoint),
 		EventBus: getenv(EnvEventBus), UsageAPIKey: getenv(EnvUsageAPIKey),
-		StripeSecretKey: getenv(EnvStripeSecret), StripePublishableKey: getenv(EnvStripePublic), StripeWebhookSecret: getenv(EnvStripeWebhook), EmailFrom: getenv(EnvEmailFrom)}
+		StripeSecretKey: getenv(EnvStripeSecret), StripePublishableKey: getenv(EnvStripePublic), StripeWebhookSecret: getenv(EnvStripeWebhook), EmailFrom: getenv(EnvEmailFrom),
+		OIDC: auth.OIDCConfig{Issuer: getenv(EnvOIDCIssuer), ClientID: getenv(EnvOIDCClientID), ClientSecret: getenv(EnvOIDCClientSecret),
+			PublicURL: getenv(EnvPublicURL), OrgClaim: getenv(EnvOIDCOrgClaim), RoleClaim: getenv(EnvOIDCRoleClaim)}}
 	var errs []error
+	if !local && c.OIDC.Issuer != "" {
+		errs = append(errs, checkOIDC(c.OIDC)...)
+	}
 	if local && c.UsageAPIKey == "" {
 		c.UsageAPIKey = "local_" + hex.EncodeToString(randomBytes(24))
 	}
@@ -114,6 +136,36 @@ func Load(getenv func(string) string, local bool) (Config, error) {
 		}
 	}
 	return c, errors.Join(errs...)
+}
+
+// checkOIDC returns what is wrong with an OIDC sign-in configured in AWS
+// mode: the issuer and public URL must be https URLs (plain http only on a
+// loopback address, for tests), and a client id is required.
+func checkOIDC(o auth.OIDCConfig) []error {
+	var errs []error
+	if u, err := url.Parse(o.Issuer); err != nil || !secureURL(u) {
+		errs = append(errs, fmt.Errorf("%s must be the issuer's https URL", EnvOIDCIssuer))
+	}
+	if o.ClientID == "" {
+		errs = append(errs, fmt.Errorf("%s is required with %s", EnvOIDCClientID, EnvOIDCIssuer))
+	}
+	if u, err := url.Parse(o.PublicURL); err != nil || !secureURL(u) || strings.Trim(u.Path, "/") != "" || u.RawQuery != "" {
+		errs = append(errs, fmt.Errorf("%s is required with %s: the https URL the Billing section is served at, like https://billing.example.com", EnvPublicURL, EnvOIDCIssuer))
+	}
+	return errs
+}
+
+// secureURL reports whether u is an https URL, or an http one on a
+// loopback address.
+func secureURL(u *url.URL) bool {
+	if u.Host == "" {
+		return false
+	}
+	if u.Scheme == "https" {
+		return true
+	}
+	ip, err := netip.ParseAddr(u.Hostname())
+	return u.Scheme == "http" && (u.Hostname() == "localhost" || (err == nil && ip.IsLoopback()))
 }
 
 func sessionKey(v string, local bool) ([]byte, error) {
@@ -180,6 +232,12 @@ func (c Config) Deps(ctx context.Context, log *slog.Logger, now func() time.Time
 	if err != nil {
 		return web.Deps{}, err
 	}
+	var oidc *auth.OIDC
+	if !c.Local && c.OIDC.Issuer != "" {
+		if oidc, err = auth.NewOIDC(c.OIDC, sessions); err != nil {
+			return web.Deps{}, err
+		}
+	}
 	st := store.New(db, c.TableName, now)
 	// The sandbox is local only: a deployed function without a Stripe key
 	// (one that takes no payments) gets a provider that refuses every call.
@@ -203,6 +261,7 @@ func (c Config) Deps(ctx context.Context, log *slog.Logger, now func() time.Time
 	return web.Deps{
 		Store:        st,
 		Sessions:     sessions,
+		OIDC:         oidc,
 		Now:          now,
 		Log:          log,
 		Local:        c.Local,

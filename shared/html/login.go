@@ -1,6 +1,8 @@
 package html
 
 import (
+	"net/url"
+
 	. "maragu.dev/gomponents"
 	. "maragu.dev/gomponents/html"
 )
@@ -11,11 +13,16 @@ type LoginProps struct {
 	Local bool
 	Next  string
 	Error string
+	// Retry offers to start the sign-in with the identity provider again,
+	// after Error refused one (AWS mode).
+	Retry bool
 }
 
 // LoginPage asks the visitor to sign in. Locally it offers a form that
-// signs in as any member of any organisation; elsewhere it explains that
-// sign-in goes through the company's identity provider.
+// signs in as any member of any organisation. In AWS it is shown only when
+// the identity provider's sign-in is not configured, or (Retry) to say why
+// a sign-in was refused, offering to sign in again or to sign out of the
+// identity provider first.
 func LoginPage(p LoginProps) Node {
 	var body Node
 	if p.Local {
@@ -30,6 +37,14 @@ func LoginPage(p LoginProps) Node {
 			), "", ""),
 			Div(Class("form-actions"), Button(Class("btn btn-primary"), Type("submit"), Text("Sign in"))),
 		)
+	} else if p.Retry {
+		body = Group{
+			Div(Class("flash flash-error"), Role("alert"), Text(p.Error)),
+			Div(Class("form-actions"), A(Class("btn btn-primary"), Href("/auth/login?next="+url.QueryEscape(p.Next)), Text("Sign in again"))),
+			Form(Method("post"), Action("/auth/logout"),
+				P(Class("muted"), Text("Signed in to your identity provider with the wrong account? "),
+					Button(Class("btn btn-link"), Type("submit"), Text("Sign out of it first")))),
+		}
 	} else {
 		body = P(Text("Sign-in with your company account is not configured for this deployment yet. Ask your operator to configure it."))
 	}

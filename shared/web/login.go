@@ -12,19 +12,83 @@ import (
 	"github.com/acme/billing/shared/store"
 )
 
-// handleLogin serves the sign-in page.
-func handleLogin(local bool) http.Handler {
+// handleLogin serves the sign-in page. In AWS with OIDC configured it
+// sends the visitor to the identity provider instead, keeping a safe
+// ?next= path through the sign-in.
+func handleLogin(local bool, oidc *auth.OIDC, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next := safeNext(r.URL.Query().Get("next"))
+		w.Header().Set("Cache-Control", "no-store")
+		if !local && oidc != nil {
+			to, err := oidc.Start(r.Context(), w, next)
+			if err != nil {
+				renderError(w, r, log, err)
+				return
+			}
+			http.Redirect(w, r, to, http.StatusSeeOther)
+			return
+		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_ = html.LoginPage(html.LoginProps{Local: local, Next: safeNext(r.URL.Query().Get("next"))}).Render(w)
+		_ = html.LoginPage(html.LoginProps{Local: local, Next: next}).Render(w)
 	})
 }
 
-// handleLogout ends the session and returns to the sign-in page.
-func handleLogout(sessions *auth.Sessions) http.Handler {
+// handleCallback completes a sign-in with the identity provider: it
+// verifies the state, PKCE and ID token, creates the organisation on its
+// first sign-in, issues the session and returns to the ?next= path the
+// sign-in started with. A refused sign-in gets the sign-in page saying why,
+// and no session. Without OIDC it sends the visitor to /auth/login.
+func handleCallback(oidc *auth.OIDC, s *store.Store, sessions *auth.Sessions, newOrg store.NewOrg, now func() time.Time, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		if oidc == nil {
+			http.Redirect(w, r, "/auth/login", http.StatusSeeOther)
+			return
+		}
+		id, next, err := oidc.Finish(w, r)
+		if code := billing.ErrorCode(err); code == billing.EINVALID || code == billing.EFORBIDDEN {
+			logger(log, r.Context()).Warn("sign-in refused", "error", err)
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.WriteHeader(statusOf[code])
+			_ = html.LoginPage(html.LoginProps{Next: safeNext(next), Error: billing.ErrorMessage(err), Retry: true}).Render(w)
+			return
+		}
+		if err != nil {
+			renderError(w, r, log, err)
+			return
+		}
+		info(r.Context()).Org = id.OrgID
+		newOrg.Profile.BillingEmail = id.Email // a new organisation's billing email is its first member's
+		name, err := ensureOrg(r, s, newOrg, id.OrgID, now())
+		if err != nil {
+			renderError(w, r, log, err)
+			return
+		}
+		if err := sessions.Issue(w, auth.Session{OrgID: id.OrgID, OrgName: name, Email: id.Email, Role: id.Role}); err != nil {
+			renderError(w, r, log, err)
+			return
+		}
+		http.Redirect(w, r, safeNext(next), http.StatusSeeOther)
+	})
+}
+
+// handleLogout ends the session. With OIDC it then ends the session at the
+// identity provider too, when the provider has an end_session_endpoint;
+// otherwise it returns to the sign-in page.
+func handleLogout(sessions *auth.Sessions, oidc *auth.OIDC, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sessions.Clear(w)
-		http.Redirect(w, r, "/auth/login", http.StatusSeeOther)
+		w.Header().Set("Cache-Control", "no-store")
+		to := "/auth/login"
+		if oidc != nil {
+			switch end, err := oidc.LogoutURL(r.Context()); {
+			case err != nil:
+				logger(log, r.Context()).Error("sign out at the identity provider", "error", err)
+			case end != "":
+				to = end
+			}
+		}
+		http.Redirect(w, r, to, http.StatusSeeOther)
 	})
 }
 

@@ -31,6 +31,9 @@ type Deps struct {
 	Local bool
 	// NewOrg is what an organisation created by its first sign-in starts with.
 	NewOrg store.NewOrg
+	// OIDC is the sign-in with the identity provider (AWS mode); nil
+	// without one, when the sign-in page says it is not configured.
+	OIDC *auth.OIDC
 	// Usage records usage and answers allowances for the usage API.
 	Usage *usage.Service
 	// UsageAPIKey is the bearer key of the usage API in local mode; in AWS
@@ -114,8 +117,9 @@ func Routes(d Deps) []Route {
 		{Function: "usage", Method: http.MethodPost, Path: "/v1/usage", Handler: handleRecordUsage(d.Usage, d.Log), Access: AccessService},
 		{Function: "usage", Method: http.MethodGet, Path: "/v1/allowance", Handler: handleAllowance(d.Usage, d.Log), Access: AccessService},
 		{Function: "stripe-webhook", Method: http.MethodPost, Path: "/webhooks/stripe", Handler: handleStripeWebhook(d.StripeEvents, d.StripeWebhookSecret, d.Log), Access: AccessPublic},
-		{Function: "auth", Method: http.MethodGet, Path: "/auth/login", Handler: handleLogin(d.Local), Access: AccessPublic},
-		{Function: "auth", Method: http.MethodPost, Path: "/auth/logout", Handler: handleLogout(d.Sessions), Access: AccessPublic},
+		{Function: "auth", Method: http.MethodGet, Path: "/auth/login", Handler: handleLogin(d.Local, d.OIDC, d.Log), Access: AccessPublic},
+		{Function: "auth", Method: http.MethodGet, Path: "/auth/callback", Handler: handleCallback(d.OIDC, d.Store, d.Sessions, d.NewOrg, d.Now, d.Log), Access: AccessPublic},
+		{Function: "auth", Method: http.MethodPost, Path: "/auth/logout", Handler: handleLogout(d.Sessions, d.OIDC, d.Log), Access: AccessPublic},
 	}
 }
 

@@ -1,0 +1,386 @@
+package templatecheck_test
+
+import (
+	"context"
+	"encoding/hex"
+	"go/ast"
+	"io/fs"
+	"maps"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/acme/billing/shared/function"
+	"github.com/acme/billing/shared/jobs"
+)
+
+// envNeed says which deployed functions need a variable that
+// shared/config reads. Every variable config.go reads must have an entry
+// here (a new one fails TestTemplateEnvironment until it is classified and
+// set in template.yaml).
+type envNeed struct {
+	// All: every function.
+	All bool
+	// Deps: every function whose routes (shared/web/routes.go) or job
+	// (shared/jobs) use one of these web.Deps fields.
+	Deps []string
+	// Functions: these functions, besides.
+	Functions []string
+	// LocalOnly: meaningful only in local mode or tests; the template must
+	// not set it.
+	LocalOnly bool
+	// Unset: read, optional, and deliberately left unset in AWS.
+	Unset bool
+}
+
+var envNeeds = map[string]envNeed{
+	// Required in AWS mode by config.Load for every function.
+	"TABLE_NAME":     {All: true},
+	"SESSION_KEY":    {All: true},
+	"EVENT_BUS_NAME": {All: true},
+	// Optional (default INFO), but one stack parameter sets every function's.
+	"LOG_LEVEL": {All: true},
+	// Optional with a local default; what a new organisation starts with, so
+	// the functions that create organisations (the first sign-in) must get
+	// the stack's values, not the code's defaults.
+	"TRIAL_CREDITS":         {Deps: []string{"NewOrg"}},
+	"DEFAULT_OVERAGE_LIMIT": {Deps: []string{"NewOrg"}},
+	// Every function that charges, refunds, syncs customers or reads cards
+	// goes through the payment provider; without the key a deployed function
+	// gets payments.Unconfigured (the sandbox never runs in AWS).
+	"STRIPE_SECRET_KEY":      {Deps: []string{"Payments", "Invoicing", "StripeEvents", "Recharge"}},
+	"STRIPE_PUBLISHABLE_KEY": {Deps: []string{"StripePublishableKey"}},
+	"STRIPE_WEBHOOK_SECRET":  {Deps: []string{"StripeWebhookSecret"}},
+	// Only the notifier sends email (Notify.Handle and RetryDue); the Spend
+	// Management page uses the notifier for test webhooks and the delivery
+	// list, never email.
+	"EMAIL_FROM": {Functions: []string{"notifier"}},
+	// Sign-in with Cognito (any OIDC issuer by configuration).
+	"OIDC_ISSUER":     {Deps: []string{"OIDC"}},
+	"OIDC_CLIENT_ID":  {Deps: []string{"OIDC"}},
+	"PUBLIC_URL":      {Deps: []string{"OIDC"}},
+	"OIDC_ORG_CLAIM":  {Deps: []string{"OIDC"}},
+	"OIDC_ROLE_CLAIM": {Deps: []string{"OIDC"}},
+	// The Cognito client is public: PKCE protects the code exchange (see
+	// UserPoolClient in template.yaml).
+	"OIDC_CLIENT_SECRET": {Unset: true},
+	// The embedded DynamoDB of the local server and tests; the usage API's
+	// bearer key of local mode (IAM authorization in AWS).
+	"AWS_ENDPOINT_URL_DYNAMODB": {LocalOnly: true},
+	"USAGE_API_KEY":             {LocalOnly: true},
+}
+
+// configEnv is what shared/config/config.go reads, derived from its source.
+type configEnv struct {
+	// Reads are the variables passed to getenv.
+	Reads map[string]bool
+	// Required are the variables Load reports as "is required" in AWS mode.
+	Required map[string]bool
+	// RequiredWith maps a variable to the one whose presence requires it
+	// ("%s is required with %s").
+	RequiredWith map[string]string
+}
+
+// readConfigEnv parses shared/config: the Env* string constants, every
+// getenv call (getenv(EnvX), or a helper given getenv and EnvX), and the
+// "is required" errors.
+func readConfigEnv(t *testing.T) configEnv {
+	t.Helper()
+	files := parseGoDir(t, "shared/config")
+	consts := map[string]string{}
+	for _, f := range files {
+		for _, decl := range f.Decls {
+			gd, ok := decl.(*ast.GenDecl)
+			if !ok {
+				continue
+			}
+			for _, spec := range gd.Specs {
+				vs, ok := spec.(*ast.ValueSpec)
+				if !ok {
+					continue
+				}
+				for i, name := range vs.Names {
+					if i < len(vs.Values) && strings.HasPrefix(name.Name, "Env") {
+						if v, ok := stringLit(vs.Values[i]); ok {
+							consts[name.Name] = v
+						}
+					}
+				}
+			}
+		}
+	}
+	if len(consts) == 0 {
+		t.Fatal("shared/config declares no Env* constants")
+	}
+	env := func(e ast.Expr) (string, bool) {
+		if id, ok := e.(*ast.Ident); ok {
+			v, ok := consts[id.Name]
+			return v, ok
+		}
+		return stringLit(e)
+	}
+	c := configEnv{Reads: map[string]bool{}, Required: map[string]bool{}, RequiredWith: map[string]string{}}
+	for _, f := range files {
+		ast.Inspect(f, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok {
+				return true
+			}
+			isGetenv := func(e ast.Expr) bool { id, ok := e.(*ast.Ident); return ok && id.Name == "getenv" }
+			switch {
+			case isGetenv(call.Fun) && len(call.Args) == 1:
+				if v, ok := env(call.Args[0]); ok {
+					c.Reads[v] = true
+				}
+			case slices.ContainsFunc(call.Args, isGetenv):
+				// A helper reading a variable: amount(getenv, EnvX, "10.00").
+				for _, a := range call.Args {
+					if id, ok := a.(*ast.Ident); ok && consts[id.Name] != "" {
+						c.Reads[consts[id.Name]] = true
+					}
+				}
+			}
+			if sel, ok := call.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "Errorf" && len(call.Args) >= 2 {
+				format, _ := stringLit(call.Args[0])
+				v, ok := env(call.Args[1])
+				switch {
+				case !ok || !strings.Contains(format, "is required"):
+				case strings.Contains(format, "is required with") && len(call.Args) >= 3:
+					if with, ok := env(call.Args[2]); ok {
+						c.RequiredWith[v] = with
+					}
+				default:
+					c.Required[v] = true
+				}
+			}
+			return true
+		})
+	}
+	return c
+}
+
+// templateEnv returns each function's environment in template.yaml:
+// Globals merged with the function's own variables.
+func templateEnv(t *testing.T, raw map[string]any) map[string]map[string]any {
+	t.Helper()
+	global := obj(obj(obj(obj(raw["Globals"])["Function"])["Environment"])["Variables"])
+	out := map[string]map[string]any{}
+	for name, fn := range rawFunctions(t, raw) {
+		vars := maps.Clone(global)
+		if vars == nil {
+			vars = map[string]any{}
+		}
+		maps.Copy(vars, obj(obj(fn.Props["Environment"])["Variables"]))
+		out[name] = vars
+	}
+	return out
+}
+
+// needs returns the variables each deployed function needs, by envNeeds.
+func needs(t *testing.T, functions []string) map[string][]string {
+	t.Helper()
+	deps := depsByFunction(t, "shared/web/routes.go", "shared/jobs/jobs.go")
+	out := map[string][]string{}
+	for _, fn := range functions {
+		for v, n := range envNeeds {
+			if n.All || slices.Contains(n.Functions, fn) || slices.ContainsFunc(n.Deps, func(d string) bool { return deps[fn][d] }) {
+				out[fn] = append(out[fn], v)
+			}
+		}
+		slices.Sort(out[fn])
+	}
+	return out
+}
+
+func TestTemplateEnvironment(t *testing.T) {
+	raw := rawTemplate(t)
+	env := templateEnv(t, raw)
+	functions := slices.Sorted(maps.Keys(env))
+	cfg := readConfigEnv(t)
+
+	t.Run("every function's main serves it through function.Serve, which reads the environment through config.Load", func(t *testing.T) {
+		for _, name := range functions {
+			path := filepath.Join("functions", name, "main.go")
+			found := false
+			ast.Inspect(parseGo(t, path), func(n ast.Node) bool {
+				if call, ok := n.(*ast.CallExpr); ok && isCall(call, "function", "Serve") && len(call.Args) == 1 {
+					arg, _ := stringLit(call.Args[0])
+					found = found || arg == name
+				}
+				return true
+			})
+			if !found {
+				t.Errorf("%s does not call function.Serve(%q); this test assumes every main reads what config.Load reads", path, name)
+			}
+		}
+		found := false
+		ast.Inspect(parseGo(t, "shared/function/function.go"), func(n ast.Node) bool {
+			if call, ok := n.(*ast.CallExpr); ok && isCall(call, "config", "Load") {
+				found = true
+			}
+			return true
+		})
+		if !found {
+			t.Error("shared/function/function.go does not call config.Load")
+		}
+	})
+
+	t.Run("nothing outside shared/config reads the environment", func(t *testing.T) {
+		for _, dir := range []string{"shared", "functions"} {
+			err := filepath.WalkDir(filepath.Join(root, dir), func(path string, d fs.DirEntry, err error) error {
+				if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") || strings.Contains(path, "testdata") {
+					return err
+				}
+				rel, _ := filepath.Rel(root, path)
+				if filepath.Dir(rel) == filepath.Join("shared", "config") {
+					return nil
+				}
+				ast.Inspect(parseGo(t, rel), func(n ast.Node) bool {
+					if call, ok := n.(*ast.CallExpr); ok && (isCall(call, "os", "Getenv") || isCall(call, "os", "LookupEnv") || isCall(call, "os", "Environ") || isCall(call, "syscall", "Getenv")) {
+						t.Errorf("%s reads the environment itself; read it in shared/config so this test sees it", rel)
+					}
+					return true
+				})
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+
+	t.Run("every variable shared/config reads says which functions need it", func(t *testing.T) {
+		for _, v := range slices.Sorted(maps.Keys(cfg.Reads)) {
+			if _, ok := envNeeds[v]; !ok {
+				t.Errorf("shared/config reads %s: add it to envNeeds (which functions need it) and set it in template.yaml", v)
+			}
+		}
+		for _, v := range slices.Sorted(maps.Keys(envNeeds)) {
+			if !cfg.Reads[v] {
+				t.Errorf("envNeeds lists %s, which shared/config no longer reads", v)
+			}
+		}
+	})
+
+	t.Run("every function has every variable it needs", func(t *testing.T) {
+		for fn, vars := range needs(t, functions) {
+			for _, v := range vars {
+				n := envNeeds[v]
+				if n.LocalOnly || n.Unset {
+					continue
+				}
+				if _, ok := env[fn][v]; !ok {
+					t.Errorf("%s needs %s; template.yaml does not set it for the function", fn, v)
+				}
+			}
+		}
+	})
+
+	t.Run("a variable required in AWS mode is set for every function", func(t *testing.T) {
+		if len(cfg.Required) == 0 {
+			t.Fatal(`found no "is required" error in shared/config; has the wording changed?`)
+		}
+		for _, fn := range functions {
+			for v := range cfg.Required {
+				if _, ok := env[fn][v]; !ok {
+					t.Errorf("config.Load requires %s in AWS mode; template.yaml does not set it for %s", v, fn)
+				}
+			}
+			for v, with := range cfg.RequiredWith {
+				_, hasWith := env[fn][with]
+				if _, ok := env[fn][v]; hasWith && !ok {
+					t.Errorf("%s sets %s, which requires %s; template.yaml does not set it", fn, with, v)
+				}
+			}
+		}
+	})
+
+	t.Run("no function is given a variable the code does not read, a local-only one, or one deliberately unset", func(t *testing.T) {
+		for _, fn := range functions {
+			for v := range env[fn] {
+				switch n, known := envNeeds[v]; {
+				case !cfg.Reads[v]:
+					t.Errorf("template.yaml sets %s for %s, but shared/config never reads it", v, fn)
+				case known && n.LocalOnly:
+					t.Errorf("template.yaml sets the local-only %s for %s", v, fn)
+				case known && n.Unset:
+					t.Errorf("template.yaml sets %s for %s, which envNeeds says stays unset", v, fn)
+				}
+			}
+		}
+	})
+
+	t.Run("every function starts with exactly the variables the template sets", func(t *testing.T) {
+		t.Setenv("AWS_REGION", "us-east-1")
+		t.Setenv("AWS_ACCESS_KEY_ID", "test")
+		t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+		ctx := context.Background()
+		for _, fn := range functions {
+			vars := resolveEnv(t, raw, env[fn], nil)
+			deps, err := function.Deps(ctx, fn, func(k string) string { return vars[k] })
+			if err != nil {
+				t.Errorf("%s does not start with template.yaml's variables: %v", fn, err)
+				continue
+			}
+			if slices.ContainsFunc(jobs.List(deps), func(j jobs.Job) bool { return j.Function == fn }) {
+				continue
+			}
+			if _, err := function.Handler(deps, fn); err != nil {
+				t.Errorf("%s: %v", fn, err)
+			}
+		}
+	})
+}
+
+// testValues stand in for the values template.yaml takes from parameters,
+// resources and secrets.
+var testValues = map[string]string{
+	"TABLE_NAME":             "billing",
+	"SESSION_KEY":            hex.EncodeToString([]byte("0123456789abcdef0123456789abcdef")),
+	"EVENT_BUS_NAME":         "billing-test",
+	"STRIPE_SECRET_KEY":      "sk_test_template",
+	"STRIPE_PUBLISHABLE_KEY": "pk_test_template",
+	"STRIPE_WEBHOOK_SECRET":  "whsec_template",
+	"EMAIL_FROM":             "billing@example.com",
+	"OIDC_ISSUER":            "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_test",
+	"OIDC_CLIENT_ID":         "test-client",
+	"PUBLIC_URL":             "https://billing.example.com",
+}
+
+// resolveEnv turns a function's template variables into values: literal
+// strings as written, a Ref to a parameter as its Default, anything else
+// from testValues; override wins over all.
+func resolveEnv(t *testing.T, raw map[string]any, vars map[string]any, override map[string]string) map[string]string {
+	t.Helper()
+	params := obj(raw["Parameters"])
+	out := map[string]string{}
+	for k, v := range vars {
+		switch {
+		case override[k] != "":
+			out[k] = override[k]
+		case str(v) != "":
+			out[k] = str(v)
+		case str(obj(params[str(obj(v)["Ref"])])["Default"]) != "":
+			out[k] = str(obj(params[str(obj(v)["Ref"])])["Default"])
+		case testValues[k] != "":
+			out[k] = testValues[k]
+		default:
+			t.Fatalf("no test value for %s (%v); add one to testValues", k, v)
+		}
+	}
+	for k, v := range override {
+		out[k] = v
+	}
+	return out
+}
+
+// isCall reports whether call is pkg.name(...).
+func isCall(call *ast.CallExpr, pkg, name string) bool {
+	sel, ok := call.Fun.(*ast.SelectorExpr)
+	if !ok || sel.Sel.Name != name {
+		return false
+	}
+	x, ok := sel.X.(*ast.Ident)
+	return ok && x.Name == pkg
+}
