@@ -9,28 +9,19 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/stripe/stripe-go/v76"
-	"github.com/stripe/stripe-go/v76/client"
-
 	"github.com/acme/billing/shared/payments/stripeprovider"
+	"github.com/acme/billing/shared/payments/stripetest"
 )
 
 // secretKey is the test secret key; no error text may contain it.
-const secretKey = "sk_test_123"
+const secretKey = stripetest.SecretKey
 
 // newProvider returns a provider whose stripe-go client talks to baseURL
 // through hc, with retries off (so a 500 is answered once) and a silent
 // logger.
 func newProvider(t *testing.T, baseURL string, hc *http.Client) *stripeprovider.Provider {
 	t.Helper()
-	backend := stripe.GetBackendWithConfig(stripe.APIBackend, &stripe.BackendConfig{
-		URL:               stripe.String(baseURL),
-		HTTPClient:        hc,
-		LeveledLogger:     &stripe.LeveledLogger{Level: stripe.LevelNull},
-		MaxNetworkRetries: stripe.Int64(0),
-	})
-	api := client.New(secretKey, &stripe.Backends{API: backend, Uploads: backend})
-	return stripeprovider.New(api)
+	return stripeprovider.New(stripetest.Client(baseURL, hc))
 }
 
 // request is one request as it left stripe-go.

@@ -4,14 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/stripe/stripe-mock/embedded"
-	"github.com/stripe/stripe-mock/server"
+	"github.com/acme/billing/shared/payments/stripetest"
 
 	"github.com/acme/billing/shared/billing"
 	"github.com/acme/billing/shared/money"
@@ -19,37 +16,11 @@ import (
 	"github.com/acme/billing/shared/payments/stripeprovider"
 )
 
-// stripeMock is stripe-mock's handler built, as its main does, from the
-// OpenAPI spec and fixtures embedded in the module. Parsing the spec takes
-// a moment, so all tests share one handler; it is stateless.
-var stripeMock = sync.OnceValues(func() (http.Handler, error) {
-	spec, err := server.LoadSpec(embedded.OpenAPISpec, "")
-	if err != nil {
-		return nil, err
-	}
-	fixtures, err := server.LoadFixtures(embedded.OpenAPIFixtures, "")
-	if err != nil {
-		return nil, err
-	}
-	stub, err := server.NewStubServer(fixtures, spec, false, false)
-	if err != nil {
-		return nil, err
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/", stub.HandleRequest)
-	return &server.DoubleSlashFixHandler{Mux: mux}, nil
-})
-
 // newMockProvider returns a provider talking to an in-process stripe-mock
 // through a recorder.
 func newMockProvider(t *testing.T) (*stripeprovider.Provider, *recorder) {
 	t.Helper()
-	h, err := stripeMock()
-	if err != nil {
-		t.Fatalf("start stripe-mock: %v", err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
+	srv := stripetest.Mock(t)
 	rec := &recorder{next: srv.Client().Transport}
 	return newProvider(t, srv.URL, &http.Client{Transport: rec}), rec
 }
