@@ -122,18 +122,11 @@ func handleSaveAutoRecharge(s *store.Store, pay *payments.Service, engine *recha
 			return nil
 		}()
 		recordChanges(r, s, log, auditAutoRecharge, changes)
-		if e, ok := fieldError(err); ok {
-			props, verr := autoRechargeView(w, r, s, pay, now)
-			if verr != nil {
-				renderError(w, r, log, verr)
-				return
-			}
-			props.Values, props.Errors = values, e
-			renderStatus(w, r, log, http.StatusUnprocessableEntity, html.AutoRechargePage(props))
-			return
-		}
-		if err != nil {
-			renderError(w, r, log, err)
+		if formFailed(w, r, log, err, func(errs map[string]string) (g.Node, error) {
+			props, err := autoRechargeView(w, r, s, pay, now)
+			props.Values, props.Errors = values, errs
+			return html.AutoRechargePage(props), err
+		}) {
 			return
 		}
 		msg := "Auto-recharge is off."

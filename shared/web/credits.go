@@ -89,19 +89,11 @@ func handleAddCredits(svc *payments.Service, stripeKey string, log *slog.Logger)
 			}
 			return nil
 		}()
-		if e, ok := fieldError(err); ok {
-			cards, cerr := svc.Cards(r.Context(), sess.OrgID)
-			if cerr != nil {
-				renderError(w, r, log, cerr)
-				return
-			}
-			renderStatus(w, r, log, http.StatusUnprocessableEntity, html.CreditsPage(html.CreditsProps{
-				Page: pageProps(w, r, "/billing/credits"), Cards: cards, Amount: amountText, Method: method, Token: formToken(), Errors: e}))
-			return
-		}
-		if err != nil {
-			renderError(w, r, log, err)
-		}
+		formFailed(w, r, log, err, func(errs map[string]string) (g.Node, error) {
+			cards, err := svc.Cards(r.Context(), sess.OrgID)
+			return html.CreditsPage(html.CreditsProps{
+				Page: pageProps(w, r, "/billing/credits"), Cards: cards, Amount: amountText, Method: method, Token: formToken(), Errors: errs}), err
+		})
 	})
 }
 

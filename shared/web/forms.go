@@ -2,8 +2,11 @@ package web
 
 import (
 	"errors"
+	"log/slog"
+	"net/http"
 
 	"github.com/acme/billing/shared/billing"
+	g "maragu.dev/gomponents"
 )
 
 // fieldErrors returns the form errors (field → message) of err: every
@@ -33,4 +36,26 @@ func fieldErrors(err error) (map[string]string, bool) {
 		walk(err)
 	}
 	return errs, len(errs) > 0
+}
+
+// formFailed answers a form whose save failed with err, and reports
+// whether it did (false when err is nil): the form's page again, 422,
+// with the field errors next to their fields when err carries any (view
+// builds it), else the error page.
+func formFailed(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error, view func(errs map[string]string) (g.Node, error)) bool {
+	if err == nil {
+		return false
+	}
+	errs, ok := fieldErrors(err)
+	if !ok {
+		renderError(w, r, log, err)
+		return true
+	}
+	n, verr := view(errs)
+	if verr != nil {
+		renderError(w, r, log, verr)
+		return true
+	}
+	renderStatus(w, r, log, http.StatusUnprocessableEntity, n)
+	return true
 }

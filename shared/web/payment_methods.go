@@ -145,13 +145,9 @@ func handleAddCard(svc *payments.Service, s *store.Store, log *slog.Logger) http
 			})
 			return err
 		}()
-		if e, ok := fieldError(err); ok {
-			props := html.AddCardProps{Page: pageProps(w, r, "/billing/payment-methods"), Sandbox: true, Values: values, Errors: e}
-			renderStatus(w, r, log, http.StatusUnprocessableEntity, html.AddCardPage(props))
-			return
-		}
-		if err != nil {
-			renderError(w, r, log, err)
+		if formFailed(w, r, log, err, func(errs map[string]string) (g.Node, error) {
+			return html.AddCardPage(html.AddCardProps{Page: pageProps(w, r, "/billing/payment-methods"), Sandbox: true, Values: values, Errors: errs}), nil
+		}) {
 			return
 		}
 		recordChanges(r, s, log, auditPaymentMethods, billing.Changes{{What: "card " + payments.CardLabel(card) + " added"}})

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -137,15 +136,6 @@ func renderStatus(w http.ResponseWriter, r *http.Request, log *slog.Logger, stat
 	if err := n.Render(w); err != nil {
 		logger(log, r.Context()).Error("render page", "path", r.URL.Path, "error", err)
 	}
-}
-
-// fieldError returns the form errors of err (field → message) when err is
-// an EINVALID error tied to a field.
-func fieldError(err error) (map[string]string, bool) {
-	if e, ok := errors.AsType[*billing.Error](err); ok && e.Code == billing.EINVALID && e.Field != "" {
-		return map[string]string{e.Field: e.Message}, true
-	}
-	return nil, false
 }
 
 // allowStripeJS widens the page's Content-Security-Policy for Stripe.js:

@@ -127,18 +127,11 @@ func handleSaveSpend(s *store.Store, n *notify.Notifier, local bool, now func() 
 			return err
 		}()
 		recordChanges(r, s, log, auditSpend, changes)
-		if e, ok := fieldError(err); ok {
-			props, verr := spendView(w, r, s, n, now())
-			if verr != nil {
-				renderError(w, r, log, verr)
-				return
-			}
-			props.Values, props.Errors = values, e
-			renderStatus(w, r, log, http.StatusUnprocessableEntity, html.SpendPage(props))
-			return
-		}
-		if err != nil {
-			renderError(w, r, log, err)
+		if formFailed(w, r, log, err, func(errs map[string]string) (g.Node, error) {
+			props, err := spendView(w, r, s, n, now())
+			props.Values, props.Errors = values, errs
+			return html.SpendPage(props), err
+		}) {
 			return
 		}
 		if secret != "" {
@@ -186,7 +179,7 @@ func handleTestWebhook(n *notify.Notifier, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sess, _ := auth.FromContext(r.Context())
 		d, err := n.SendTest(r.Context(), sess.OrgID)
-		if e, ok := fieldError(err); ok {
+		if e, ok := fieldErrors(err); ok {
 			redirect(w, r, "/billing/spend-management", "error", e["webhook_url"])
 			return
 		}

@@ -126,13 +126,9 @@ func handleAddTaxID(s *store.Store, pay *payments.Service, log *slog.Logger) htt
 			added, err = tx.CreateTaxID(r.Context(), customer, in)
 			return err
 		}()
-		if e, ok := fieldError(err); ok {
-			props := html.AddTaxIDProps{Page: pageProps(w, r, "/billing/tax"), Values: values, Errors: e}
-			renderStatus(w, r, log, http.StatusUnprocessableEntity, html.AddTaxIDPage(props))
-			return
-		}
-		if err != nil {
-			renderError(w, r, log, err)
+		if formFailed(w, r, log, err, func(errs map[string]string) (g.Node, error) {
+			return html.AddTaxIDPage(html.AddTaxIDProps{Page: pageProps(w, r, "/billing/tax"), Values: values, Errors: errs}), nil
+		}) {
 			return
 		}
 		redirect(w, r, "/billing/tax", "success", payments.TaxIDDescription(added.Type)+" "+added.Value+" is added.")
