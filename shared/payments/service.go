@@ -285,17 +285,19 @@ func (s *Service) CheckoutCompleted(ctx context.Context, orgID, checkoutID strin
 
 // CardAdded makes a newly added card the default when the organisation has
 // no default card yet.
-func (s *Service) CardAdded(ctx context.Context, orgID, cardID string) error {
-	cards, err := s.Cards(ctx, orgID)
+// It returns the card, ENOTFOUND when it is not the organisation's.
+func (s *Service) CardAdded(ctx context.Context, orgID, cardID string) (Card, error) {
+	c, cards, err := s.card(ctx, orgID, cardID)
 	if err != nil {
-		return err
+		return Card{}, err
 	}
-	for _, c := range cards {
-		if c.Default {
-			return nil
+	for _, other := range cards {
+		if other.Default {
+			return c, nil
 		}
 	}
-	return s.SetDefaultCard(ctx, orgID, cardID)
+	c.Default = true
+	return c, s.SetDefaultCard(ctx, orgID, cardID)
 }
 
 // ChargeOffSession charges one of the organisation's cards without the

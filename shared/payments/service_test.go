@@ -452,7 +452,7 @@ func TestCards(t *testing.T) {
 		e := newService(t, "acme")
 		first := e.addCard("acme", "4242424242424242")
 		second := e.addCard("acme", "4000000000009995")
-		if err := e.svc.CardAdded(ctx, "acme", second.ID); err != nil {
+		if _, err := e.svc.CardAdded(ctx, "acme", second.ID); err != nil {
 			t.Fatal(err)
 		}
 		if cards := e.cards("acme"); !cards[0].Default || cards[1].Default {
@@ -470,7 +470,7 @@ func TestCards(t *testing.T) {
 		if cards := e.cards("acme"); len(cards) != 1 || cards[0].Default {
 			t.Fatalf("cards = %+v, want the second, not default", cards)
 		}
-		if err := e.svc.CardAdded(ctx, "acme", second.ID); err != nil {
+		if _, err := e.svc.CardAdded(ctx, "acme", second.ID); err != nil {
 			t.Fatal(err)
 		}
 		if cards := e.cards("acme"); !cards[0].Default {

@@ -18,7 +18,7 @@ import (
 
 // setupIntenter is a provider that adds cards through Stripe Elements.
 type setupIntenter interface {
-	SetupIntent(ctx context.Context, customerID string) (string, error)
+	SetupIntent(ctx context.Context, customerID, addedBy string) (string, error)
 }
 
 // handlePaymentMethods lists the organisation's cards.
@@ -101,7 +101,7 @@ func handleAddCardForm(svc *payments.Service, stripeKey string, log *slog.Logger
 			if err != nil {
 				return nil, err
 			}
-			secret, err := si.SetupIntent(r.Context(), customer)
+			secret, err := si.SetupIntent(r.Context(), customer, sess.Email)
 			if err != nil {
 				return nil, err
 			}

@@ -139,7 +139,21 @@ func (ev *Events) apply(ctx context.Context, e stripe.Event) error {
 		if org == "" || err != nil || si.PaymentMethod == nil {
 			return err
 		}
-		return ev.svc.CardAdded(ctx, org, si.PaymentMethod.ID)
+		card, err := ev.svc.CardAdded(ctx, org, si.PaymentMethod.ID)
+		if err != nil {
+			return err
+		}
+		actor := si.Metadata[MetaAddedBy]
+		if actor == "" {
+			actor = "Stripe"
+		}
+		entry := billing.AuditEntry{Time: ev.now().UTC(), Actor: actor, Page: "Payment Methods",
+			Changes: billing.Changes{{What: "card " + payments.CardLabel(card) + " added"}}}
+		if err := ev.store.AddAudit(ctx, org, entry); err != nil {
+			// The card is saved; a missing audit line must not make Stripe retry.
+			ev.log.Error("record card added", "org", org, "error", err)
+		}
+		return nil
 	case strings.HasPrefix(t, "payment_method."):
 		return nil // cards are read live from Stripe
 	case strings.HasPrefix(t, "customer.tax_id."), strings.HasPrefix(t, "invoice."):

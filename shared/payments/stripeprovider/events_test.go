@@ -473,18 +473,25 @@ func TestEventsApply(t *testing.T) {
 		{"checkout.session.async_payment_succeeded credits the checkout", "checkout.session.async_payment_succeeded",
 			checkoutSession("cs_async", "paid", 3000, "cus_acme", acmeOnly, "pi_async"),
 			credits("Stripe Checkout Session cs_async via Add Credits", money.Dollars(30), "Cryptocurrency")},
-		{"setup_intent.succeeded makes the new card the default when there is none", "setup_intent.succeeded",
-			setupIntent("seti_1", "cus_acme", "pm_new"),
+		{"setup_intent.succeeded makes the new card the default when there is none, and records who added it", "setup_intent.succeeded",
+			withMeta(setupIntent("seti_1", "cus_acme", "pm_new"), stripeprovider.MetaAddedBy, "you@acme.test"),
 			func(t *testing.T, e *eventsEnv, before state) {
 				if got := e.stripe.defaultOf("cus_acme"); got != "pm_new" {
 					t.Errorf("acme's default = %q, want pm_new", got)
 				}
-				if after := e.state(); !slices.Equal(after.items, before.items) {
-					t.Errorf("the store changed:\n%s", before.diff(after))
+				if after := e.state().withoutAudit(); !slices.Equal(after.items, before.withoutAudit().items) {
+					t.Errorf("the store changed beyond the audit trail:\n%s", before.diff(after))
 				}
+				e.wantCardAudit(t, "you@acme.test")
 			}},
-		{"setup_intent.succeeded leaves an existing default", "setup_intent.succeeded",
-			setupIntent("seti_2", "cus_acme", "pm_new"), nothing},
+		{"setup_intent.succeeded leaves an existing default, and records the card", "setup_intent.succeeded",
+			setupIntent("seti_2", "cus_acme", "pm_new"),
+			func(t *testing.T, e *eventsEnv, before state) {
+				if after := e.state().withoutAudit(); !after.equal(before.withoutAudit()) {
+					t.Errorf("the event changed:\n%s", before.diff(after))
+				}
+				e.wantCardAudit(t, "Stripe")
+			}},
 		{"payment_method.attached is acknowledged and changes nothing", "payment_method.attached", pmJSON("pm_new", "cus_acme"), nothing},
 		{"payment_method.detached is acknowledged and changes nothing", "payment_method.detached", pmJSON("pm_new", ""), nothing},
 		{"payment_method.updated is acknowledged and changes nothing", "payment_method.updated", pmJSON("pm_new", "cus_acme"), nothing},
@@ -728,4 +735,36 @@ func mapsEqual(a, b map[string]money.Money) bool {
 		}
 	}
 	return true
+}
+
+// withMeta returns object with metadata key set to value.
+func withMeta(object map[string]any, key, value string) map[string]any {
+	object["metadata"] = map[string]string{key: value}
+	return object
+}
+
+// withoutAudit is the state without audit trail entries.
+func (s state) withoutAudit() state {
+	var items []string
+	for _, it := range s.items {
+		if !strings.Contains(it, `"SK":"AUDIT#`) {
+			items = append(items, it)
+		}
+	}
+	s.items = items
+	return s
+}
+
+// wantCardAudit checks acme's audit trail holds exactly one "card … added"
+// entry, by actor.
+func (e *eventsEnv) wantCardAudit(t *testing.T, actor string) {
+	t.Helper()
+	entries, err := e.store.RecentChanges(t.Context(), "acme", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || entries[0].Actor != actor || entries[0].Page != "Payment Methods" ||
+		len(entries[0].Changes) != 1 || !strings.HasPrefix(entries[0].Changes[0].What, "card ") || !strings.HasSuffix(entries[0].Changes[0].What, " added") {
+		t.Errorf("audit trail %+v, want one card added by %s", entries, actor)
+	}
 }

@@ -214,7 +214,7 @@ func TestStripeMock(t *testing.T) {
 
 	t.Run("a SetupIntent is for off-session card use and returns its client secret", func(t *testing.T) {
 		p, rec := newMockProvider(t)
-		secret, err := p.SetupIntent(ctx, "cus_123")
+		secret, err := p.SetupIntent(ctx, "cus_123", "you@acme.test")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -64,12 +64,15 @@ func (p *Provider) CreateCustomer(ctx context.Context, orgID, name, email string
 // SetupIntent creates a SetupIntent that saves a card to the customer for
 // later off-session payments, and returns its client secret for Stripe
 // Elements on the "Add New Credit Card" page. The secret lets the browser
-// confirm this one SetupIntent; do not log it.
-func (p *Provider) SetupIntent(ctx context.Context, customerID string) (clientSecret string, err error) {
+// confirm this one SetupIntent; do not log it. addedBy (the signed-in
+// member's email) goes in its metadata, so the webhook that reports the
+// saved card can record who added it.
+func (p *Provider) SetupIntent(ctx context.Context, customerID, addedBy string) (clientSecret string, err error) {
 	params := &stripe.SetupIntentParams{
 		Customer:           stripe.String(customerID),
 		Usage:              stripe.String(string(stripe.SetupIntentUsageOffSession)),
 		PaymentMethodTypes: stripe.StringSlice([]string{"card"}),
+		Metadata:           map[string]string{MetaAddedBy: addedBy},
 	}
 	params.Context = ctx
 	si, err := p.api.SetupIntents.New(params)
@@ -78,6 +81,9 @@ func (p *Provider) SetupIntent(ctx context.Context, customerID string) (clientSe
 	}
 	return si.ClientSecret, nil
 }
+
+// MetaAddedBy is the SetupIntent metadata key naming who added the card.
+const MetaAddedBy = "added_by"
 
 // cents converts a positive amount of whole cents to Stripe's smallest
 // currency unit; anything else is an EINVALID error on the amount field.
