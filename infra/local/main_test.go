@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -9,30 +8,12 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/acme/billing/shared/logtest"
 	"github.com/truora/minidyn/server"
 )
-
-// syncBuffer is a bytes.Buffer safe to read while run writes to it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 var urlPattern = regexp.MustCompile(`running at (http://[0-9.:]+)/billing`)
 
@@ -41,7 +22,7 @@ var urlPattern = regexp.MustCompile(`running at (http://[0-9.:]+)/billing`)
 func start(t *testing.T, env map[string]string) (string, func() (error, string)) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	out := &syncBuffer{}
+	out := &logtest.Buffer{}
 	done := make(chan error, 1)
 	env["ADDR"] = "127.0.0.1:0"
 	go func() { done <- run(ctx, func(k string) string { return env[k] }, out, io.Discard) }()

@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/acme/billing/shared/logtest"
 )
 
 // root is the module's root, relative to this package.
@@ -119,7 +121,7 @@ type emulator struct {
 	Started, Listening time.Time
 
 	cmd  *exec.Cmd
-	logs *syncBuffer
+	logs *logtest.Buffer
 	done chan struct{}
 }
 
@@ -149,7 +151,7 @@ func startEmulator(tb testing.TB, bootstrap string, env map[string]string) *emul
 		// Its own process group, so stopping it stops the runtime it
 		// started too.
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		e := &emulator{URL: "http://" + invokeAddr + "/2015-03-31/functions/function/invocations", cmd: cmd, logs: &syncBuffer{}, done: make(chan struct{})}
+		e := &emulator{URL: "http://" + invokeAddr + "/2015-03-31/functions/function/invocations", cmd: cmd, logs: &logtest.Buffer{}, done: make(chan struct{})}
 		cmd.Stdout, cmd.Stderr = e.logs, e.logs
 		e.Started = time.Now()
 		if err := cmd.Start(); err != nil {
@@ -250,21 +252,4 @@ func freeAddr(tb testing.TB) string {
 	}
 	defer l.Close()
 	return l.Addr().String()
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

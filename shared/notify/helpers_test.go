@@ -1,7 +1,6 @@
 package notify_test
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -16,53 +15,17 @@ import (
 
 	"github.com/acme/billing/shared/billing"
 	"github.com/acme/billing/shared/events"
+	"github.com/acme/billing/shared/logtest"
 	"github.com/acme/billing/shared/money"
 	"github.com/acme/billing/shared/notify"
 	"github.com/acme/billing/shared/store"
 	"github.com/acme/billing/shared/store/storetest"
+	"github.com/acme/billing/shared/timetest"
 	awsevents "github.com/aws/aws-lambda-go/events"
 )
 
 // start is the tests' first time: mid-afternoon UTC.
 var start = time.Date(2026, 11, 27, 15, 4, 5, 0, time.UTC)
-
-// clock is an injected clock the test moves.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
-func (c *clock) Advance(d time.Duration) { c.Set(c.Now().Add(d)) }
-
-// lockedBuffer is a log safe for concurrent handlers.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // env is a notifier in local mode on an embedded DynamoDB, with the Outbox
 // as its mailer and an organisation "acme" with a billing email.
@@ -70,10 +33,10 @@ type env struct {
 	t        *testing.T
 	db       *storetest.DB
 	store    *store.Store
-	clock    *clock
+	clock    *timetest.Clock
 	outbox   *notify.Outbox
 	notifier *notify.Notifier
-	logs     *lockedBuffer
+	logs     *logtest.Buffer
 }
 
 func newEnv(t *testing.T) *env {
@@ -85,10 +48,10 @@ func newEnv(t *testing.T) *env {
 // mode) and the mode.
 func newEnvWith(t *testing.T, client *http.Client, local bool) *env {
 	t.Helper()
-	clk := &clock{t: start}
+	clk := timetest.NewClock(start)
 	db := storetest.New(t)
 	st := db.Store(clk.Now)
-	logs := &lockedBuffer{}
+	logs := &logtest.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	outbox := notify.NewOutbox(st, clk.Now)
 	e := &env{t: t, db: db, store: st, clock: clk, outbox: outbox, logs: logs,
@@ -195,7 +158,7 @@ type received struct {
 // answers with the next status of its script (the last one repeats).
 type receiver struct {
 	srv   *httptest.Server
-	clock *clock
+	clock *timetest.Clock
 
 	mu       sync.Mutex
 	statuses []int
@@ -204,7 +167,7 @@ type receiver struct {
 	onRequest func()
 }
 
-func newReceiver(t *testing.T, clk *clock, statuses ...int) *receiver {
+func newReceiver(t *testing.T, clk *timetest.Clock, statuses ...int) *receiver {
 	t.Helper()
 	if len(statuses) == 0 {
 		statuses = []int{http.StatusOK}

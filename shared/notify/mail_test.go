@@ -13,6 +13,7 @@ import (
 
 	"github.com/acme/billing/shared/notify"
 	"github.com/acme/billing/shared/store/storetest"
+	"github.com/acme/billing/shared/timetest"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
@@ -38,7 +39,7 @@ func (m *flakyMailer) Send(ctx context.Context, e notify.Email) error {
 
 func TestOutbox(t *testing.T) {
 	db := storetest.New(t)
-	clk := &clock{t: start}
+	clk := timetest.NewClock(start)
 	st := db.Store(clk.Now)
 	outbox := notify.NewOutbox(st, clk.Now)
 	for i, to := range []string{"a@acme.test", "b@acme.test", "c@globex.test"} {

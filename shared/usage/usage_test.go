@@ -1,21 +1,21 @@
 package usage_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net/http"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/acme/billing/shared/billing"
 	"github.com/acme/billing/shared/events"
+	"github.com/acme/billing/shared/logtest"
 	"github.com/acme/billing/shared/money"
 	"github.com/acme/billing/shared/store"
 	"github.com/acme/billing/shared/store/storetest"
+	"github.com/acme/billing/shared/timetest"
 	"github.com/acme/billing/shared/usage"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
@@ -28,62 +28,31 @@ import (
 // midnight only when it means to.
 var noon = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 
-// testClock is the injected clock: tests move it, the service reads it
-// from many goroutines.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newTestClock(t time.Time) *testClock { return &testClock{t: t} }
-
-// Now returns the clock's time.
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Set moves the clock to t.
-func (c *testClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
-// Advance moves the clock forward by d and returns the new time.
-func (c *testClock) Advance(d time.Duration) time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-	return c.t
-}
-
 // meter is the usage service as production builds it, on an embedded
 // DynamoDB with the in-process event bus.
 type meter struct {
 	t     *testing.T
-	clock *testClock
+	clock *timetest.Clock
 	db    *storetest.DB
 	st    *store.Store
 	bus   *events.Bus
 	svc   *usage.Service
 	log   *slog.Logger
-	logs  *syncBuffer
+	logs  *logtest.Buffer
 }
 
 // newMeter builds store → bus → service at time at. The service log is
 // printed when the test fails.
 func newMeter(t *testing.T, at time.Time) *meter {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("service log:\n%s", logs.String())
 		}
 	})
-	clock := newTestClock(at)
+	clock := timetest.NewClock(at)
 	db := storetest.New(t)
 	st := db.Store(clock.Now)
 	bus := events.NewBus(log)
@@ -217,24 +186,6 @@ func attrS(item map[string]types.AttributeValue, name string) string {
 // event is one usage event as a caller reports it.
 func event(id, org, amount string, at time.Time) usage.Input {
 	return usage.Input{Event: billing.UsageEvent{ID: id, OrgID: org, Amount: money.MustParse(amount), Description: "API call", Time: at}}
-}
-
-// syncBuffer is a buffer safe for a logger's concurrent writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func TestRecordValidation(t *testing.T) {

@@ -21,6 +21,7 @@ import (
 	"github.com/acme/billing/shared/billing"
 	"github.com/acme/billing/shared/events"
 	"github.com/acme/billing/shared/invoicing"
+	"github.com/acme/billing/shared/logtest"
 	"github.com/acme/billing/shared/notify"
 	"github.com/acme/billing/shared/payments"
 	"github.com/acme/billing/shared/payments/sandbox"
@@ -34,7 +35,7 @@ import (
 // logCapture is every line the handlers log, at every level, as text (the
 // local server's format) and as JSON (Lambda's).
 type logCapture struct {
-	text, json lockedBuffer
+	text, json logtest.Buffer
 	log        *slog.Logger
 }
 

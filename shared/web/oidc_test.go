@@ -14,6 +14,7 @@ import (
 
 	"github.com/acme/billing/shared/auth"
 	"github.com/acme/billing/shared/billing"
+	"github.com/acme/billing/shared/logtest"
 	"github.com/acme/billing/shared/money"
 	"github.com/acme/billing/shared/store"
 	"github.com/acme/billing/shared/store/storetest"
@@ -56,7 +57,7 @@ func newOIDCEnv(t *testing.T, o oidcOptions) *oidcEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &lockedBuffer{}
+	logs := &logtest.Buffer{}
 	log := o.log
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(logs, nil))

@@ -16,6 +16,7 @@ import (
 	"github.com/acme/billing/shared/notify"
 	"github.com/acme/billing/shared/recharge"
 	"github.com/acme/billing/shared/store"
+	"github.com/acme/billing/shared/timetest"
 	"github.com/acme/billing/shared/usage"
 	"github.com/acme/billing/shared/web"
 )
@@ -26,14 +27,14 @@ import (
 // them: every job with detail types gets those events.
 type spendE2E struct {
 	*env
-	clock  *movingClock
+	clock  *timetest.Clock
 	deps   web.Deps
 	outbox *notify.Outbox
 }
 
 func newSpendE2E(t *testing.T, start time.Time) *spendE2E {
 	t.Helper()
-	s := &spendE2E{clock: &movingClock{t: start}}
+	s := &spendE2E{clock: timetest.NewClock(start)}
 	s.env = newEnvWith(t, start, func(d *web.Deps) {
 		now := s.clock.Now
 		bus := events.NewBus(d.Log)

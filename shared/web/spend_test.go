@@ -23,30 +23,11 @@ import (
 	"github.com/acme/billing/shared/money"
 	"github.com/acme/billing/shared/notify"
 	"github.com/acme/billing/shared/store"
+	"github.com/acme/billing/shared/timetest"
 	"github.com/acme/billing/shared/web"
 )
 
 const spendPath = "/billing/spend-management"
-
-// movingClock is an injected clock a test moves.
-type movingClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *movingClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *movingClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
-func (c *movingClock) Advance(d time.Duration) { c.Set(c.Now().Add(d)) }
 
 // spendForm is the Spend Management form as a browser submits it; enabled
 // is the toggle.
@@ -562,7 +543,7 @@ func fieldControlValid(id, value string) string {
 
 func TestSpendTestEvent(t *testing.T) {
 	// The notifier's clock moves, so deliveries have an order.
-	clk := &movingClock{t: lateInMonth}
+	clk := timetest.NewClock(lateInMonth)
 	e := newEnvWith(t, lateInMonth, func(d *web.Deps) {
 		d.Now = clk.Now
 		d.Notify = notify.New(d.Store, notify.NewOutbox(d.Store, clk.Now), nil, clk.Now, d.Log, true)

@@ -18,6 +18,7 @@ import (
 	"github.com/acme/billing/shared/billing"
 	"github.com/acme/billing/shared/events"
 	"github.com/acme/billing/shared/gateway"
+	"github.com/acme/billing/shared/logtest"
 	"github.com/acme/billing/shared/money"
 	"github.com/acme/billing/shared/store"
 	"github.com/acme/billing/shared/store/storetest"
@@ -71,7 +72,7 @@ func newUsageAPI(t *testing.T, now time.Time, opts usageAPIOptions) *usageAPI {
 	if err != nil {
 		t.Fatalf("new sessions: %v", err)
 	}
-	logs := &lockedBuffer{}
+	logs := &logtest.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	apiKey := usageKey
 	if opts.noKey {

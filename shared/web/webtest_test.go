@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"bytes"
 	"crypto/rand"
 	stdhtml "html"
 	"io"
@@ -12,7 +11,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +18,7 @@ import (
 	"github.com/acme/billing/shared/auth"
 	"github.com/acme/billing/shared/events"
 	"github.com/acme/billing/shared/invoicing"
+	"github.com/acme/billing/shared/logtest"
 	"github.com/acme/billing/shared/money"
 	"github.com/acme/billing/shared/notify"
 	"github.com/acme/billing/shared/payments"
@@ -52,7 +51,7 @@ type env struct {
 	// handler is what srv serves, for requests that must skip net/http's
 	// own response handling.
 	handler http.Handler
-	log     *lockedBuffer
+	log     *logtest.Buffer
 }
 
 // newEnv builds the handler the way the local server does (Routes and
@@ -76,7 +75,7 @@ func newEnvWith(t *testing.T, now time.Time, configure func(*web.Deps), extra ..
 	if err != nil {
 		t.Fatalf("new sessions: %v", err)
 	}
-	logs := &lockedBuffer{}
+	logs := &logtest.Buffer{}
 	st := db.Store(clock)
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	bus := events.NewBus(log)
@@ -246,21 +245,3 @@ func plainText(fragment string) string {
 
 // dollarAmount matches an amount shown to people, like "$1,234.57".
 var dollarAmount = regexp.MustCompile(`\$[0-9]`)
-
-// lockedBuffer is a buffer safe for the concurrent writes of a server log.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
