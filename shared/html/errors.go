@@ -31,15 +31,3 @@ func ErrorPage(p ErrorProps) Node {
 	}
 	return document(p.Heading, Main(Class("auth"), ID("main"), body))
 }
-
-// PendingPage is the honest body of a Billing page that is not built yet:
-// the navigation works, and nothing is made up.
-func PendingPage(p PageProps, lede string) Node {
-	return Page(p,
-		pageHeader(p.Title, lede),
-		Div(Class("empty"),
-			H2(Text("Not available yet")),
-			P(Text("This part of the Billing section is not available yet. Nothing here is set up for your organisation, and nothing has been charged.")),
-		),
-	)
-}

@@ -121,7 +121,7 @@ func periodSK(period time.Time) string { return "INVPERIOD#" + period.UTC().Form
 // the invoice (its ID and TransactionID are assigned), cuts inv.Usage from
 // Usage This Period, and, when inv.Applied > 0, appends the balance
 // transaction "Applied credit balance to invoice" of −inv.Applied, which
-// lowers the ledger. Unlike CloseUsage it also closes a period whose
+// lowers the ledger. It also closes a period whose
 // applied credit or usage is zero.
 //
 // The account must still hold what inv was computed from: a ledger balance

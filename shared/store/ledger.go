@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/acme/billing/shared/billing"
-	"github.com/acme/billing/shared/money"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
@@ -24,24 +23,12 @@ import (
 // same request after a lost answer is recognised and returns the
 // transaction written the first time.
 func (s *Store) AppendTransaction(ctx context.Context, orgID string, nt billing.NewTransaction) (billing.Transaction, error) {
-	return s.appendTransaction(ctx, orgID, nt, 0, nil)
+	return s.appendTransaction(ctx, orgID, nt, nil)
 }
 
-// CloseUsage moves usage out of Usage This Period onto an invoice and
-// appends the credit applied to it (a debit, e.g. "Applied credit balance
-// to invoice"), in one transaction. applied.Amount must be < 0 and usage
-// > 0. It returns ECONFLICT when Usage This Period is less than usage.
-func (s *Store) CloseUsage(ctx context.Context, orgID string, usage money.Money, applied billing.NewTransaction) (billing.Transaction, error) {
-	if usage <= 0 || applied.Amount >= 0 {
-		return billing.Transaction{}, billing.FieldError("amount", "Closed usage must be positive and applied credit a debit.")
-	}
-	return s.appendTransaction(ctx, orgID, applied, usage, nil)
-}
-
-// appendTransaction appends nt, cutting closeUsage from Usage This Period
-// when positive; with, when set, returns one more new item to write in the
-// same transaction, given the transaction's id.
-func (s *Store) appendTransaction(ctx context.Context, orgID string, nt billing.NewTransaction, closeUsage money.Money, with func(txID string) (any, error)) (billing.Transaction, error) {
+// appendTransaction appends nt; with, when set, returns one more new item
+// to write in the same transaction, given the transaction's id.
+func (s *Store) appendTransaction(ctx context.Context, orgID string, nt billing.NewTransaction, with func(txID string) (any, error)) (billing.Transaction, error) {
 	if err := nt.Validate(); err != nil {
 		return billing.Transaction{}, err
 	}
@@ -64,10 +51,6 @@ func (s *Store) appendTransaction(ctx context.Context, orgID string, nt billing.
 		upd = upd.Add(expression.Name("total_credits"), expression.Value(nt.Amount))
 	}
 	cond := expression.AttributeExists(expression.Name(AttrPK))
-	if closeUsage > 0 {
-		upd = upd.Add(expression.Name("usage_period"), expression.Value(-closeUsage))
-		cond = cond.And(expression.Name("usage_period").GreaterThanEqual(expression.Value(closeUsage)))
-	}
 	e, err := expression.NewBuilder().WithUpdate(upd).WithCondition(cond).Build()
 	if err != nil {
 		return billing.Transaction{}, fmt.Errorf("append transaction %s: %w", orgID, err)
@@ -105,11 +88,6 @@ func (s *Store) appendTransaction(ctx context.Context, orgID string, nt billing.
 		// Our own id already exists: this request was applied before and
 		// its answer lost. Return what was written.
 		return s.transaction(ctx, orgID, rec.ID)
-	case conditionFailed(reasons, 1) && closeUsage > 0:
-		if _, err := s.Account(ctx, orgID, s.now()); err != nil {
-			return billing.Transaction{}, err
-		}
-		return billing.Transaction{}, billing.Errorf(billing.ECONFLICT, "Usage This Period is less than the usage to close.")
 	case conditionFailed(reasons, 1):
 		return billing.Transaction{}, billing.Errorf(billing.ENOTFOUND, "Organisation %s not found.", orgID)
 	case conditionFailed(reasons, 2):

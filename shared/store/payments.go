@@ -151,7 +151,7 @@ func (s *Store) CreditPayment(ctx context.Context, orgID string, p PaymentCredit
 	}
 	_, err := s.appendTransaction(ctx, orgID, billing.NewTransaction{
 		Description: p.Description, Amount: p.Amount, Created: p.Paid, Key: p.PaymentID,
-	}, 0, func(txID string) (any, error) {
+	}, func(txID string) (any, error) {
 		order.TransactionID = txID
 		return order, nil
 	})

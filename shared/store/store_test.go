@@ -215,36 +215,6 @@ func TestAppendTransaction(t *testing.T) {
 	})
 }
 
-func TestCloseUsage(t *testing.T) {
-	ctx := context.Background()
-	s := storetest.New(t).Store(clock)
-	newOrg(t, s, "acme", money.Dollars(10))
-	if err := s.AddUsage(ctx, "acme", now, money.MustParse("3.000001")); err != nil {
-		t.Fatal(err)
-	}
-
-	t.Run("closing more usage than the period holds is a conflict", func(t *testing.T) {
-		_, err := s.CloseUsage(ctx, "acme", money.Dollars(4), billing.NewTransaction{Description: billing.DescAppliedCredit, Amount: -money.Dollars(4)})
-		if billing.ErrorCode(err) != billing.ECONFLICT {
-			t.Fatalf("err = %v, want conflict", err)
-		}
-	})
-
-	t.Run("closing usage cuts the period and debits the applied credit together", func(t *testing.T) {
-		u := money.MustParse("3.000001")
-		if _, err := s.CloseUsage(ctx, "acme", u, billing.NewTransaction{Description: billing.DescAppliedCredit, Amount: -u}); err != nil {
-			t.Fatal(err)
-		}
-		acct, _ := s.Account(ctx, "acme", now)
-		if acct.UsagePeriod != 0 || acct.Ledger != money.Dollars(10)-u || acct.TotalCredits != money.Dollars(10) {
-			t.Errorf("account = %+v", acct)
-		}
-		if acct.UsedToday != u {
-			t.Errorf("used today = %v, want it kept for the day", acct.UsedToday)
-		}
-	})
-}
-
 func TestTransactions(t *testing.T) {
 	ctx := context.Background()
 	s := storetest.New(t).Store(clock)

@@ -29,13 +29,3 @@ func handleOverview(s *store.Store, now func() time.Time, log *slog.Logger) http
 		return html.OverviewPage(html.OverviewProps{Page: props, Account: acct, Figures: acct.Figures(), Profile: profile, Changes: changes}), nil
 	})
 }
-
-// handlePending serves a Billing page whose capability is not built yet:
-// the navigation and an honest "not available yet", with no made-up data.
-func handlePending(s *store.Store, log *slog.Logger, title, lede string) http.Handler {
-	return page(log, func(w http.ResponseWriter, r *http.Request) (g.Node, error) {
-		props := pageProps(w, r, r.URL.Path)
-		props.Title = title
-		return html.PendingPage(props, lede), nil
-	})
-}

@@ -13,10 +13,6 @@ import (
 	"github.com/acme/billing/shared/web"
 )
 
-// builtPages are the Billing pages built so far; every other page of
-// the navigation is still "not available yet".
-var builtPages = map[string]bool{"/billing": true, "/billing/balance-history": true, "/billing/payment-methods": true, "/billing/credits": true, "/billing/auto-recharge": true, "/billing/spend-management": true, "/billing/invoices": true, "/billing/address": true, "/billing/notifications": true, "/billing/tax": true}
-
 var currentLink = regexp.MustCompile(`<a href="([^"]*)" aria-current="page">`)
 
 func TestPages(t *testing.T) {
@@ -60,17 +56,6 @@ func TestPages(t *testing.T) {
 				}
 			}
 			assertSecurityHeaders(t, res)
-			if !builtPages[n.Path] {
-				if !strings.Contains(res.text(), "Not available yet") {
-					t.Error(`the page does not say "Not available yet"`)
-				}
-				if m := dollarAmount.FindString(res.text()); m != "" {
-					t.Errorf("a page not built yet shows an amount (%q...):\n%s", m, res.text())
-				}
-				if strings.Count(res.body, "<form") > 1 {
-					t.Error("a page not built yet offers a form besides sign-out")
-				}
-			}
 		})
 	}
 
