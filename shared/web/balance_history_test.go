@@ -238,7 +238,7 @@ func TestBalanceHistory(t *testing.T) {
 		if ct := res.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/csv") {
 			t.Errorf("Content-Type %q, want text/csv", ct)
 		}
-		if cd := res.header.Get("Content-Disposition"); !strings.HasPrefix(cd, "attachment;") || !strings.Contains(cd, `filename="balance-history-acme-2026-11-27.csv"`) {
+		if cd := res.header.Get("Content-Disposition"); !strings.HasPrefix(cd, "attachment;") || !strings.Contains(cd, `filename="balance-history-acme-`+billing.Day(lateInMonth)+`.csv"`) {
 			t.Errorf("Content-Disposition %q, want an attachment named for the org and day", cd)
 		}
 		records := csvRecords(t, res)

@@ -292,7 +292,7 @@ func TestPayNow(t *testing.T) {
 	page := b.closeCycle(t)
 	inv := e.onlyInvoice(t, "globex")
 	due := invoiceRows(t, page.body, "payments-due-table")
-	want := invoiceRow{"Nov 27, 2026", inv.ID, "Dec 11, 2026", "$20.12", "Add a card to pay Download"}
+	want := invoiceRow{dateOf(lateInMonth), inv.ID, dateOf(lateInMonth.AddDate(0, 0, 14)), "$20.12", "Add a card to pay Download"}
 	if len(due) != 1 || strings.Join(due[0], "|") != strings.Join(want, "|") {
 		t.Fatalf("payments due %q, want %q", due, want)
 	}
@@ -319,7 +319,7 @@ func TestPayNow(t *testing.T) {
 		t.Error("the paid invoice is still due")
 	}
 	hist := invoiceRows(t, again.body, "history-table")
-	if len(hist) != 1 || hist[0][0] != "Nov 27, 2026" || !strings.HasPrefix(hist[0][1], inv.ID) || hist[0][2] != "Nov 27, 2026" || !strings.HasPrefix(hist[0][3], "$20.12") {
+	if len(hist) != 1 || hist[0][0] != dateOf(lateInMonth) || !strings.HasPrefix(hist[0][1], inv.ID) || hist[0][2] != dateOf(lateInMonth) || !strings.HasPrefix(hist[0][3], "$20.12") {
 		t.Errorf("history %q, want the paid invoice", hist)
 	}
 	acct, err := e.store.Account(t.Context(), "globex", lateInMonth)

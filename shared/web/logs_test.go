@@ -158,7 +158,7 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 			secrets["customer webhook signature "+strconv.Itoa(i)] = r.header.Get("webhook-signature")
 		}
 
-		body := `{"events":[{"id":"log-1","org_id":"acme","amount":"0.0025","description":"log test","time":"2026-11-27T15:00:00Z"}]}`
+		body := `{"events":[{"id":"log-1","org_id":"acme","amount":"0.0025","description":"log test","time":"` + lateInMonth.Format(time.RFC3339) + `"}]}`
 		wantStatus(t, "recording usage", e.callAPI(t, http.MethodPost, "/v1/usage", "Bearer "+usageKey, body), http.StatusOK)
 		wantStatus(t, "asking for an allowance", e.callAPI(t, http.MethodGet, "/v1/allowance?org_id=acme", "Bearer "+usageKey, ""), http.StatusOK)
 		wrongKey := "uk_" + randomToken()

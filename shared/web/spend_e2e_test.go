@@ -193,11 +193,11 @@ func TestSpendManagementDoneWhen(t *testing.T) {
 
 	t.Run("recording $1.01 blocks the allowance, puts one email in the outbox and sends one signed webhook", func(t *testing.T) {
 		s.recordUsage(t, "call-1", org, "1.01")
-		want := allowanceAnswer{Allowed: false, Available: "0.00", Reason: billing.ReasonDailyLimitReached, ResetsAt: "2026-11-28T00:00:00Z"}
+		want := allowanceAnswer{Allowed: false, Available: "0.00", Reason: billing.ReasonDailyLimitReached, ResetsAt: dayAfter(lateInMonth, 1).Format(time.RFC3339)}
 		if a := s.allowance(t, org); a != want {
 			t.Errorf("allowance %+v, want %+v", a, want)
 		}
-		s.wantBudgetNotices(t, rcv, org, billingEmail, secret, "2026-11-27")
+		s.wantBudgetNotices(t, rcv, org, billingEmail, secret, billing.Day(lateInMonth))
 		if d := rcv.requests()[0].detail(t); d["used_today"] != "1.01" || d["available"] != "0.00" || d["occurred_at"] != lateInMonth.Format(time.RFC3339) {
 			t.Errorf("webhook amounts %s, want used_today 1.01 and available 0.00 as decimal strings, at the recording", rcv.requests()[0].body)
 		}
@@ -233,11 +233,11 @@ func TestSpendManagementDoneWhen(t *testing.T) {
 		if a := s.allowance(t, org); a.Allowed || a.Reason != billing.ReasonDailyLimitReached {
 			t.Errorf("allowance %+v, want still blocked", a)
 		}
-		s.wantBudgetNotices(t, rcv, org, billingEmail, secret, "2026-11-27")
+		s.wantBudgetNotices(t, rcv, org, billingEmail, secret, billing.Day(lateInMonth))
 	})
 
 	t.Run("the next UTC day the clock alone unblocks it", func(t *testing.T) {
-		s.clock.Set(time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC))
+		s.clock.Set(dayAfter(lateInMonth, 1))
 		want := allowanceAnswer{Allowed: true, Available: "1.00"}
 		if a := s.allowance(t, org); a != want {
 			t.Errorf("allowance %+v, want %+v", a, want)
@@ -250,7 +250,7 @@ func TestSpendManagementDoneWhen(t *testing.T) {
 		if a := s.allowance(t, org); a != want {
 			t.Errorf("allowance %+v, want %+v", a, want)
 		}
-		s.wantBudgetNotices(t, rcv, org, billingEmail, secret, "2026-11-27")
+		s.wantBudgetNotices(t, rcv, org, billingEmail, secret, billing.Day(lateInMonth))
 		page := admin.get(spendPath)
 		if today, _ := element(page.body, "consumed-today"); today != "$0.00" {
 			t.Errorf("Credits Consumed Today %q, want $0.00", today)
@@ -271,9 +271,9 @@ func TestSpendManagementDoneWhen(t *testing.T) {
 			})
 		}
 		wg.Wait()
-		if a := s.allowance(t, org); a.Allowed || a.Reason != billing.ReasonDailyLimitReached || a.ResetsAt != "2026-11-29T00:00:00Z" {
-			t.Errorf("allowance %+v, want blocked until 2026-11-29", a)
+		if a := s.allowance(t, org); a.Allowed || a.Reason != billing.ReasonDailyLimitReached || a.ResetsAt != dayAfter(lateInMonth, 2).Format(time.RFC3339) {
+			t.Errorf("allowance %+v, want blocked until %s", a, billing.Day(dayAfter(lateInMonth, 2)))
 		}
-		s.wantBudgetNotices(t, rcv, org, billingEmail, secret, "2026-11-27", "2026-11-28")
+		s.wantBudgetNotices(t, rcv, org, billingEmail, secret, billing.Day(lateInMonth), billing.Day(dayAfter(lateInMonth, 1)))
 	})
 }

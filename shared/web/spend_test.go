@@ -286,7 +286,7 @@ func TestSpendPage(t *testing.T) {
 			t.Errorf("chart title %q", title)
 		}
 		desc, _ := element(res.body, "usage-chart-desc")
-		for _, want := range []string{"30 days to Nov 27, 2026", total.Display() + " in total", "at most " + peak.Display() + " in a day",
+		for _, want := range []string{"30 days to " + dateOf(lateInMonth), total.Display() + " in total", "at most " + peak.Display() + " in a day",
 			"daily budget of " + plan.Spend.DailyBudget.Display()} {
 			if !strings.Contains(desc, want) {
 				t.Errorf("chart description %q does not say %q", desc, want)
@@ -570,10 +570,10 @@ func TestSpendTestEvent(t *testing.T) {
 			t.Fatalf("the receiver got %d requests, want 1", len(reqs))
 		}
 		d := reqs[0].detail(t)
-		if d["type"] != "webhook.test" || d["org_id"] != "acme" || d["day"] != "2026-11-27" || d["occurred_at"] != lateInMonth.Format(time.RFC3339) {
+		if d["type"] != "webhook.test" || d["org_id"] != "acme" || d["day"] != billing.Day(lateInMonth) || d["occurred_at"] != lateInMonth.Format(time.RFC3339) {
 			t.Errorf("test event %s", reqs[0].body)
 		}
-		if id := reqs[0].header.Get("webhook-id"); !strings.HasPrefix(id, "acme:2026-11-27:test:") {
+		if id := reqs[0].header.Get("webhook-id"); !strings.HasPrefix(id, "acme:"+billing.Day(lateInMonth)+":test:") {
 			t.Errorf("webhook-id %q", id)
 		}
 		want := deliveryRow{lateInMonth.Format(time.RFC3339), "webhook.test", "webhook", "badge badge-green", "delivered", "200", "1"}

@@ -453,7 +453,7 @@ func TestUsageAPIAllowance(t *testing.T) {
 		want(t, api.allowance("acme"), http.StatusOK, map[string]string{"allowed": "true", "available": `"0.000001"`, "reason": `""`})
 		api.post(usageBody(lateInMonth, [3]string{"evt-2", "acme", "0.000001"}))
 		want(t, api.allowance("acme"), http.StatusOK, map[string]string{
-			"allowed": "false", "available": `"0.00"`, "reason": `"daily_limit_reached"`, "resets_at": `"2026-11-28T00:00:00Z"`})
+			"allowed": "false", "available": `"0.00"`, "reason": `"daily_limit_reached"`, "resets_at": `"` + dayAfter(lateInMonth, 1).Format(time.RFC3339) + `"`})
 	})
 
 	t.Run("exhausted credit gets insufficient_credits without resets_at", func(t *testing.T) {

@@ -26,16 +26,28 @@ import (
 	"github.com/acme/billing/shared/recharge"
 	"github.com/acme/billing/shared/store"
 	"github.com/acme/billing/shared/store/storetest"
+	"github.com/acme/billing/shared/timetest"
 	"github.com/acme/billing/shared/usage"
 	"github.com/acme/billing/shared/web"
 )
 
 // lateInMonth is the default clock of the tests; earlyInMonth is a day after
-// a cycle close, where most of the demo's usage has just been invoiced.
+// a cycle close, where most of the demo's usage has just been invoiced. Both
+// are derived from the real clock and never lie in its past: the cookie jar
+// judges session expiry by the real clock (timetest.LateInMonth).
 var (
-	lateInMonth  = time.Date(2026, 11, 27, 15, 4, 5, 0, time.UTC)
-	earlyInMonth = time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
+	lateInMonth  = timetest.LateInMonth(time.Now())
+	earlyInMonth = timetest.EarlyInMonth(time.Now())
 )
+
+// Dates as the pages and APIs print them, of lateInMonth and the days
+// around it.
+func dateOf(t time.Time) string   { return t.Format("Jan 2, 2006") }
+func minuteOf(t time.Time) string { return t.Format("Jan 2, 2006 15:04 UTC") }
+func dayAfter(t time.Time, n int) time.Time {
+	y, m, d := t.Date()
+	return time.Date(y, m, d+n, 0, 0, 0, 0, time.UTC)
+}
 
 // testUsageKey is the usage API's bearer key in newEnv.
 const testUsageKey = "usage-test-key"
@@ -129,6 +141,8 @@ type browser struct {
 
 func (e *env) browser() *browser {
 	e.t.Helper()
+	// The jar judges the expiry of sessions issued at e.now by the real clock.
+	timetest.RequireNotBehindReal(e.t, e.now, time.Now())
 	jar, err := cookiejar.New(nil)
 	if err != nil {
 		e.t.Fatalf("cookie jar: %v", err)
