@@ -41,10 +41,11 @@ func formToken() string {
 	return hex.EncodeToString(b)
 }
 
-// handleAddCredits charges a card or opens a crypto checkout. A success
+// handleAddCredits charges a card or opens a crypto checkout; the
+// provider returns the customer to publicURL. A success
 // shows on the next page (POST-redirect-GET); a bad amount, method or a
 // decline is shown next to its field with nothing credited.
-func handleAddCredits(svc *payments.Service, stripeKey string, log *slog.Logger) http.Handler {
+func handleAddCredits(svc *payments.Service, stripeKey, publicURL string, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sess, _ := auth.FromContext(r.Context())
 		amountText := strings.TrimSpace(r.PostFormValue("amount"))
@@ -66,14 +67,14 @@ func handleAddCredits(svc *payments.Service, stripeKey string, log *slog.Logger)
 				return billing.FieldError("method", "Select a payment method.")
 			case "crypto":
 				co, err := svc.AddCreditsByCrypto(r.Context(), sess.OrgID, amount, token,
-					absURL(r, "/billing/credits?checkout=success"), absURL(r, "/billing/credits?checkout=cancelled"))
+					absURL(publicURL, "/billing/credits?checkout=success"), absURL(publicURL, "/billing/credits?checkout=cancelled"))
 				if err != nil {
 					return err
 				}
 				http.Redirect(w, r, co.URL, http.StatusSeeOther)
 				return nil
 			}
-			top, err := svc.AddCreditsByCard(r.Context(), sess.OrgID, amount, method, token, absURL(r, "/billing/credits/complete"))
+			top, err := svc.AddCreditsByCard(r.Context(), sess.OrgID, amount, method, token, absURL(publicURL, "/billing/credits/complete"))
 			if err != nil {
 				return err
 			}
@@ -159,14 +160,4 @@ func handleSandboxCheckoutFinish(svc *payments.Service, log *slog.Logger) http.H
 		}
 		redirect(w, r, "/billing/credits", "success", cs.Amount.Display()+" was added to your balance (crypto checkout "+cs.ID+").")
 	})
-}
-
-// absURL is the absolute URL of path on the host the request came to, for
-// providers that redirect back.
-func absURL(r *http.Request, path string) string {
-	scheme := "https"
-	if r.TLS == nil && (strings.HasPrefix(r.Host, "127.0.0.1") || strings.HasPrefix(r.Host, "localhost")) {
-		scheme = "http"
-	}
-	return scheme + "://" + r.Host + path
 }

@@ -29,6 +29,11 @@ type Deps struct {
 	Log      *slog.Logger
 	// Local enables local mode: the development sign-in and plain HTTP.
 	Local bool
+	// PublicURL is the one public origin, like https://billing.example.com
+	// (no trailing slash): every absolute URL a handler builds (Stripe
+	// return and Checkout URLs) starts with it, never with the request's
+	// Host.
+	PublicURL string
 	// NewOrg is what an organisation created by its first sign-in starts with.
 	NewOrg store.NewOrg
 	// OIDC is the sign-in with the identity provider (AWS mode); nil
@@ -101,7 +106,7 @@ func Routes(d Deps) []Route {
 		{Function: "spend-management", Method: http.MethodPost, Path: "/billing/spend-management/rotate-secret", Handler: handleRotateSecret(d.Store, d.Notify, d.Now, d.Log)},
 		{Function: "spend-management", Method: http.MethodPost, Path: "/billing/spend-management/test", Handler: handleTestWebhook(d.Notify, d.Log)},
 		{Function: "credits", Method: http.MethodGet, Path: "/billing/credits", Handler: handleCreditsForm(d.Payments, d.Log)},
-		{Function: "credits", Method: http.MethodPost, Path: "/billing/credits", Handler: handleAddCredits(d.Payments, d.StripePublishableKey, d.Log)},
+		{Function: "credits", Method: http.MethodPost, Path: "/billing/credits", Handler: handleAddCredits(d.Payments, d.StripePublishableKey, d.PublicURL, d.Log)},
 		{Function: "credits", Method: http.MethodGet, Path: "/billing/credits/complete", Handler: handleCreditsComplete(d.Payments, d.Log)},
 		{Function: "auto-recharge-page", Method: http.MethodGet, Path: "/billing/auto-recharge", Handler: handleAutoRecharge(d.Store, d.Payments, d.Now, d.Log)},
 		{Function: "auto-recharge-page", Method: http.MethodPost, Path: "/billing/auto-recharge", Handler: handleSaveAutoRecharge(d.Store, d.Payments, d.Recharge, d.Now, d.Log)},
