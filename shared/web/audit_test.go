@@ -52,14 +52,14 @@ func TestAuditTrail(t *testing.T) {
 				"webhook_url": {"https://127.0.0.1:8443/hooks/tok_other"}}), "/billing/spend-management", false)
 		}, "bob@acme.test", "Spend Management", `Spend Management: "On" → "Off"; Webhook URL changed (https://127.0.0.1:8443/…)`},
 		{"a card added", func(t *testing.T) {
-			ann.addCard(t, "Ann", "4242 4242 4242 4242", "12", "2030")
+			ann.addCard(t, "Ann", "4242 4242 4242 4242", "12", expYear)
 		}, "ann@acme.test", "Payment Methods", "card Visa •••• 4242 added"},
 		{"auto-recharge turned on", func(t *testing.T) {
 			ann.redirected(t, ann.post(t, "/billing/auto-recharge", url.Values{"enabled": {"on"}, "threshold": {"10"}, "amount": {"50"}}),
 				"/billing/auto-recharge", false)
 		}, "ann@acme.test", "Auto Recharge", `Auto Recharge: "Off" → "On"; Threshold: (empty) → "$10.00"; Amount: (empty) → "$50.00"`},
 		{"another card added", func(t *testing.T) {
-			bob.addCard(t, "Bob", "5555 5555 5555 4444", "12", "2030")
+			bob.addCard(t, "Bob", "5555 5555 5555 4444", "12", expYear)
 		}, "bob@acme.test", "Payment Methods", "card Mastercard •••• 4444 added"},
 		{"the default card changed", func(t *testing.T) {
 			id := byLabel(t, bob.cards(t), "Mastercard •••• 4444").id

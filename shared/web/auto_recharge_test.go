@@ -147,7 +147,7 @@ func TestAutoRechargePage(t *testing.T) {
 	})
 
 	t.Run("with a card, the page names the default card that will be charged", func(t *testing.T) {
-		admin.addCard(t, "Jenny Rosen", "4242 4242 4242 4242", "4", "2030")
+		admin.addCard(t, "Jenny Rosen", "4242 4242 4242 4242", "4", expYear)
 		res := admin.get("/billing/auto-recharge")
 		if !strings.Contains(res.text(), "Charged to your default card, Visa •••• 4242.") {
 			t.Errorf("the page does not name the default card:\n%s", res.text())
@@ -178,7 +178,7 @@ func TestAutoRechargeSave(t *testing.T) {
 		}
 	})
 
-	admin.addCard(t, "Jenny Rosen", "4242 4242 4242 4242", "4", "2030")
+	admin.addCard(t, "Jenny Rosen", "4242 4242 4242 4242", "4", expYear)
 	_, ledger := r.recharges(t, "acme")
 
 	t.Run("a bad value is shown at its field with what was typed, and nothing is saved", func(t *testing.T) {
@@ -286,7 +286,7 @@ func TestAutoRechargeSave(t *testing.T) {
 func TestAutoRechargeTurnsItselfOff(t *testing.T) {
 	r := newRechargeEnv(t)
 	admin := r.signIn("acme", "you@acme.test", "admin")
-	admin.addCard(t, "Jenny Rosen", "4000 0000 0000 0002", "4", "2030") // declined; the default
+	admin.addCard(t, "Jenny Rosen", "4000 0000 0000 0002", "4", expYear) // declined; the default
 	_, ledger := r.recharges(t, "acme")
 
 	// Saved with Remaining Credits ($10) below the threshold: the first
@@ -346,7 +346,7 @@ func TestAutoRechargeTurnsItselfOff(t *testing.T) {
 	})
 
 	t.Run("turning it on again clears the reason", func(t *testing.T) {
-		admin.addCard(t, "Jenny Rosen", "4242 4242 4242 4242", "4", "2030")
+		admin.addCard(t, "Jenny Rosen", "4242 4242 4242 4242", "4", expYear)
 		visa := byLabel(t, admin.cards(t), "Visa •••• 4242").id
 		admin.redirected(t, admin.post(t, "/billing/payment-methods/default", url.Values{"card": {visa}}), "/billing/payment-methods", false)
 		page := admin.redirected(t, admin.post(t, "/billing/auto-recharge", rechargeForm(true, "20", "25", "")), "/billing/auto-recharge", false)
@@ -372,7 +372,7 @@ func TestAutoRechargeTurnsItselfOff(t *testing.T) {
 func TestAutoRechargeViewer(t *testing.T) {
 	r := newRechargeEnv(t)
 	admin := r.signIn("acme", "admin@acme.test", "admin")
-	admin.addCard(t, "Jenny Rosen", "4242 4242 4242 4242", "4", "2030")
+	admin.addCard(t, "Jenny Rosen", "4242 4242 4242 4242", "4", expYear)
 	admin.redirected(t, admin.post(t, "/billing/auto-recharge", rechargeForm(true, "5", "25", "")), "/billing/auto-recharge", false)
 	before := r.settings(t, "acme")
 	viewer := r.signIn("acme", "viewer@acme.test", "viewer")

@@ -297,7 +297,7 @@ func TestPayNow(t *testing.T) {
 		t.Fatalf("payments due %q, want %q", due, want)
 	}
 
-	b.addCard(t, "Jenny Rosen", "4242424242424242", "12", "2030")
+	b.addCard(t, "Jenny Rosen", "4242424242424242", "12", expYear)
 	page = b.invoicesPage(t)
 	m := payTokenPattern.FindStringSubmatch(page.body)
 	if m == nil || m[1] != inv.ID {
@@ -350,7 +350,7 @@ func TestInvoicesViewer(t *testing.T) {
 		t.Fatal(err)
 	}
 	admin.closeCycle(t)
-	admin.addCard(t, "Jenny Rosen", "4242424242424242", "12", "2030")
+	admin.addCard(t, "Jenny Rosen", "4242424242424242", "12", expYear)
 	inv := e.onlyInvoice(t, "globex")
 	viewer := e.signIn("globex", "viewer@globex.test", "viewer")
 	page := viewer.invoicesPage(t)

@@ -130,10 +130,10 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 		admin := e.signIn("acme", "you@acme.test", "admin")
 		secrets["session cookie"] = admin.cookieValue(t, auth.CookieName, "/billing")
 
-		wantStatus(t, "adding a card", admin.post(t, "/billing/payment-methods/new", cardForm("Ada Lovelace", cardNumber, "12", "2031", cvc)), http.StatusSeeOther)
-		admin.post(t, "/billing/payment-methods/new", cardForm("Ada Lovelace", spacedNumber, "12", "2031", otherCVC))
-		admin.post(t, "/billing/payment-methods/new", cardForm("Ada Lovelace", "4242 4242 4242 4241", "12", "2031", cvc))
-		admin.post(t, "/billing/payment-methods/new", cardForm("Ada Lovelace", cardNumber, "13", "2031", "7"))
+		wantStatus(t, "adding a card", admin.post(t, "/billing/payment-methods/new", cardForm("Ada Lovelace", cardNumber, "12", laterExpYear, cvc)), http.StatusSeeOther)
+		admin.post(t, "/billing/payment-methods/new", cardForm("Ada Lovelace", spacedNumber, "12", laterExpYear, otherCVC))
+		admin.post(t, "/billing/payment-methods/new", cardForm("Ada Lovelace", "4242 4242 4242 4241", "12", laterExpYear, cvc))
+		admin.post(t, "/billing/payment-methods/new", cardForm("Ada Lovelace", cardNumber, "13", laterExpYear, "7"))
 		var card string
 		for _, c := range admin.cards(t) {
 			if strings.Contains(c.label, "4242") {

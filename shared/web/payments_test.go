@@ -212,9 +212,9 @@ func TestPaymentMethodsPages(t *testing.T) {
 		if res := admin.get("/billing/payment-methods/new"); res.status != http.StatusOK || !strings.Contains(res.text(), "4242 4242 4242 4242 succeeds") {
 			t.Fatalf("GET the card form: status %d", res.status)
 		}
-		page := admin.addCard(t, "Jenny Rosen", "4242 4242 4242 4242", "4", "2030")
+		page := admin.addCard(t, "Jenny Rosen", "4242 4242 4242 4242", "4", expYear)
 		rows := cardRows(page.body)
-		want := cardRow{label: "Visa •••• 4242", name: "Jenny Rosen", expires: "04/2030", status: "Default Card", deleteLabel: "Delete Visa •••• 4242"}
+		want := cardRow{label: "Visa •••• 4242", name: "Jenny Rosen", expires: "04/" + expYear, status: "Default Card", deleteLabel: "Delete Visa •••• 4242"}
 		if len(rows) != 1 {
 			t.Fatalf("rows = %+v, want one", rows)
 		}
@@ -234,12 +234,12 @@ func TestPaymentMethodsPages(t *testing.T) {
 			name, field, message string
 			form                 url.Values
 		}{
-			{"a number that is not a test card", "number", "only Stripe's test cards", cardForm("Jenny Rosen", "4111 1111 1111 1111", "4", "2030", "123")},
-			{"no number", "number", "Enter the card number.", cardForm("Jenny Rosen", "", "4", "2030", "123")},
-			{"month 13", "exp_month", "Enter the expiry month", cardForm("Jenny Rosen", "4242424242424242", "13", "2030", "123")},
+			{"a number that is not a test card", "number", "only Stripe's test cards", cardForm("Jenny Rosen", "4111 1111 1111 1111", "4", expYear, "123")},
+			{"no number", "number", "Enter the card number.", cardForm("Jenny Rosen", "", "4", expYear, "123")},
+			{"month 13", "exp_month", "Enter the expiry month", cardForm("Jenny Rosen", "4242424242424242", "13", expYear, "123")},
 			{"a past year", "exp_year", "This card has expired", cardForm("Jenny Rosen", "4242424242424242", "4", "2020", "123")},
-			{"a two-digit security code", "cvc", "Enter the 3 or 4 digit security code.", cardForm("Jenny Rosen", "4242424242424242", "4", "2030", "12")},
-			{"no name", "name", "Enter the name on the card", cardForm("", "4242424242424242", "4", "2030", "123")},
+			{"a two-digit security code", "cvc", "Enter the 3 or 4 digit security code.", cardForm("Jenny Rosen", "4242424242424242", "4", expYear, "12")},
+			{"no name", "name", "Enter the name on the card", cardForm("", "4242424242424242", "4", expYear, "123")},
 		} {
 			res := admin.post(t, "/billing/payment-methods/new", c.form)
 			if res.status != http.StatusUnprocessableEntity {
@@ -265,13 +265,13 @@ func TestPaymentMethodsPages(t *testing.T) {
 	})
 
 	t.Run("another card is listed with a Set as Default button and becomes the default", func(t *testing.T) {
-		page := admin.addCard(t, "J. Rosen", "5555 5555 5555 4444", "12", "2031")
+		page := admin.addCard(t, "J. Rosen", "5555 5555 5555 4444", "12", laterExpYear)
 		rows := cardRows(page.body)
 		if len(rows) != 2 {
 			t.Fatalf("rows = %+v, want two", rows)
 		}
 		mc := byLabel(t, rows, "Mastercard •••• 4444")
-		if mc.label != "Mastercard •••• 4444" || mc.name != "J. Rosen" || mc.expires != "12/2031" || mc.status != "Set as Default" ||
+		if mc.label != "Mastercard •••• 4444" || mc.name != "J. Rosen" || mc.expires != "12/"+laterExpYear || mc.status != "Set as Default" ||
 			mc.setDefault != "Set Mastercard •••• 4444 as default" || mc.deleteLabel != "Delete Mastercard •••• 4444" {
 			t.Errorf("second row = %+v", mc)
 		}
@@ -307,7 +307,7 @@ func TestPaymentMethodsPages(t *testing.T) {
 	t.Run("a card that is not the default is deleted after confirmation", func(t *testing.T) {
 		visa := byLabel(t, admin.cards(t), "Visa •••• 4242")
 		res := admin.get("/billing/payment-methods/delete?card=" + url.QueryEscape(visa.id))
-		if res.status != http.StatusOK || !strings.Contains(res.text(), "Delete Visa •••• 4242?") || !strings.Contains(res.text(), "Name on card: Jenny Rosen. Expires 04/2030.") {
+		if res.status != http.StatusOK || !strings.Contains(res.text(), "Delete Visa •••• 4242?") || !strings.Contains(res.text(), "Name on card: Jenny Rosen. Expires 04/"+expYear+".") {
 			t.Fatalf("confirmation: status %d:\n%s", res.status, res.text())
 		}
 		if !strings.Contains(res.body, `<input type="hidden" name="card" value="`+visa.id+`">`) {
@@ -338,9 +338,9 @@ func TestPaymentMethodsPages(t *testing.T) {
 func TestAddCreditsPages(t *testing.T) {
 	e := newEnv(t, lateInMonth)
 	admin := e.signIn("acme", "you@acme.test", "admin")
-	admin.addCard(t, "Jenny Rosen", "4242 4242 4242 4242", "4", "2030")
-	admin.addCard(t, "Jenny Rosen", "4000 0000 0000 0002", "4", "2030")
-	admin.addCard(t, "Jenny Rosen", "4000 0000 0000 9995", "4", "2030")
+	admin.addCard(t, "Jenny Rosen", "4242 4242 4242 4242", "4", expYear)
+	admin.addCard(t, "Jenny Rosen", "4000 0000 0000 0002", "4", expYear)
+	admin.addCard(t, "Jenny Rosen", "4000 0000 0000 9995", "4", expYear)
 	rows := admin.cards(t)
 	visa := byLabel(t, rows, "Visa •••• 4242").id
 	declined := byLabel(t, rows, "Visa •••• 0002").id
@@ -489,8 +489,8 @@ func TestAddCreditsPages(t *testing.T) {
 func TestPaymentsTenantIsolation(t *testing.T) {
 	e := newEnv(t, lateInMonth)
 	acme := e.signIn("acme", "you@acme.test", "admin")
-	acme.addCard(t, "Jenny Rosen", "4242 4242 4242 4242", "4", "2030")
-	acme.addCard(t, "J. Rosen", "5555 5555 5555 4444", "12", "2031")
+	acme.addCard(t, "Jenny Rosen", "4242 4242 4242 4242", "4", expYear)
+	acme.addCard(t, "J. Rosen", "5555 5555 5555 4444", "12", laterExpYear)
 	acmeCards := acme.cards(t)
 	token, _ := acme.creditsForm(t)
 	res := acme.post(t, "/billing/credits", url.Values{"amount": {"40"}, "method": {"crypto"}, "token": {token}})
@@ -499,7 +499,7 @@ func TestPaymentsTenantIsolation(t *testing.T) {
 	acmeBooks := e.books(t, "acme")
 
 	globex := e.signIn("globex", "you@globex.test", "admin")
-	globex.addCard(t, "Globex Admin", "4242 4242 4242 4242", "4", "2030")
+	globex.addCard(t, "Globex Admin", "4242 4242 4242 4242", "4", expYear)
 	globexCards := globex.cards(t)
 	globexBooks := e.books(t, "globex")
 
@@ -556,8 +556,8 @@ func TestPaymentsTenantIsolation(t *testing.T) {
 func TestPaymentsViewer(t *testing.T) {
 	e := newEnv(t, lateInMonth)
 	admin := e.signIn("acme", "admin@acme.test", "admin")
-	admin.addCard(t, "Jenny Rosen", "4242 4242 4242 4242", "4", "2030")
-	admin.addCard(t, "J. Rosen", "5555 5555 5555 4444", "12", "2031")
+	admin.addCard(t, "Jenny Rosen", "4242 4242 4242 4242", "4", expYear)
+	admin.addCard(t, "J. Rosen", "5555 5555 5555 4444", "12", laterExpYear)
 	cards := admin.cards(t)
 	visa, mc := byLabel(t, cards, "Visa •••• 4242").id, byLabel(t, cards, "Mastercard •••• 4444").id
 	token, _ := admin.creditsForm(t)
@@ -573,7 +573,7 @@ func TestPaymentsViewer(t *testing.T) {
 			path string
 			form url.Values
 		}{
-			{"/billing/payment-methods/new", cardForm("Eve", "4242424242424242", "4", "2030", "123")},
+			{"/billing/payment-methods/new", cardForm("Eve", "4242424242424242", "4", expYear, "123")},
 			{"/billing/payment-methods/default", url.Values{"card": {mc}}},
 			{"/billing/payment-methods/delete", url.Values{"card": {mc}}},
 			{"/billing/credits", url.Values{"amount": {"25"}, "method": {visa}, "token": {vtoken}}},

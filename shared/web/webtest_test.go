@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -38,6 +39,13 @@ import (
 var (
 	lateInMonth  = timetest.LateInMonth(time.Now())
 	earlyInMonth = timetest.EarlyInMonth(time.Now())
+)
+
+// expYear and laterExpYear are card expiry years some years after the
+// tests' clock, so the cards never expire.
+var (
+	expYear      = strconv.Itoa(lateInMonth.Year() + 4)
+	laterExpYear = strconv.Itoa(lateInMonth.Year() + 5)
 )
 
 // Dates as the pages and APIs print them, of lateInMonth and the days
