@@ -45,9 +45,10 @@ func (s Session) Validate() error {
 	return nil
 }
 
-// Sessions issues and reads session cookies signed with HMAC-SHA256.
+// Sessions issues and reads session cookies signed with HMAC-SHA256 by a
+// key ring.
 type Sessions struct {
-	key    []byte
+	keys   KeyRing
 	secure bool
 	ttl    time.Duration
 	now    func() time.Time
@@ -56,30 +57,69 @@ type Sessions struct {
 // MinKeyBytes is the shortest signing key Sessions accepts.
 const MinKeyBytes = 32
 
+// Lifetime is how long a session lasts. A key taken out of the signing
+// position must stay in the ring at least this long, or sessions it signed
+// end early.
+const Lifetime = 12 * time.Hour
+
+// KeyRing returns the session keys, newest first: the first signs new
+// sessions, every one verifies. Rotating the key puts a new key first and
+// keeps the old one behind it for a Lifetime, so no one is signed out; a
+// key dropped from the ring no longer verifies anything. It is called for
+// every cookie issued or read (in AWS it reads a cache of Secrets Manager),
+// and must return keys of at least MinKeyBytes.
+type KeyRing func() [][]byte
+
 // NewSessions returns Sessions that sign with key (at least 32 random
 // bytes). secure marks cookies Secure (always in AWS); now is the clock.
 func NewSessions(key []byte, secure bool, now func() time.Time) (*Sessions, error) {
-	if len(key) < MinKeyBytes {
-		return nil, errors.New("session key must be at least 32 bytes")
+	return NewKeyRingSessions(func() [][]byte { return [][]byte{key} }, secure, now)
+}
+
+// NewKeyRingSessions returns Sessions that sign with the first key of ring
+// and verify with any of them. It fails when the ring has no key or a key
+// shorter than MinKeyBytes now.
+func NewKeyRingSessions(ring KeyRing, secure bool, now func() time.Time) (*Sessions, error) {
+	if err := CheckKeys(ring()); err != nil {
+		return nil, err
 	}
 	if now == nil {
 		now = time.Now
 	}
-	return &Sessions{key: key, secure: secure, ttl: 12 * time.Hour, now: now}, nil
+	return &Sessions{keys: ring, secure: secure, ttl: Lifetime, now: now}, nil
 }
 
-// Issue sets a session cookie for s, valid for 12 hours. The cookie is
-// HttpOnly, SameSite=Lax and, in AWS, Secure.
+// CheckKeys returns an error (never quoting a key) unless keys holds at
+// least one key and every key is at least MinKeyBytes long.
+func CheckKeys(keys [][]byte) error {
+	if len(keys) == 0 {
+		return errors.New("no session key")
+	}
+	for _, k := range keys {
+		if len(k) < MinKeyBytes {
+			return errors.New("session key must be at least 32 bytes")
+		}
+	}
+	return nil
+}
+
+// Issue sets a session cookie for s, valid for 12 hours (Lifetime), signed
+// with the newest key of the ring. The cookie is HttpOnly, SameSite=Lax
+// and, in AWS, Secure.
 func (m *Sessions) Issue(w http.ResponseWriter, s Session) error {
 	if err := s.Validate(); err != nil {
 		return err
+	}
+	keys := m.keys()
+	if CheckKeys(keys) != nil {
+		return errors.New("issue session: the key ring has no valid signing key")
 	}
 	s.Expires = m.now().Add(m.ttl).UTC().Truncate(time.Second)
 	payload, err := json.Marshal(s)
 	if err != nil {
 		return err
 	}
-	value := base64.RawURLEncoding.EncodeToString(payload) + "." + base64.RawURLEncoding.EncodeToString(m.sign(payload))
+	value := base64.RawURLEncoding.EncodeToString(payload) + "." + base64.RawURLEncoding.EncodeToString(sign(keys[0], payload))
 	http.SetCookie(w, m.cookie(value, s.Expires))
 	return nil
 }
@@ -92,7 +132,8 @@ func (m *Sessions) Clear(w http.ResponseWriter) {
 }
 
 // Read returns the session of the request's cookie, and false when there
-// is none, it is forged or altered, or it has expired.
+// is none, it is forged or altered, signed by no key of the ring, or it has
+// expired.
 func (m *Sessions) Read(r *http.Request) (Session, bool) {
 	c, err := r.Cookie(CookieName)
 	if err != nil {
@@ -104,7 +145,7 @@ func (m *Sessions) Read(r *http.Request) (Session, bool) {
 	}
 	payload, err1 := base64.RawURLEncoding.DecodeString(body)
 	mac, err2 := base64.RawURLEncoding.DecodeString(sig)
-	if err1 != nil || err2 != nil || !hmac.Equal(mac, m.sign(payload)) {
+	if err1 != nil || err2 != nil || !m.verify(payload, mac) {
 		return Session{}, false
 	}
 	var s Session
@@ -114,8 +155,18 @@ func (m *Sessions) Read(r *http.Request) (Session, bool) {
 	return s, true
 }
 
-func (m *Sessions) sign(payload []byte) []byte {
-	h := hmac.New(sha256.New, m.key)
+// verify reports whether mac is payload's signature by any key of the ring.
+func (m *Sessions) verify(payload, mac []byte) bool {
+	for _, k := range m.keys() {
+		if len(k) >= MinKeyBytes && hmac.Equal(mac, sign(k, payload)) {
+			return true
+		}
+	}
+	return false
+}
+
+func sign(key, payload []byte) []byte {
+	h := hmac.New(sha256.New, key)
 	h.Write([]byte("billing-session-v1\x00"))
 	h.Write(payload)
 	return h.Sum(nil)

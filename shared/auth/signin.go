@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"time"
 )
@@ -34,7 +35,8 @@ type signIn struct {
 }
 
 // issueSignIn sets the sign-in cookie for s, valid for 10 minutes. Its
-// value is sealed (AES-256-GCM, with a key derived from the session key),
+// value is sealed (AES-256-GCM, with a key derived from the newest session
+// key; any key of the ring opens it),
 // so the browser can neither read the PKCE verifier nor change anything.
 // The cookie is HttpOnly, SameSite=Lax (the identity provider's redirect
 // back is a top-level GET) and, in AWS, Secure.
@@ -44,7 +46,11 @@ func (m *Sessions) issueSignIn(w http.ResponseWriter, s signIn) error {
 	if err != nil {
 		return err
 	}
-	aead, err := m.signInAEAD()
+	keys := m.keys()
+	if CheckKeys(keys) != nil {
+		return errors.New("issue sign-in: the key ring has no valid signing key")
+	}
+	aead, err := signInAEAD(keys[0])
 	if err != nil {
 		return err
 	}
@@ -66,12 +72,8 @@ func (m *Sessions) readSignIn(r *http.Request) (signIn, bool) {
 	if err != nil {
 		return signIn{}, false
 	}
-	aead, err := m.signInAEAD()
-	if err != nil || len(sealed) < aead.NonceSize() {
-		return signIn{}, false
-	}
-	payload, err := aead.Open(nil, sealed[:aead.NonceSize()], sealed[aead.NonceSize():], []byte(SignInCookieName))
-	if err != nil {
+	payload, ok := m.openSignIn(sealed)
+	if !ok {
 		return signIn{}, false
 	}
 	var s signIn
@@ -86,11 +88,30 @@ func (m *Sessions) clearSignIn(w http.ResponseWriter) {
 	http.SetCookie(w, m.signInCookie("", time.Unix(0, 0), -1))
 }
 
-// signInAEAD returns the cipher of the sign-in cookie. Its key is derived
-// from the session key for this one purpose, so a sign-in cookie can never
-// pass for a session or the other way round.
-func (m *Sessions) signInAEAD() (cipher.AEAD, error) {
-	key, err := hkdf.Key(sha256.New, m.key, nil, "billing-signin-v1", 32)
+// openSignIn opens a sealed sign-in with any key of the ring, so a key
+// rotated during a sign-in does not fail it.
+func (m *Sessions) openSignIn(sealed []byte) ([]byte, bool) {
+	for _, k := range m.keys() {
+		if len(k) < MinKeyBytes {
+			continue
+		}
+		aead, err := signInAEAD(k)
+		if err != nil || len(sealed) < aead.NonceSize() {
+			continue
+		}
+		payload, err := aead.Open(nil, sealed[:aead.NonceSize()], sealed[aead.NonceSize():], []byte(SignInCookieName))
+		if err == nil {
+			return payload, true
+		}
+	}
+	return nil, false
+}
+
+// signInAEAD returns the cipher of the sign-in cookie for a session key.
+// Its key is derived from the session key for this one purpose, so a
+// sign-in cookie can never pass for a session or the other way round.
+func signInAEAD(sessionKey []byte) (cipher.AEAD, error) {
+	key, err := hkdf.Key(sha256.New, sessionKey, nil, "billing-signin-v1", 32)
 	if err != nil {
 		return nil, err
 	}
