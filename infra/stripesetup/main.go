@@ -24,6 +24,8 @@ import (
 var Events = []string{
 	"payment_intent.succeeded", "payment_intent.payment_failed",
 	"checkout.session.completed", "checkout.session.async_payment_succeeded",
+	"checkout.session.async_payment_failed", "checkout.session.expired",
+	"charge.refunded", "charge.refund.updated", "charge.dispute.created", "charge.dispute.closed",
 	"setup_intent.succeeded",
 	"payment_method.attached", "payment_method.detached", "payment_method.updated",
 	"customer.tax_id.created", "customer.tax_id.updated", "customer.tax_id.deleted",

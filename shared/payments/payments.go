@@ -49,7 +49,24 @@ type Payment struct {
 	// OrgID and Purpose come back from the payment's metadata.
 	OrgID   string
 	Purpose string
+	// CustomerID is the provider's customer the payment belongs to ("" for
+	// none), and Currency its lowercase ISO currency ("usd"): only a USD
+	// top-up of the organisation's own customer becomes credit.
+	CustomerID string
+	Currency   string
+	// TopUp reports that the payment was created as a top-up of usage
+	// credits (the provider marked it so when it was made: metadata
+	// purpose Add Credits or Auto Recharge), and not as the payment of an
+	// invoice or of a hosted checkout, which is credited under the
+	// checkout's own id.
+	TopUp bool
+	// Method names the card paid with, "Visa •••• 4242", when the provider
+	// knows it; "" otherwise.
+	Method string
 }
+
+// USD is the one currency credited.
+const USD = "usd"
 
 // Purposes of a payment, used in the balance transaction's description:
 // "Stripe Payment Intent pi_… via <purpose>".
@@ -57,6 +74,17 @@ const (
 	PurposeAddCredits   = "Add Credits"
 	PurposeAutoRecharge = "Auto Recharge call."
 )
+
+// PurposeCheckout is the purpose of a hosted checkout's own payment: the
+// checkout is the top-up, credited under its own id, so its payment is
+// never credited as a top-up of its own.
+const PurposeCheckout = "Checkout Session payment"
+
+// IsTopUpPurpose reports whether a payment's purpose, as set in its
+// metadata when it was created, marks a top-up of usage credits.
+func IsTopUpPurpose(purpose string) bool {
+	return purpose == PurposeAddCredits || purpose == PurposeAutoRecharge
+}
 
 // ChargeRequest is a card payment to make now.
 type ChargeRequest struct {

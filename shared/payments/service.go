@@ -175,7 +175,7 @@ func (s *Service) AddCreditsByCard(ctx context.Context, orgID string, amount mon
 		}
 		return TopUp{Payment: pay}, billing.FieldError("method", "%s Nothing was charged; try another card.", msg)
 	case StatusSucceeded:
-		credited, err := s.credit(ctx, orgID, pay, CardLabel(c))
+		credited, err := s.PaymentSucceeded(ctx, orgID, pay, CardLabel(c))
 		return TopUp{Payment: pay, Credited: credited}, err
 	}
 	return TopUp{Payment: pay}, nil
@@ -211,6 +211,9 @@ func (s *Service) credit(ctx context.Context, orgID string, pay Payment, method 
 	if purpose == "" {
 		purpose = PurposeAddCredits
 	}
+	if pay.Method != "" {
+		method = pay.Method
+	}
 	credited, err := s.store.CreditPayment(ctx, orgID, store.PaymentCredit{
 		PaymentID: pay.ID, Amount: pay.Amount, Description: PaymentDescription(pay.ID, purpose), Method: method, Paid: s.now(),
 	})
@@ -220,12 +223,46 @@ func (s *Service) credit(ctx context.Context, orgID string, pay Payment, method 
 	return credited, nil
 }
 
+// errNoSuchPayment is what a caller learns of a payment that is not one of
+// the organisation's top-ups: the same whether it exists elsewhere or not.
+func errNoSuchPayment() error { return billing.Errorf(billing.ENOTFOUND, "No such payment.") }
+
+// checkTopUp returns nil when pay may become credit of orgID (invariant
+// 10): a payment made as a top-up, of the organisation's own customer,
+// whose metadata names no other organisation, in USD. Otherwise it logs
+// why (a foreign currency at ERROR, for the alarm) and returns ENOTFOUND;
+// nothing changes.
+func (s *Service) checkTopUp(ctx context.Context, orgID string, pay Payment) error {
+	p, err := s.store.Profile(ctx, orgID)
+	if err != nil {
+		return err
+	}
+	switch {
+	case pay.CustomerID == "" || pay.CustomerID != p.CustomerID:
+		s.log.Warn("payment of another customer is not credited", "org", orgID, "payment", pay.ID, "customer", pay.CustomerID)
+		return errNoSuchPayment()
+	case pay.OrgID != "" && pay.OrgID != orgID:
+		s.log.Warn("payment metadata names another organisation than its customer's; not credited",
+			"org", orgID, "payment", pay.ID, "metadata_org", pay.OrgID)
+		return errNoSuchPayment()
+	case !pay.TopUp:
+		s.log.Warn("payment was not made as a top-up; not credited", "org", orgID, "payment", pay.ID, "purpose", pay.Purpose)
+		return errNoSuchPayment()
+	case pay.Currency != USD:
+		s.log.Error("payment in a currency other than USD is not credited", "org", orgID, "payment", pay.ID, "currency", pay.Currency)
+		return errNoSuchPayment()
+	}
+	return nil
+}
+
 // PaymentSucceeded credits a payment the provider reports succeeded (a
-// webhook, or the return from 3-D Secure), once. The payment must carry
-// orgID in its metadata, else ENOTFOUND.
+// webhook, or the return from 3-D Secure), once. It returns ENOTFOUND, and
+// changes nothing, unless the payment is a USD top-up of orgID's own
+// customer (see checkTopUp); a payment that has not succeeded is
+// (false, nil).
 func (s *Service) PaymentSucceeded(ctx context.Context, orgID string, pay Payment, method string) (bool, error) {
-	if pay.OrgID != orgID {
-		return false, billing.Errorf(billing.ENOTFOUND, "No such payment.")
+	if err := s.checkTopUp(ctx, orgID, pay); err != nil {
+		return false, err
 	}
 	if pay.Status != StatusSucceeded {
 		return false, nil
@@ -233,16 +270,33 @@ func (s *Service) PaymentSucceeded(ctx context.Context, orgID string, pay Paymen
 	return s.credit(ctx, orgID, pay, method)
 }
 
-// ConfirmReturn finishes a top-up after 3-D Secure: it reads the payment
-// and credits it if it succeeded. It returns ENOTFOUND for another
-// organisation's payment.
-func (s *Service) ConfirmReturn(ctx context.Context, orgID, paymentID string) (Payment, error) {
+// TopUpPayment reads one of the organisation's top-ups, without crediting
+// it. It returns ENOTFOUND for any payment that is not a USD top-up of the
+// organisation's own customer.
+func (s *Service) TopUpPayment(ctx context.Context, orgID, paymentID string) (Payment, error) {
+	if paymentID == "" {
+		return Payment{}, errNoSuchPayment()
+	}
 	pay, err := s.provider.Payment(ctx, paymentID)
+	if billing.ErrorCode(err) == billing.ENOTFOUND {
+		return Payment{}, errNoSuchPayment()
+	}
 	if err != nil {
 		return Payment{}, err
 	}
-	if pay.OrgID != orgID {
-		return Payment{}, billing.Errorf(billing.ENOTFOUND, "No such payment.")
+	if err := s.checkTopUp(ctx, orgID, pay); err != nil {
+		return Payment{}, err
+	}
+	return pay, nil
+}
+
+// ConfirmReturn finishes a top-up after 3-D Secure: it reads the payment
+// and credits it if it succeeded. It returns ENOTFOUND for any payment
+// that is not a USD top-up of the organisation's own customer.
+func (s *Service) ConfirmReturn(ctx context.Context, orgID, paymentID string) (Payment, error) {
+	pay, err := s.TopUpPayment(ctx, orgID, paymentID)
+	if err != nil {
+		return Payment{}, err
 	}
 	if _, err := s.PaymentSucceeded(ctx, orgID, pay, "Card"); err != nil {
 		return pay, err
@@ -270,15 +324,44 @@ func (s *Service) AddCreditsByCrypto(ctx context.Context, orgID string, amount m
 	return co, nil
 }
 
-// CheckoutCompleted credits a completed crypto checkout once, as
-// "Stripe Checkout Session cs_… via Add Credits".
+// CheckoutCompleted credits a completed crypto checkout of the sandbox
+// once, as "Stripe Checkout Session cs_… via Add Credits". The caller has
+// found the checkout to be orgID's own.
 func (s *Service) CheckoutCompleted(ctx context.Context, orgID, checkoutID string, amount money.Money) (bool, error) {
+	return s.creditCheckout(ctx, orgID, PaidCheckout{ID: checkoutID, Amount: amount})
+}
+
+// PaidCheckout is a hosted checkout the provider reports paid.
+type PaidCheckout struct {
+	ID         string // cs_…
+	PaymentID  string // the checkout's PaymentIntent, which refunds and disputes name
+	CustomerID string
+	Currency   string
+	Amount     money.Money
+	// OrgID and Purpose come from the checkout's metadata.
+	OrgID   string
+	Purpose string
+}
+
+// CheckoutPaid credits a paid checkout the provider reports, once, when it
+// is a USD top-up of orgID's own customer (the rules of checkTopUp); else
+// it returns ENOTFOUND and changes nothing.
+func (s *Service) CheckoutPaid(ctx context.Context, orgID string, c PaidCheckout) (bool, error) {
+	pay := Payment{ID: c.ID, Status: StatusSucceeded, Amount: c.Amount, OrgID: c.OrgID, Purpose: c.Purpose,
+		CustomerID: c.CustomerID, Currency: c.Currency, TopUp: IsTopUpPurpose(c.Purpose)}
+	if err := s.checkTopUp(ctx, orgID, pay); err != nil {
+		return false, err
+	}
+	return s.creditCheckout(ctx, orgID, c)
+}
+
+func (s *Service) creditCheckout(ctx context.Context, orgID string, c PaidCheckout) (bool, error) {
 	credited, err := s.store.CreditPayment(ctx, orgID, store.PaymentCredit{
-		PaymentID: checkoutID, Amount: amount, Description: "Stripe Checkout Session " + checkoutID + " via " + PurposeAddCredits,
-		Method: "Cryptocurrency", Paid: s.now(),
+		PaymentID: c.ID, Amount: c.Amount, Description: "Stripe Checkout Session " + c.ID + " via " + PurposeAddCredits,
+		Method: "Cryptocurrency", Paid: s.now(), AliasID: c.PaymentID,
 	})
 	if err != nil {
-		return false, fmt.Errorf("credit checkout %s for %s: %w", checkoutID, orgID, err)
+		return false, fmt.Errorf("credit checkout %s for %s: %w", c.ID, orgID, err)
 	}
 	return credited, nil
 }
@@ -317,8 +400,7 @@ func (s *Service) ChargeOffSession(ctx context.Context, orgID string, card Card,
 		return Payment{}, fmt.Errorf("auto-recharge charge %s: %w", orgID, err)
 	}
 	if pay.Status == StatusSucceeded {
-		pay.Purpose = PurposeAutoRecharge
-		if _, err := s.credit(ctx, orgID, pay, CardLabel(card)); err != nil {
+		if _, err := s.PaymentSucceeded(ctx, orgID, pay, CardLabel(card)); err != nil {
 			return pay, err
 		}
 	}

@@ -26,9 +26,10 @@ func (s *Store) AppendTransaction(ctx context.Context, orgID string, nt billing.
 	return s.appendTransaction(ctx, orgID, nt, nil)
 }
 
-// appendTransaction appends nt; with, when set, returns one more new item
-// to write in the same transaction, given the transaction's id.
-func (s *Store) appendTransaction(ctx context.Context, orgID string, nt billing.NewTransaction, with func(txID string) (any, error)) (billing.Transaction, error) {
+// appendTransaction appends nt; with, when set, returns more new items to
+// write in the same transaction, given the transaction's id. Each must not
+// exist yet.
+func (s *Store) appendTransaction(ctx context.Context, orgID string, nt billing.NewTransaction, with func(txID string) ([]any, error)) (billing.Transaction, error) {
 	if err := nt.Validate(); err != nil {
 		return billing.Transaction{}, err
 	}
@@ -72,11 +73,13 @@ func (s *Store) appendTransaction(ctx context.Context, orgID string, nt billing.
 		if err != nil {
 			return billing.Transaction{}, fmt.Errorf("append transaction %s: %w", orgID, err)
 		}
-		put, err := s.putNew(extra)
-		if err != nil {
-			return billing.Transaction{}, fmt.Errorf("append transaction %s: %w", orgID, err)
+		for _, x := range extra {
+			put, err := s.putNew(x)
+			if err != nil {
+				return billing.Transaction{}, fmt.Errorf("append transaction %s: %w", orgID, err)
+			}
+			items = append(items, types.TransactWriteItem{Put: put})
 		}
-		items = append(items, types.TransactWriteItem{Put: put})
 	}
 
 	err = s.transact(ctx, items)

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/acme/billing/shared/billing"
@@ -98,7 +99,7 @@ func (s *Store) OrgByCustomer(ctx context.Context, customerID string) (string, e
 }
 
 // Order is a purchase of usage credits, listed in the order and invoice
-// history as paid.
+// history as paid, with what was refunded or disputed of it since.
 type Order struct {
 	ID      string // the payment's id: pi_… or cs_…
 	OrgID   string
@@ -108,6 +109,31 @@ type Order struct {
 	PaidAt  time.Time
 	// TransactionID is the balance transaction that credited it.
 	TransactionID string
+	// Adjustments are the refunds and disputes of the order, oldest first.
+	Adjustments []Adjustment
+}
+
+// Refunded is the sum of the order's refunds.
+func (o Order) Refunded() money.Money {
+	var sum money.Money
+	for _, a := range o.Adjustments {
+		if a.Kind == AdjustRefund {
+			sum -= a.Amount
+		}
+	}
+	return sum
+}
+
+// Disputed is what disputes of the order hold back now: disputed amounts
+// less those won back.
+func (o Order) Disputed() money.Money {
+	var sum money.Money
+	for _, a := range o.Adjustments {
+		if a.Kind == AdjustDispute || a.Kind == AdjustDisputeWon {
+			sum -= a.Amount
+		}
+	}
+	return sum
 }
 
 type orderRecord struct {
@@ -131,13 +157,26 @@ type PaymentCredit struct {
 	Description string
 	Method      string
 	Paid        time.Time
+	// AliasID, when set, is another id the payment is known by (a
+	// checkout's PaymentIntent, which its refunds and disputes name).
+	AliasID string
 }
 
+// aliasRecord maps another id of a credited payment to the id it was
+// credited under.
+type aliasRecord struct {
+	PK        string `dynamodbav:"PK"` // ORG#<org>
+	SK        string `dynamodbav:"SK"` // PAYALIAS#<alias>
+	PaymentID string `dynamodbav:"payment_id"`
+}
+
+const prefixAlias = "PAYALIAS#"
+
 // CreditPayment credits a successful payment exactly once: the balance
-// transaction (keyed by the payment id), the ledger, Total Credits and the
-// paid order are written in one transaction. A payment credited before
-// (the synchronous answer and the webhook both report it) returns
-// (false, nil) and changes nothing.
+// transaction (keyed by the payment id), the ledger, Total Credits, the
+// paid order and the payment's alias are written in one transaction. A
+// payment credited before (the synchronous answer and the webhook both
+// report it) returns (false, nil) and changes nothing.
 func (s *Store) CreditPayment(ctx context.Context, orgID string, p PaymentCredit) (bool, error) {
 	if p.Amount <= 0 || p.PaymentID == "" {
 		return false, billing.FieldError("amount", "A payment credit needs a payment id and a positive amount.")
@@ -151,9 +190,13 @@ func (s *Store) CreditPayment(ctx context.Context, orgID string, p PaymentCredit
 	}
 	_, err := s.appendTransaction(ctx, orgID, billing.NewTransaction{
 		Description: p.Description, Amount: p.Amount, Created: p.Paid, Key: p.PaymentID,
-	}, func(txID string) (any, error) {
+	}, func(txID string) ([]any, error) {
 		order.TransactionID = txID
-		return order, nil
+		extra := []any{order}
+		if p.AliasID != "" && p.AliasID != p.PaymentID {
+			extra = append(extra, aliasRecord{PK: orgPK(orgID), SK: prefixAlias + p.AliasID, PaymentID: p.PaymentID})
+		}
+		return extra, nil
 	})
 	if billing.ErrorCode(err) == billing.ECONFLICT {
 		return false, nil
@@ -164,7 +207,112 @@ func (s *Store) CreditPayment(ctx context.Context, orgID string, p PaymentCredit
 	return true, nil
 }
 
-// Orders returns the organisation's paid orders, newest first.
+// Credited is a payment credited to an organisation.
+type Credited struct {
+	PaymentID string // the id it was credited under
+	Amount    money.Money
+}
+
+// CreditedPayment finds the credit of a payment by its id or its alias
+// (a checkout's PaymentIntent), with strongly consistent reads. It
+// returns ENOTFOUND when the payment was never credited to the
+// organisation.
+func (s *Store) CreditedPayment(ctx context.Context, orgID, id string) (Credited, error) {
+	if id == "" {
+		return Credited{}, billing.Errorf(billing.ENOTFOUND, "No such payment.")
+	}
+	it := s.Items()
+	var alias aliasRecord
+	switch err := it.Get(ctx, orgPK(orgID), prefixAlias+id, &alias); {
+	case err == nil:
+		id = alias.PaymentID
+	case billing.ErrorCode(err) != billing.ENOTFOUND:
+		return Credited{}, fmt.Errorf("credited payment %s: %w", id, err)
+	}
+	var guard struct {
+		TxID string `dynamodbav:"tx_id"`
+	}
+	if err := it.Get(ctx, orgPK(orgID), txKeySK(id), &guard); err != nil {
+		if billing.ErrorCode(err) == billing.ENOTFOUND {
+			return Credited{}, billing.Errorf(billing.ENOTFOUND, "No such payment.")
+		}
+		return Credited{}, fmt.Errorf("credited payment %s: %w", id, err)
+	}
+	tx, err := s.transaction(ctx, orgID, guard.TxID)
+	if err != nil {
+		return Credited{}, fmt.Errorf("credited payment %s: %w", id, err)
+	}
+	return Credited{PaymentID: id, Amount: tx.Amount}, nil
+}
+
+// Kinds of adjustment of a credited payment.
+const (
+	AdjustRefund     = "refund"
+	AdjustDispute    = "dispute"
+	AdjustDisputeWon = "dispute_won"
+)
+
+// Adjustment is a change to a credited payment after it was credited: a
+// refund or a dispute debits it, a won dispute credits it back.
+type Adjustment struct {
+	// Key makes the adjustment happen once, e.g. "refund:re_…".
+	Key string
+	// PaymentID is the id the payment was credited under.
+	PaymentID string
+	Kind      string
+	// Amount is signed: negative for a debit.
+	Amount      money.Money
+	Description string
+	Created     time.Time
+	// TransactionID is the balance transaction that made it.
+	TransactionID string
+}
+
+type adjustmentRecord struct {
+	PK            string      `dynamodbav:"PK"` // ORG#<org>
+	SK            string      `dynamodbav:"SK"` // ORDERADJ#<payment>#<key>
+	Key           string      `dynamodbav:"key"`
+	PaymentID     string      `dynamodbav:"payment_id"`
+	Kind          string      `dynamodbav:"kind"`
+	Amount        money.Money `dynamodbav:"amount"`
+	Description   string      `dynamodbav:"description"`
+	Created       time.Time   `dynamodbav:"created"`
+	TransactionID string      `dynamodbav:"tx_id"`
+}
+
+const prefixAdjustment = "ORDERADJ#"
+
+// AdjustPayment records a refund or dispute of a credited payment exactly
+// once per a.Key: the balance transaction (keyed by a.Key), the ledger
+// change and the adjustment shown on the order are one DynamoDB
+// transaction. It returns (false, nil) when a.Key was applied before, and
+// EINVALID for an adjustment without key, payment, kind or amount.
+func (s *Store) AdjustPayment(ctx context.Context, orgID string, a Adjustment) (bool, error) {
+	if a.Key == "" || a.PaymentID == "" || a.Kind == "" || a.Amount == 0 {
+		return false, billing.FieldError("amount", "A payment adjustment needs a key, a payment, a kind and an amount.")
+	}
+	if a.Created.IsZero() {
+		a.Created = s.now()
+	}
+	rec := adjustmentRecord{PK: orgPK(orgID), SK: prefixAdjustment + a.PaymentID + "#" + a.Key, Key: a.Key, PaymentID: a.PaymentID,
+		Kind: a.Kind, Amount: a.Amount, Description: a.Description, Created: a.Created.UTC()}
+	_, err := s.appendTransaction(ctx, orgID, billing.NewTransaction{
+		Description: a.Description, Amount: a.Amount, Created: a.Created, Key: a.Key,
+	}, func(txID string) ([]any, error) {
+		rec.TransactionID = txID
+		return []any{rec}, nil
+	})
+	if billing.ErrorCode(err) == billing.ECONFLICT {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("adjust payment %s: %w", a.PaymentID, err)
+	}
+	return true, nil
+}
+
+// Orders returns the organisation's paid orders, newest first, each with
+// its adjustments.
 func (s *Store) Orders(ctx context.Context, orgID string) ([]Order, error) {
 	in, err := s.query(orgPK(orgID), beginsWith("ORDER#"), true)
 	if err != nil {
@@ -177,6 +325,23 @@ func (s *Store) Orders(ctx context.Context, orgID string) ([]Order, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("orders %s: %w", orgID, err)
+	}
+	if in, err = s.query(orgPK(orgID), beginsWith(prefixAdjustment), false); err != nil {
+		return nil, fmt.Errorf("orders %s: %w", orgID, err)
+	}
+	byPayment := map[string][]Adjustment{}
+	err = each(ctx, s, in, func(r adjustmentRecord) error {
+		byPayment[r.PaymentID] = append(byPayment[r.PaymentID], Adjustment{Key: r.Key, PaymentID: r.PaymentID, Kind: r.Kind,
+			Amount: r.Amount, Description: r.Description, Created: r.Created, TransactionID: r.TransactionID})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("order adjustments %s: %w", orgID, err)
+	}
+	for i := range orders {
+		adj := byPayment[orders[i].ID]
+		slices.SortStableFunc(adj, func(a, b Adjustment) int { return a.Created.Compare(b.Created) })
+		orders[i].Adjustments = adj
 	}
 	return orders, nil
 }

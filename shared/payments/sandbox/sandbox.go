@@ -311,9 +311,12 @@ func (p *Provider) waitForKey(ctx context.Context, key string) (payments.Payment
 	return payments.Payment{}, fmt.Errorf("sandbox: payment of key %s never appeared", key)
 }
 
+// toPayment maps a sandbox payment. Every sandbox payment is in USD; a
+// top-up is one made with a top-up purpose (not an invoice's).
 func toPayment(r paymentRecord) payments.Payment {
 	return payments.Payment{ID: r.ID, Status: payments.Status(r.Status), Amount: r.Amount, DeclineCode: r.DeclineCode,
-		Message: r.Message, OrgID: r.OrgID, Purpose: r.Purpose}
+		Message: r.Message, OrgID: r.OrgID, Purpose: r.Purpose, CustomerID: r.CustomerID, Currency: payments.USD,
+		TopUp: payments.IsTopUpPurpose(r.Purpose)}
 }
 
 // Payment reads a sandbox payment.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/stripe/stripe-go/v76"
 
@@ -48,13 +49,15 @@ func (p *Provider) Charge(ctx context.Context, r payments.ChargeRequest) (paymen
 	} else if r.ReturnURL != "" {
 		params.ReturnURL = stripe.String(r.ReturnURL)
 	}
+	params.AddExpand("payment_method")
 	params.Context = ctx
 	if r.IdempotencyKey != "" {
 		params.SetIdempotencyKey(r.IdempotencyKey)
 	}
 	pi, err := p.api.PaymentIntents.New(params)
 	if se, ok := errors.AsType[*stripe.Error](err); ok && se.Type == stripe.ErrorTypeCard {
-		pay := payments.Payment{Status: payments.StatusFailed, Amount: r.Amount, OrgID: r.OrgID, Purpose: r.Purpose}
+		pay := payments.Payment{Status: payments.StatusFailed, Amount: r.Amount, OrgID: r.OrgID, Purpose: r.Purpose,
+			CustomerID: r.CustomerID, Currency: currency, TopUp: payments.IsTopUpPurpose(r.Purpose)}
 		pay.DeclineCode, pay.Message = declined(se)
 		if se.PaymentIntent != nil {
 			pay.ID = se.PaymentIntent.ID
@@ -68,7 +71,8 @@ func (p *Provider) Charge(ctx context.Context, r payments.ChargeRequest) (paymen
 }
 
 // Payment reads a PaymentIntent's current state, with the organisation and
-// purpose from its metadata. An unknown id is ENOTFOUND.
+// purpose from its metadata, its customer and currency, and its card
+// (expanded). An unknown id is ENOTFOUND.
 //
 // Stripe's statuses map as: succeeded → StatusSucceeded; requires_action
 // and requires_confirmation → StatusRequiresAction (with the client
@@ -80,6 +84,7 @@ func (p *Provider) Payment(ctx context.Context, paymentID string) (payments.Paym
 		return payments.Payment{}, billing.Errorf(billing.ENOTFOUND, "No such payment.")
 	}
 	params := &stripe.PaymentIntentParams{}
+	params.AddExpand("payment_method")
 	params.Context = ctx
 	pi, err := p.api.PaymentIntents.Get(paymentID, params)
 	if isMissing(err) {
@@ -94,11 +99,18 @@ func (p *Provider) Payment(ctx context.Context, paymentID string) (payments.Paym
 // toPayment maps a PaymentIntent; an unknown status is an error.
 func toPayment(pi *stripe.PaymentIntent) (payments.Payment, error) {
 	pay := payments.Payment{
-		ID:      pi.ID,
-		Amount:  fromCents(pi.Amount),
-		OrgID:   pi.Metadata[metaOrgID],
-		Purpose: pi.Metadata[metaPurpose],
+		ID:         pi.ID,
+		Amount:     fromCents(pi.Amount),
+		OrgID:      pi.Metadata[metaOrgID],
+		Purpose:    pi.Metadata[metaPurpose],
+		CustomerID: customerID(pi.Customer),
+		Currency:   string(pi.Currency),
+		Method:     cardLabel(pi.PaymentMethod),
 	}
+	// A top-up is marked so by its purpose when created; an invoice's
+	// PaymentIntent and a crypto checkout's (credited under the session's
+	// id) are not top-ups, whatever their metadata says.
+	pay.TopUp = payments.IsTopUpPurpose(pay.Purpose) && pi.Invoice == nil && !slices.Contains(pi.PaymentMethodTypes, "crypto")
 	switch pi.Status {
 	case stripe.PaymentIntentStatusSucceeded:
 		pay.Status = payments.StatusSucceeded

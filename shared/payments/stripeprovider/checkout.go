@@ -21,8 +21,8 @@ func (p *Provider) CryptoCheckout(ctx context.Context, r payments.CheckoutReques
 	if err != nil {
 		return payments.Checkout{}, err
 	}
-	meta := func() map[string]string {
-		return map[string]string{metaOrgID: r.OrgID, metaPurpose: payments.PurposeAddCredits}
+	meta := func(purpose string) map[string]string {
+		return map[string]string{metaOrgID: r.OrgID, metaPurpose: purpose}
 	}
 	params := &stripe.CheckoutSessionParams{
 		Mode:     stripe.String(string(stripe.CheckoutSessionModePayment)),
@@ -40,9 +40,12 @@ func (p *Provider) CryptoCheckout(ctx context.Context, r payments.CheckoutReques
 		PaymentMethodTypes: stripe.StringSlice([]string{"crypto"}),
 		SuccessURL:         stripe.String(r.SuccessURL),
 		CancelURL:          stripe.String(r.CancelURL),
-		Metadata:           meta(),
+		Metadata:           meta(payments.PurposeAddCredits),
+		// The session is the top-up, credited under its id; its
+		// PaymentIntent carries another purpose so it is never credited
+		// a second time as a top-up of its own.
 		PaymentIntentData: &stripe.CheckoutSessionPaymentIntentDataParams{
-			Metadata: meta(),
+			Metadata: meta(payments.PurposeCheckout),
 		},
 	}
 	params.Context = ctx

@@ -23,6 +23,7 @@ import (
 // succeeded undoes nothing.
 type Events struct {
 	svc   *payments.Service
+	api   *Provider // the Stripe provider of svc, for reads events need
 	store *store.Store
 	now   func() time.Time
 	log   *slog.Logger
@@ -32,7 +33,8 @@ type Events struct {
 
 // NewEvents returns the webhook event applier.
 func NewEvents(svc *payments.Service, st *store.Store, now func() time.Time, log *slog.Logger) *Events {
-	return &Events{svc: svc, store: st, now: now, log: log}
+	api, _ := svc.Provider().(*Provider)
+	return &Events{svc: svc, api: api, store: st, now: now, log: log}
 }
 
 // eventRecord marks an applied event; kept 30 days (Stripe retries for 3).
@@ -104,7 +106,7 @@ func (ev *Events) apply(ctx context.Context, e stripe.Event) error {
 		if err != nil {
 			return err
 		}
-		org, err := ev.org(ctx, pay.OrgID, customerID(pi.Customer))
+		org, err := ev.org(ctx, pay.OrgID, pay.CustomerID)
 		if org == "" || err != nil {
 			return err
 		}
@@ -113,23 +115,19 @@ func (ev *Events) apply(ctx context.Context, e stripe.Event) error {
 			ev.log.Info("stripe payment failed", "org", org, "payment", pi.ID, "decline_code", pay.DeclineCode)
 			return nil
 		}
-		pay.OrgID = org
-		_, err = ev.svc.PaymentSucceeded(ctx, org, pay, cardMethod(pi.PaymentMethod))
-		return err
-	case t == "checkout.session.completed", t == "checkout.session.async_payment_succeeded":
-		var cs stripe.CheckoutSession
-		if err := json.Unmarshal(e.Data.Raw, &cs); err != nil {
-			return err
+		if pay.Method == "" {
+			if pay.Method, err = ev.cardOf(ctx, pi.PaymentMethod); err != nil {
+				return err
+			}
 		}
-		if cs.PaymentStatus != stripe.CheckoutSessionPaymentStatusPaid {
-			return nil // a delayed payment: async_payment_succeeded credits it
-		}
-		org, err := ev.org(ctx, cs.Metadata[metaOrgID], customerID(cs.Customer))
-		if org == "" || err != nil {
-			return err
-		}
-		_, err = ev.svc.CheckoutCompleted(ctx, org, cs.ID, fromCents(cs.AmountTotal))
-		return err
+		_, err = ev.svc.PaymentSucceeded(ctx, org, pay, "Card")
+		return notOurs(err)
+	case strings.HasPrefix(t, "checkout.session."):
+		return ev.applyCheckout(ctx, t, e.Data.Raw)
+	case t == "charge.refunded", t == "charge.refund.updated":
+		return ev.applyRefund(ctx, t, e.Data.Raw)
+	case t == "charge.dispute.created", t == "charge.dispute.closed":
+		return ev.applyDispute(ctx, t, e.Data.Raw)
 	case t == "setup_intent.succeeded":
 		var si stripe.SetupIntent
 		if err := json.Unmarshal(e.Data.Raw, &si); err != nil {
@@ -186,14 +184,14 @@ func (ev *Events) apply(ctx context.Context, e stripe.Event) error {
 	return nil
 }
 
-// org finds the organisation of an event: from metadata, else from the
-// customer. An event of no organisation of ours returns "" and no error,
-// so it is acknowledged and not retried.
+// org finds the organisation of an event's object from its customer,
+// through the customer → organisation mapping; metadata alone never names
+// it (invariant 10). An object of no customer of ours, or whose metadata
+// names another organisation than its customer's, returns "" and no error
+// (logged): the event changes nothing and is acknowledged, not retried.
 func (ev *Events) org(ctx context.Context, fromMetadata, customer string) (string, error) {
-	if fromMetadata != "" {
-		return fromMetadata, nil
-	}
 	if customer == "" {
+		ev.log.Warn("stripe event of no customer ignored", "metadata_org", fromMetadata)
 		return "", nil
 	}
 	org, err := ev.store.OrgByCustomer(ctx, customer)
@@ -201,7 +199,25 @@ func (ev *Events) org(ctx context.Context, fromMetadata, customer string) (strin
 		ev.log.Warn("stripe event for an unknown customer", "customer", customer)
 		return "", nil
 	}
-	return org, err
+	if err != nil {
+		return "", err
+	}
+	if fromMetadata != "" && fromMetadata != org {
+		ev.log.Warn("stripe event's metadata names another organisation than its customer's; ignored",
+			"customer", customer, "org", org, "metadata_org", fromMetadata)
+		return "", nil
+	}
+	return org, nil
+}
+
+// notOurs acknowledges the ENOTFOUND of a payment that is not one of the
+// organisation's top-ups (the service logged why): nothing changes, and
+// Stripe need not retry.
+func notOurs(err error) error {
+	if billing.ErrorCode(err) == billing.ENOTFOUND {
+		return nil
+	}
+	return err
 }
 
 func customerID(c *stripe.Customer) string {
@@ -211,10 +227,11 @@ func customerID(c *stripe.Customer) string {
 	return c.ID
 }
 
-// cardMethod names an (expanded) payment method for the order history.
-func cardMethod(pm *stripe.PaymentMethod) string {
+// cardLabel names an expanded card payment method for the order history,
+// "Visa •••• 4242"; "" when it is not expanded or not a card.
+func cardLabel(pm *stripe.PaymentMethod) string {
 	if pm == nil || pm.Card == nil {
-		return "Card"
+		return ""
 	}
 	return payments.CardLabel(payments.Card{Brand: string(pm.Card.Brand), Last4: pm.Card.Last4})
 }

@@ -81,7 +81,7 @@ func TestStripeResponses(t *testing.T) {
 					t.Fatalf("Charge: %v, want a failed payment and no error", err)
 				}
 				want := payments.Payment{ID: tt.wantID, Status: payments.StatusFailed, Amount: money.Dollars(25),
-					DeclineCode: tt.wantCode, Message: tt.wantMsg, OrgID: "acme", Purpose: payments.PurposeAddCredits}
+					DeclineCode: tt.wantCode, Message: tt.wantMsg, OrgID: "acme", Purpose: payments.PurposeAddCredits, CustomerID: "cus_123", Currency: "usd", TopUp: true}
 				if pay != want {
 					t.Errorf("payment = %+v\nwant      %+v", pay, want)
 				}
@@ -133,7 +133,7 @@ func TestStripeResponses(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := payments.Payment{ID: "pi_3ds", Status: payments.StatusRequiresAction, Amount: money.Dollars(25),
-			ClientSecret: "pi_3ds_secret_abc", OrgID: "acme", Purpose: payments.PurposeAddCredits}
+			ClientSecret: "pi_3ds_secret_abc", OrgID: "acme", Purpose: payments.PurposeAddCredits, CustomerID: "cus_123", Currency: "usd", TopUp: true}
 		if pay != want {
 			t.Errorf("payment = %+v\nwant      %+v", pay, want)
 		}
@@ -188,11 +188,11 @@ func TestStripeResponses(t *testing.T) {
 			id   string
 			want payments.Payment
 		}{
-			{"pi_ok", payments.Payment{ID: "pi_ok", Status: payments.StatusSucceeded, Amount: money.Dollars(25), OrgID: "acme", Purpose: payments.PurposeAutoRecharge}},
-			{"pi_proc", payments.Payment{ID: "pi_proc", Status: payments.StatusProcessing, Amount: money.Dollars(10), OrgID: "acme", Purpose: payments.PurposeAddCredits}},
-			{"pi_3ds", payments.Payment{ID: "pi_3ds", Status: payments.StatusRequiresAction, Amount: money.Dollars(25), ClientSecret: "pi_3ds_secret_abc", OrgID: "acme", Purpose: payments.PurposeAddCredits}},
+			{"pi_ok", payments.Payment{ID: "pi_ok", Status: payments.StatusSucceeded, Amount: money.Dollars(25), OrgID: "acme", Purpose: payments.PurposeAutoRecharge, CustomerID: "cus_123", Currency: "usd", TopUp: true}},
+			{"pi_proc", payments.Payment{ID: "pi_proc", Status: payments.StatusProcessing, Amount: money.Dollars(10), OrgID: "acme", Purpose: payments.PurposeAddCredits, CustomerID: "cus_123", Currency: "usd", TopUp: true}},
+			{"pi_3ds", payments.Payment{ID: "pi_3ds", Status: payments.StatusRequiresAction, Amount: money.Dollars(25), ClientSecret: "pi_3ds_secret_abc", OrgID: "acme", Purpose: payments.PurposeAddCredits, CustomerID: "cus_123", Currency: "usd", TopUp: true}},
 			{"pi_failed", payments.Payment{ID: "pi_failed", Status: payments.StatusFailed, Amount: money.Dollars(25), DeclineCode: "insufficient_funds",
-				Message: "Your card has insufficient funds.", OrgID: "acme", Purpose: payments.PurposeAddCredits}},
+				Message: "Your card has insufficient funds.", OrgID: "acme", Purpose: payments.PurposeAddCredits, CustomerID: "cus_123", Currency: "usd", TopUp: true}},
 		}
 		for _, tt := range tests {
 			pay, err := p.Payment(ctx, tt.id)

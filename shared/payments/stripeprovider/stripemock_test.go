@@ -270,7 +270,7 @@ func TestStripeMock(t *testing.T) {
 			"metadata[org_id]":                              {"acme"},
 			"metadata[purpose]":                             {"Add Credits"},
 			"payment_intent_data[metadata][org_id]":         {"acme"},
-			"payment_intent_data[metadata][purpose]":        {"Add Credits"},
+			"payment_intent_data[metadata][purpose]":        {payments.PurposeCheckout},
 		}
 		for k, v := range want {
 			if got := r.Form[k]; len(got) != 1 || got[0] != v[0] {
