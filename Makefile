@@ -8,6 +8,11 @@ FUZZTIME ?= 1000000x
 
 .PHONY: run test unit fuzz build lint bench clean
 
+# How every Lambda bootstrap is built, by make build and by sam build (the
+# build-<LogicalId> targets below): static, for arm64 provided.al2023.
+LAMBDA_ENV := GOOS=linux GOARCH=arm64 CGO_ENABLED=0
+LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
+
 ## run: the whole Billing section locally on http://127.0.0.1:8080 (ADDR to change)
 run:
 	$(GO) run ./infra/local
@@ -32,26 +37,58 @@ unit:
 fuzz:
 	$(GO) test ./shared/money -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 
-## build: an arm64 bootstrap zip per function for SAM, in build/<name>.zip
+## build: an arm64 bootstrap zip per function, in build/<name>.zip (sam build builds the same bootstraps)
 build:
 	@mkdir -p build
 	@for f in $(FUNCTIONS); do \
 		echo "build $$f"; \
-		GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' \
-			-o build/$$f/bootstrap ./functions/$$f || exit 1; \
+		$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o build/$$f/bootstrap ./functions/$$f || exit 1; \
 		$(GO) run ./infra/pack build/$$f.zip build/$$f/bootstrap || exit 1; \
 	done
+
+# sam build runs build-<LogicalId> for each function of template.yaml
+# (Metadata.BuildMethod makefile) with ARTIFACTS_DIR set; the bootstrap it
+# leaves there is the function's code. One target per directory of
+# functions/, named as the template names the function (a test checks all
+# three agree).
+lambda = $(if $(ARTIFACTS_DIR),,$(error ARTIFACTS_DIR is not set: sam build sets it; by hand, make $@ ARTIFACTS_DIR=<dir>)) \
+	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o "$(ARTIFACTS_DIR)/bootstrap" ./functions/$(1)
+.PHONY: $(addprefix build-,OverviewFunction BalanceHistoryFunction InvoicesFunction PaymentMethodsFunction SpendManagementFunction CreditsFunction AutoRechargePageFunction AddressFunction NotificationsFunction TaxFunction AuthFunction UsageFunction DailyResetFunction InvoicingFunction StripeWebhookFunction AutoRechargeFunction NotifierFunction)
+build-OverviewFunction: ; $(call lambda,overview)
+build-BalanceHistoryFunction: ; $(call lambda,balance-history)
+build-InvoicesFunction: ; $(call lambda,invoices)
+build-PaymentMethodsFunction: ; $(call lambda,payment-methods)
+build-SpendManagementFunction: ; $(call lambda,spend-management)
+build-CreditsFunction: ; $(call lambda,credits)
+build-AutoRechargePageFunction: ; $(call lambda,auto-recharge-page)
+build-AddressFunction: ; $(call lambda,address)
+build-NotificationsFunction: ; $(call lambda,notifications)
+build-TaxFunction: ; $(call lambda,tax)
+build-AuthFunction: ; $(call lambda,auth)
+build-UsageFunction: ; $(call lambda,usage)
+build-DailyResetFunction: ; $(call lambda,daily-reset)
+build-InvoicingFunction: ; $(call lambda,invoicing)
+build-StripeWebhookFunction: ; $(call lambda,stripe-webhook)
+build-AutoRechargeFunction: ; $(call lambda,auto-recharge)
+build-NotifierFunction: ; $(call lambda,notifier)
 
 ## bench: the usage API's capacity figures (DynamoDB requests, WCU, allowance overhead), and the packaged overview function's cold start under aws-lambda-rie against a hello-world function
 bench:
 	$(GO) test -run '^$$' -bench 'BenchmarkUsageAPI' -benchtime 50x ./shared/usage/
 	$(GO) test -run '^$$' -bench 'BenchmarkColdStart' -benchtime 20x ./infra/rie/
 
-## lint: gofmt and go vet
+## lint: gofmt, go vet, and cfn-lint on template.yaml (skipped with a note when cfn-lint is missing; CI sets REQUIRE_CFN_LINT=1)
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 		if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	@if command -v cfn-lint >/dev/null 2>&1; then \
+		echo "cfn-lint template.yaml"; cfn-lint template.yaml; \
+	elif [ -n "$(REQUIRE_CFN_LINT)" ]; then \
+		echo "lint: cfn-lint is not on PATH and REQUIRE_CFN_LINT is set: pip install cfn-lint" >&2; exit 1; \
+	else \
+		echo "lint: cfn-lint is not installed, so template.yaml was not checked against the SAM transform and CloudFormation's schemas; get it with: pip install cfn-lint"; \
+	fi
 
 clean:
 	rm -rf build .aws-sam

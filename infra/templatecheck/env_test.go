@@ -57,9 +57,11 @@ var envNeeds = map[string]envNeed{
 	// list, never email.
 	"EMAIL_FROM": {Functions: []string{"notifier"}},
 	// Sign-in with Cognito (any OIDC issuer by configuration).
-	"OIDC_ISSUER":     {Deps: []string{"OIDC"}},
-	"OIDC_CLIENT_ID":  {Deps: []string{"OIDC"}},
-	"PUBLIC_URL":      {Deps: []string{"OIDC"}},
+	"OIDC_ISSUER":    {Deps: []string{"OIDC"}},
+	"OIDC_CLIENT_ID": {Deps: []string{"OIDC"}},
+	// Every absolute URL (Stripe return and Checkout URLs, links in
+	// emails, the OIDC redirect) starts with the one public origin.
+	"PUBLIC_URL":      {All: true},
 	"OIDC_ORG_CLAIM":  {Deps: []string{"OIDC"}},
 	"OIDC_ROLE_CLAIM": {Deps: []string{"OIDC"}},
 	// The Cognito client is public: PKCE protects the code exchange (see
@@ -160,18 +162,16 @@ func readConfigEnv(t *testing.T) configEnv {
 	return c
 }
 
-// templateEnv returns each function's environment in template.yaml:
-// Globals merged with the function's own variables.
-func templateEnv(t *testing.T, raw map[string]any) map[string]map[string]any {
+// templateEnv returns each function's environment as the transformed
+// template sets it (Globals merged by the SAM transform).
+func templateEnv(t *testing.T, tmpl map[string]any) map[string]map[string]any {
 	t.Helper()
-	global := obj(obj(obj(obj(raw["Globals"])["Function"])["Environment"])["Variables"])
 	out := map[string]map[string]any{}
-	for name, fn := range rawFunctions(t, raw) {
-		vars := maps.Clone(global)
+	for name, fn := range functions(t, tmpl) {
+		vars := obj(obj(fn.Props["Environment"])["Variables"])
 		if vars == nil {
 			vars = map[string]any{}
 		}
-		maps.Copy(vars, obj(obj(fn.Props["Environment"])["Variables"]))
 		out[name] = vars
 	}
 	return out
@@ -194,8 +194,8 @@ func needs(t *testing.T, functions []string) map[string][]string {
 }
 
 func TestTemplateEnvironment(t *testing.T) {
-	raw := rawTemplate(t)
-	env := templateEnv(t, raw)
+	tmpl := load(t).CFN
+	env := templateEnv(t, tmpl)
 	functions := slices.Sorted(maps.Keys(env))
 	cfg := readConfigEnv(t)
 
@@ -317,7 +317,7 @@ func TestTemplateEnvironment(t *testing.T) {
 		t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
 		ctx := context.Background()
 		for _, fn := range functions {
-			vars := resolveEnv(t, raw, env[fn], nil)
+			vars := resolveEnv(t, tmpl, env[fn], nil)
 			deps, err := function.Deps(ctx, fn, func(k string) string { return vars[k] })
 			if err != nil {
 				t.Errorf("%s does not start with template.yaml's variables: %v", fn, err)
@@ -351,9 +351,9 @@ var testValues = map[string]string{
 // resolveEnv turns a function's template variables into values: literal
 // strings as written, a Ref to a parameter as its Default, anything else
 // from testValues; override wins over all.
-func resolveEnv(t *testing.T, raw map[string]any, vars map[string]any, override map[string]string) map[string]string {
+func resolveEnv(t *testing.T, tmpl map[string]any, vars map[string]any, override map[string]string) map[string]string {
 	t.Helper()
-	params := obj(raw["Parameters"])
+	params := obj(tmpl["Parameters"])
 	out := map[string]string{}
 	for k, v := range vars {
 		switch {

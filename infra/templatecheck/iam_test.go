@@ -8,15 +8,6 @@ import (
 	"testing"
 )
 
-// samPolicyTemplates are the actions the SAM policy templates used in
-// template.yaml expand to, on the table and its indexes
-// (samtranslator/policy_templates_data/policy_templates.json).
-var samPolicyTemplates = map[string][]string{
-	"DynamoDBReadPolicy": {"dynamodb:GetItem", "dynamodb:Scan", "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:DescribeTable"},
-	"DynamoDBCrudPolicy": {"dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:Scan", "dynamodb:Query", "dynamodb:UpdateItem",
-		"dynamodb:BatchWriteItem", "dynamodb:BatchGetItem", "dynamodb:DescribeTable", "dynamodb:ConditionCheckItem"},
-}
-
 // Actions on the table. A transaction (TransactWriteItems) is authorized
 // per item: PutItem, UpdateItem, DeleteItem, ConditionCheckItem.
 // QueryIndex stands for dynamodb:Query on an index, which needs the
@@ -75,7 +66,7 @@ var calls = map[string][]string{
 // readOnly are the functions that must not be able to change anything.
 var readOnly = []string{"overview", "balance-history"}
 
-// grant is one action a function's policies allow, and on what.
+// grant is one action a function's role allows, and on what.
 type grant struct {
 	Action   string
 	Resource any
@@ -83,58 +74,32 @@ type grant struct {
 	Index bool
 }
 
-// grants returns what a function's Policies allow: SAM policy templates
-// expanded, and the Allow statements as written.
-func grants(t *testing.T, fn rawFunction) []grant {
+// grants returns what a function's role allows: the Allow statements of
+// its inline policies, as the SAM transform wrote them (policy templates
+// expanded, the dead-letter queue's sqs:SendMessage added).
+func grants(t *testing.T, fn lambdaFunction) []grant {
 	t.Helper()
 	var out []grant
-	var policies []any
-	switch p := fn.Props["Policies"].(type) {
-	case []any:
-		policies = p
-	case map[string]any, string:
-		policies = []any{p}
-	}
-	for _, p := range policies {
-		m := obj(p)
-		if m == nil {
-			t.Errorf("%s: managed policy %v; use a policy template or a statement", fn.ID, p)
-			continue
-		}
-		if st, ok := m["Statement"]; ok {
-			for _, s := range list(st) {
-				s := obj(s)
-				if str(s["Effect"]) != "Allow" {
-					continue
-				}
-				index := slices.ContainsFunc(list(s["Resource"]), func(r any) bool { return strings.Contains(subString(r), "/index/") })
-				for _, a := range strs(s["Action"]) {
-					out = append(out, grant{Action: a, Resource: s["Resource"], Index: index})
-				}
-			}
-			continue
-		}
-		for name, args := range m {
-			actions, ok := samPolicyTemplates[name]
-			if !ok {
-				t.Errorf("%s: policy template %s is not in samPolicyTemplates", fn.ID, name)
+	for _, p := range list(fn.Role["Policies"]) {
+		for _, s := range list(obj(obj(p)["PolicyDocument"])["Statement"]) {
+			s := obj(s)
+			if str(s["Effect"]) != "Allow" {
 				continue
 			}
-			for _, a := range actions {
-				out = append(out, grant{Action: a, Resource: obj(args)["TableName"], Index: true})
+			index := slices.ContainsFunc(list(s["Resource"]), func(r any) bool { return strings.Contains(subString(r), "/index/") })
+			for _, a := range strs(s["Action"]) {
+				out = append(out, grant{Action: a, Resource: s["Resource"], Index: index})
 			}
 		}
 	}
 	return out
 }
 
-// subString returns the template string of a Fn::Sub (either form).
-func subString(v any) string {
-	sub := obj(v)["Fn::Sub"]
-	if l, ok := sub.([]any); ok && len(l) > 0 {
-		return str(l[0])
-	}
-	return str(sub)
+// managedPolicies are the AWS managed policies SAM attaches to a role:
+// CloudWatch Logs (every function) and X-Ray (Tracing: Active).
+var managedPolicies = []string{
+	"arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+	"arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
 }
 
 // allows reports whether the grants allow action (queryIndex: Query with
@@ -156,7 +121,7 @@ func allows(gs []grant, action string) bool {
 }
 
 func TestTemplateIAM(t *testing.T) {
-	fns := rawFunctions(t, rawTemplate(t))
+	fns := functions(t, load(t).CFN)
 
 	t.Run("every function is listed with the actions it calls", func(t *testing.T) {
 		for _, name := range slices.Sorted(maps.Keys(fns)) {
@@ -176,41 +141,47 @@ func TestTemplateIAM(t *testing.T) {
 			gs := grants(t, fn)
 			for _, a := range calls[name] {
 				if !allows(gs, a) {
-					t.Errorf("%s calls %s; its policies in template.yaml do not allow it", name, a)
+					t.Errorf("%s calls %s; its role in the transformed template does not allow it", name, a)
 				}
 			}
 		}
 	})
 
-	t.Run("no function is granted more than it calls, beyond what a SAM policy template bundles", func(t *testing.T) {
-		bundled := map[string]bool{}
-		for _, actions := range samPolicyTemplates {
-			for _, a := range actions {
-				bundled[a] = true
-			}
-		}
-		for name, fn := range fns {
+	t.Run("no function is granted an action it never calls", func(t *testing.T) {
+		for _, name := range slices.Sorted(maps.Keys(fns)) {
+			fn := fns[name]
+			dlq, _ := getAtt(obj(fn.Props["DeadLetterConfig"])["TargetArn"])
 			for _, g := range grants(t, fn) {
 				called := slices.ContainsFunc(calls[name], func(a string) bool { return a == g.Action || (a == queryIndex && g.Action == query) })
-				if !called && !bundled[g.Action] {
-					t.Errorf("%s is granted %s, which it never calls", name, g.Action)
+				// Lambda itself sends failed asynchronous invocations to
+				// the function's dead-letter queue with its role.
+				lambdaSends := g.Action == "sqs:SendMessage" && dlq != "" && isRef(g.Resource, dlq)
+				if !called && !lambdaSends {
+					t.Errorf("%s is granted %s on %v, which it never calls", name, g.Action, g.Resource)
 				}
-				if strings.Contains(g.Action, "*") {
-					t.Errorf("%s is granted the wildcard %s", name, g.Action)
+				if strings.Contains(g.Action, "*") || str(g.Resource) == "*" {
+					t.Errorf("%s is granted the wildcard %s on %v", name, g.Action, g.Resource)
+				}
+				if strings.HasPrefix(g.Action, "dynamodb:") && !isRef(g.Resource, "Table") && !g.Index {
+					t.Errorf("%s is granted %s on %v, want the table (Table.Arn)", name, g.Action, g.Resource)
+				}
+			}
+			for _, arn := range strs(fn.Role["ManagedPolicyArns"]) {
+				if !slices.Contains(managedPolicies, arn) {
+					t.Errorf("%s has the managed policy %s; grant what it calls in a statement", name, arn)
 				}
 			}
 		}
 	})
 
 	t.Run("the read-only functions have no write action", func(t *testing.T) {
-		readActions := samPolicyTemplates["DynamoDBReadPolicy"]
 		for _, name := range readOnly {
 			for _, g := range grants(t, fns[name]) {
-				if !slices.Contains(readActions, g.Action) {
+				if !slices.Contains(reads, g.Action) {
 					t.Errorf("read-only %s is granted %s", name, g.Action)
 				}
 			}
-			if slices.ContainsFunc(calls[name], func(a string) bool { return slices.Contains(writes, a) || a == putEvents || a == sendEmail }) {
+			if slices.ContainsFunc(calls[name], func(a string) bool { return !slices.Contains(reads, a) }) {
 				t.Errorf("read-only %s is listed with a write in calls", name)
 			}
 		}
@@ -291,15 +262,4 @@ func iamActions(op string) []string {
 		return []string{getItem}
 	}
 	return []string{"dynamodb:" + op}
-}
-
-// list returns a list, or a single value as a list of one.
-func list(v any) []any {
-	if l, ok := v.([]any); ok {
-		return l
-	}
-	if v == nil {
-		return nil
-	}
-	return []any{v}
 }

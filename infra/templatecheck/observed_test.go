@@ -123,8 +123,8 @@ var postBodies = map[string]string{
 // Stripe are left out (no Stripe key), so the paths after a payment are
 // covered by the calls table alone.
 func TestTemplateIAMObserved(t *testing.T) {
-	raw := rawTemplate(t)
-	env := templateEnv(t, raw)
+	tmpl := load(t).CFN
+	env := templateEnv(t, tmpl)
 	ctx := context.Background()
 	now := time.Now().UTC()
 
@@ -147,7 +147,7 @@ func TestTemplateIAMObserved(t *testing.T) {
 
 	for _, name := range slices.Sorted(maps.Keys(env)) {
 		t.Run(name, func(t *testing.T) {
-			vars := resolveEnv(t, raw, env[name], map[string]string{
+			vars := resolveEnv(t, tmpl, env[name], map[string]string{
 				"TABLE_NAME":                db.Table,
 				"AWS_ENDPOINT_URL_DYNAMODB": db.URL,
 				"SESSION_KEY":               fmt.Sprintf("%x", key),

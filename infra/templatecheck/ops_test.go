@@ -13,10 +13,6 @@ import (
 	"github.com/acme/billing/shared/web"
 )
 
-// asyncEventTypes are the SAM event sources that invoke a function
-// asynchronously.
-var asyncEventTypes = []string{"Schedule", "ScheduleV2", "EventBridgeRule", "CloudWatchEvent"}
-
 // alarmFor returns the logical ids of the alarms on metric of namespace
 // whose dimension dim refers to the resource id.
 func alarmFor(raw map[string]any, namespace, metric, dim, id string) []string {
@@ -55,8 +51,8 @@ func checkAlarm(t *testing.T, raw map[string]any, id string) {
 }
 
 func TestTemplateOperations(t *testing.T) {
-	raw := rawTemplate(t)
-	fns := rawFunctions(t, raw)
+	raw := load(t).CFN
+	fns := functions(t, raw)
 
 	t.Run("every function has an Errors and a Throttles alarm", func(t *testing.T) {
 		for _, name := range slices.Sorted(maps.Keys(fns)) {
@@ -94,25 +90,18 @@ func TestTemplateOperations(t *testing.T) {
 	}
 	queues := map[string]bool{}
 
-	t.Run("every asynchronous event source has a dead-letter queue and a retry policy", func(t *testing.T) {
-		for _, name := range slices.Sorted(maps.Keys(fns)) {
-			for evName, ev := range fns[name].events() {
-				if !slices.Contains(asyncEventTypes, str(ev["Type"])) {
-					continue
-				}
-				if !asyncFunctions[name] {
-					t.Errorf("%s: %s event %s, but shared/jobs lists no job for the function", name, ev["Type"], evName)
-				}
-				props := obj(ev["Properties"])
-				dlq := obj(props["DeadLetterConfig"])
-				q := queueOf(raw, dlq["Arn"])
-				if q == "" {
-					t.Errorf("%s: event %s has no DeadLetterConfig with the Arn of a queue of the template", name, evName)
-				}
-				queues[q] = true
-				if rp := obj(props["RetryPolicy"]); rp["MaximumRetryAttempts"] == nil || rp["MaximumEventAgeInSeconds"] == nil {
-					t.Errorf("%s: event %s has no RetryPolicy (MaximumRetryAttempts and MaximumEventAgeInSeconds)", name, evName)
-				}
+	t.Run("every EventBridge rule and schedule has a dead-letter queue and a retry policy", func(t *testing.T) {
+		for _, r := range eventRules(t, raw) {
+			if !asyncFunctions[r.Function] {
+				t.Errorf("%s: rule %s invokes it, but shared/jobs lists no job for the function", r.Function, r.ID)
+			}
+			q := queueOf(raw, obj(r.Target["DeadLetterConfig"])["Arn"])
+			if q == "" {
+				t.Errorf("%s: rule %s has no DeadLetterConfig with the Arn of a queue of the template", r.Function, r.ID)
+			}
+			queues[q] = true
+			if rp := obj(r.Target["RetryPolicy"]); rp["MaximumRetryAttempts"] == nil || rp["MaximumEventAgeInSeconds"] == nil {
+				t.Errorf("%s: rule %s has no RetryPolicy (MaximumRetryAttempts and MaximumEventAgeInSeconds)", r.Function, r.ID)
 			}
 		}
 		if len(queues) == 0 {
@@ -121,20 +110,22 @@ func TestTemplateOperations(t *testing.T) {
 	})
 
 	t.Run("every job's function sends failed invocations to the dead-letter queue", func(t *testing.T) {
+		onFailure := map[string]any{}
+		for _, c := range resources(raw, "AWS::Lambda::EventInvokeConfig") {
+			onFailure[str(obj(c["FunctionName"])["Ref"])] = obj(obj(c["DestinationConfig"])["OnFailure"])["Destination"]
+		}
 		for _, name := range slices.Sorted(maps.Keys(asyncFunctions)) {
 			fn, ok := fns[name]
 			if !ok {
 				t.Errorf("job %s is not deployed", name)
 				continue
 			}
-			dlq := obj(fn.Props["DeadLetterQueue"])
-			onFailure := obj(obj(obj(fn.Props["EventInvokeConfig"])["DestinationConfig"])["OnFailure"])
-			if q := queueOf(raw, dlq["TargetArn"]); q != "" && str(dlq["Type"]) == "SQS" {
+			if q := queueOf(raw, obj(fn.Props["DeadLetterConfig"])["TargetArn"]); q != "" {
 				queues[q] = true
-			} else if q := queueOf(raw, onFailure["Destination"]); q != "" {
+			} else if q := queueOf(raw, onFailure[fn.ID]); q != "" {
 				queues[q] = true
 			} else {
-				t.Errorf("%s: failed asynchronous invocations are lost (no DeadLetterQueue or EventInvokeConfig OnFailure to a queue)", name)
+				t.Errorf("%s: failed asynchronous invocations are lost (no DeadLetterConfig or EventInvokeConfig OnFailure to a queue)", name)
 			}
 		}
 	})
@@ -183,8 +174,8 @@ func queueOf(raw map[string]any, v any) string {
 }
 
 func TestTemplateSignIn(t *testing.T) {
-	raw := rawTemplate(t)
-	auth := rawFunctions(t, raw)["auth"]
+	raw := load(t).CFN
+	auth := functions(t, raw)["auth"]
 	vars := obj(obj(auth.Props["Environment"])["Variables"])
 	client := resources(raw, "AWS::Cognito::UserPoolClient")["UserPoolClient"]
 	pool := resources(raw, "AWS::Cognito::UserPool")["UserPool"]
@@ -247,7 +238,7 @@ func TestTemplateSignIn(t *testing.T) {
 }
 
 func TestTemplateSite(t *testing.T) {
-	raw := rawTemplate(t)
+	raw := load(t).CFN
 	dist := obj(resources(raw, "AWS::CloudFront::Distribution")["Distribution"]["DistributionConfig"])
 	if dist == nil {
 		t.Fatal("template.yaml has no Distribution")
@@ -269,11 +260,37 @@ func TestTemplateSite(t *testing.T) {
 		if str(def["OriginRequestPolicyId"]) != "b689b0a8-53d0-40ab-baf2-68738e2966ac" {
 			t.Errorf("default behaviour origin request policy %v, want Managed-AllViewerExceptHostHeader (cookies, query, no Host)", def["OriginRequestPolicyId"])
 		}
-		if !slices.Contains(strs(def["AllowedMethods"]), "POST") {
-			t.Error("default behaviour refuses POST; forms and webhooks post")
+		for _, m := range []string{"GET", "HEAD", "POST"} {
+			if !slices.Contains(strs(def["AllowedMethods"]), m) {
+				t.Errorf("default behaviour refuses %s; pages answer GET and HEAD, forms and webhooks post", m)
+			}
 		}
 		if str(def["ViewerProtocolPolicy"]) != "redirect-to-https" && str(def["ViewerProtocolPolicy"]) != "https-only" {
 			t.Errorf("viewer protocol %v", def["ViewerProtocolPolicy"])
+		}
+	})
+
+	t.Run("/ redirects to /billing at the edge, as on the local server", func(t *testing.T) {
+		def := obj(dist["DefaultCacheBehavior"])
+		var code string
+		for _, a := range list(def["FunctionAssociations"]) {
+			a := obj(a)
+			id, _ := getAtt(a["FunctionARN"])
+			if str(a["EventType"]) == "viewer-request" {
+				code = str(resources(raw, "AWS::CloudFront::Function")[id]["FunctionCode"])
+			}
+		}
+		for _, want := range []string{"uri === '/'", "statusCode: 303", "value: '/billing'"} {
+			if !strings.Contains(code, want) {
+				t.Errorf("the default behaviour's viewer-request function lacks %q:\n%s", want, code)
+			}
+		}
+		routes := web.Routes(web.Deps{})
+		if !slices.ContainsFunc(routes, func(r web.Route) bool { return r.Method == "GET" && r.Path == "/billing" }) {
+			t.Error("/ redirects to /billing, which is no GET route of shared/web/routes.go")
+		}
+		if slices.ContainsFunc(routes, func(r web.Route) bool { return r.Path == "/" }) {
+			t.Error("shared/web/routes.go routes /, which the distribution answers before the API (RootRedirect); keep one")
 		}
 	})
 
@@ -333,5 +350,3 @@ func TestTemplateSite(t *testing.T) {
 		}
 	})
 }
-
-func truthy(v any) bool { return v == true || v == "true" }

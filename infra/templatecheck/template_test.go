@@ -1,9 +1,11 @@
 package templatecheck_test
 
 import (
-	"fmt"
+	"maps"
+	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -12,71 +14,65 @@ import (
 	"github.com/acme/billing/shared/jobs"
 	"github.com/acme/billing/shared/store"
 	"github.com/acme/billing/shared/web"
-	"github.com/awslabs/goformation/v7/cloudformation/global"
-	"github.com/awslabs/goformation/v7/cloudformation/serverless"
 )
 
-const root = "../.."
-
-// functionName returns the functions/<name> a SAM function builds from.
-func functionName(t *testing.T, fn *serverless.Function) string {
-	t.Helper()
-	if fn.CodeUri == nil || fn.CodeUri.String == nil {
-		t.Fatalf("function without a CodeUri path")
-	}
-	uri := strings.TrimSuffix(*fn.CodeUri.String, "/")
-	name, ok := strings.CutPrefix(uri, "functions/")
-	if !ok || strings.Contains(name, "/") {
-		t.Fatalf("CodeUri %q is not functions/<name>/", *fn.CodeUri.String)
-	}
-	return name
-}
-
 func TestTemplateFunctions(t *testing.T) {
-	tmpl := parse(t)
-	fns := tmpl.GetAllServerlessFunctionResources()
+	tmpls := load(t)
 
-	t.Run("every functions directory has a function whose CodeUri points there, and no function points elsewhere", func(t *testing.T) {
-		dirs, err := os.ReadDir(filepath.Join(root, "functions"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var want, got []string
-		for _, d := range dirs {
-			if d.IsDir() {
-				want = append(want, d.Name())
-				if _, err := os.Stat(filepath.Join(root, "functions", d.Name(), "main.go")); err != nil {
-					t.Errorf("functions/%s has no main.go", d.Name())
-				}
+	t.Run("every functions directory is deployed as <Name>Function, and nothing else is", func(t *testing.T) {
+		var want []string
+		for _, name := range functionDirs(t) {
+			want = append(want, logicalID(name))
+			if _, err := os.Stat(filepath.Join(root, "functions", name, "main.go")); err != nil {
+				t.Errorf("functions/%s has no main.go", name)
 			}
 		}
-		for _, fn := range fns {
-			got = append(got, functionName(t, fn))
-		}
+		got := slices.Sorted(maps.Keys(resources(tmpls.CFN, "AWS::Lambda::Function")))
 		slices.Sort(want)
-		slices.Sort(got)
 		if !slices.Equal(want, got) {
-			t.Errorf("functions/ has %v, template.yaml builds %v", want, got)
+			t.Errorf("functions/ makes %v, the transformed template deploys %v", want, got)
 		}
 	})
 
-	t.Run("every function runs Go on arm64 provided.al2023", func(t *testing.T) {
-		g := tmpl.Globals["Function"]
-		if g == nil {
-			t.Fatal("no Globals.Function")
-		}
-		for name, fn := range fns {
-			runtime, arch := fn.Runtime, fn.Architectures
-			if runtime == nil {
-				runtime = g.(*global.Function).Runtime
+	t.Run("every function runs the bootstrap on arm64 provided.al2023", func(t *testing.T) {
+		for name, fn := range functions(t, tmpls.CFN) {
+			if str(fn.Props["Runtime"]) != "provided.al2023" || !slices.Equal(strs(fn.Props["Architectures"]), []string{"arm64"}) || str(fn.Props["Handler"]) != "bootstrap" {
+				t.Errorf("%s: runtime %v, architectures %v, handler %v", name, fn.Props["Runtime"], fn.Props["Architectures"], fn.Props["Handler"])
 			}
-			if arch == nil {
-				if a := g.(*global.Function).Architectures; a != nil {
-					arch = *a
+		}
+	})
+
+	t.Run("sam build builds every function with the Makefile from the repository root", func(t *testing.T) {
+		global := obj(obj(tmpls.Source["Globals"])["Function"])
+		for id, props := range resources(tmpls.Source, "AWS::Serverless::Function") {
+			if m := obj(resource(tmpls.Source, id)["Metadata"]); str(m["BuildMethod"]) != "makefile" {
+				t.Errorf("%s: Metadata.BuildMethod %v, want makefile (the Makefile's build-%s)", id, m["BuildMethod"], id)
+			}
+			uri := props["CodeUri"]
+			if uri == nil {
+				uri = global["CodeUri"]
+			}
+			if str(uri) != "." {
+				t.Errorf("%s: CodeUri %v, want . (the repository root, so sam sees changes under shared/)", id, uri)
+			}
+		}
+	})
+
+	t.Run("every function logs to its own log group, which has a retention period", func(t *testing.T) {
+		groups := resources(tmpls.CFN, "AWS::Logs::LogGroup")
+		for name, fn := range functions(t, tmpls.CFN) {
+			found := false
+			for id, g := range groups {
+				if subString(g["LogGroupName"]) != "/aws/lambda/${"+fn.ID+"}" && !isRef(obj(fn.Props["LoggingConfig"])["LogGroup"], id) {
+					continue
+				}
+				found = true
+				if g["RetentionInDays"] == nil {
+					t.Errorf("%s: log group %s keeps logs for ever (no RetentionInDays)", name, id)
 				}
 			}
-			if runtime == nil || *runtime != "provided.al2023" || !slices.Equal(arch, []string{"arm64"}) {
-				t.Errorf("%s: runtime %v, architectures %v", name, runtime, arch)
+			if !found {
+				t.Errorf("%s: no AWS::Logs::LogGroup named /aws/lambda/${%s} (nor LoggingConfig.LogGroup), so Lambda creates one that never expires", name, fn.ID)
 			}
 		}
 	})
@@ -84,80 +80,153 @@ func TestTemplateFunctions(t *testing.T) {
 
 type route struct{ Function, Method, Path string }
 
-// routeAuth returns the authorizer of a template route ("" for none).
-func routeAuth(h *serverless.Function_HttpApiEvent) string {
-	if h.Auth == nil || h.Auth.Authorizer == nil {
-		return ""
+// apiRoutes returns the routes of the transformed template's one HTTP API
+// (its OpenAPI body) by the function each integration invokes, and each
+// route's security schemes.
+func apiRoutes(t *testing.T, tmpl map[string]any) (map[route][]string, map[string]any) {
+	t.Helper()
+	apis := resources(tmpl, "AWS::ApiGatewayV2::Api")
+	if len(apis) != 1 {
+		t.Fatalf("the transformed template has %d HTTP APIs, want 1", len(apis))
 	}
-	return *h.Auth.Authorizer
+	var body map[string]any
+	for _, api := range apis {
+		body = obj(api["Body"])
+	}
+	byID := map[string]string{}
+	for name, fn := range functions(t, tmpl) {
+		byID[fn.ID] = name
+	}
+	invokes := regexp.MustCompile(`/functions/\$\{(\w+)\.Arn\}/invocations$`)
+	out := map[route][]string{}
+	for path, methods := range obj(body["paths"]) {
+		for method, op := range obj(methods) {
+			op := obj(op)
+			uri := subString(obj(op["x-amazon-apigateway-integration"])["uri"])
+			m := invokes.FindStringSubmatch(uri)
+			if m == nil || byID[m[1]] == "" {
+				t.Errorf("%s %s invokes %q, not one of the functions", strings.ToUpper(method), path, uri)
+				continue
+			}
+			var schemes []string
+			for _, s := range list(op["security"]) {
+				schemes = slices.AppendSeq(schemes, maps.Keys(obj(s)))
+			}
+			slices.Sort(schemes)
+			out[route{byID[m[1]], strings.ToUpper(method), path}] = schemes
+		}
+	}
+	return out, body
 }
 
 func TestTemplateRoutes(t *testing.T) {
-	tmpl := parse(t)
-	var inTemplate []route
-	auth := map[route]string{}
-	for _, fn := range tmpl.GetAllServerlessFunctionResources() {
-		name := functionName(t, fn)
-		for evName, ev := range fn.Events {
-			if ev.Type != "HttpApi" {
-				continue
-			}
-			if ev.Properties == nil || ev.Properties.HttpApiEvent == nil {
-				t.Fatalf("%s: event %s has no HttpApi properties", name, evName)
-			}
-			h := ev.Properties.HttpApiEvent
-			if h.Method == nil || h.Path == nil {
-				t.Fatalf("%s: event %s needs Method and Path", name, evName)
-			}
-			r := route{name, strings.ToUpper(*h.Method), *h.Path}
-			inTemplate = append(inTemplate, r)
-			auth[r] = routeAuth(h)
+	tmpl := load(t).CFN
+	inTemplate, body := apiRoutes(t, tmpl)
+	// The code's routes as API Gateway must route them: a GET route also
+	// answers HEAD (net/http's mux does so by itself; an HTTP API route
+	// matches one method).
+	inCode := map[route]web.Access{}
+	for _, rt := range web.Routes(web.Deps{}) {
+		inCode[route{rt.Function, rt.Method, rt.Path}] = rt.Access
+		if rt.Method == http.MethodGet {
+			inCode[route{rt.Function, http.MethodHead, rt.Path}] = rt.Access
 		}
 	}
-	var inCode []route
-	access := map[route]web.Access{}
-	for _, rt := range web.Routes(web.Deps{}) {
-		r := route{rt.Function, rt.Method, rt.Path}
-		inCode = append(inCode, r)
-		access[r] = rt.Access
-	}
 
-	t.Run("service routes use IAM authorization and no other route does", func(t *testing.T) {
-		for r, a := range access {
-			iam := auth[r] == "AWS_IAM"
-			if (a == web.AccessService) != iam {
-				t.Errorf("%v: access %v in code, authorizer %q in template.yaml", r, a, auth[r])
+	t.Run("the AWS_IAM authorizer is SigV4", func(t *testing.T) {
+		scheme := obj(obj(obj(body["components"])["securitySchemes"])["AWS_IAM"])
+		if str(scheme["x-amazon-apigateway-authtype"]) != "awsSigv4" {
+			t.Errorf("security scheme AWS_IAM is %v, want x-amazon-apigateway-authtype awsSigv4", scheme)
+		}
+	})
+
+	t.Run("service routes use IAM authorization and no other route has an authorizer", func(t *testing.T) {
+		for r, access := range inCode {
+			schemes, ok := inTemplate[r]
+			if !ok {
+				continue
+			}
+			want := []string(nil)
+			if access == web.AccessService {
+				want = []string{"AWS_IAM"}
+			}
+			if !slices.Equal(schemes, want) {
+				t.Errorf("%v: access %v in code, authorizers %v in the transformed template, want %v", r, access, schemes, want)
+			}
+			if strings.HasPrefix(r.Path, "/v1/") != (access == web.AccessService) {
+				t.Errorf("%v: the usage API is /v1/*, and only it uses IAM", r)
 			}
 		}
 	})
 
 	t.Run("every route of the template is in the route list", func(t *testing.T) {
-		for _, r := range inTemplate {
-			if !slices.Contains(inCode, r) {
+		for _, r := range slices.SortedFunc(maps.Keys(inTemplate), compareRoutes) {
+			if _, ok := inCode[r]; !ok {
 				t.Errorf("template.yaml routes %v, shared/web/routes.go does not", r)
 			}
 		}
 	})
-	t.Run("every route of the route list is in the template", func(t *testing.T) {
-		for _, r := range inCode {
-			if !slices.Contains(inTemplate, r) {
+	t.Run("every route of the route list is in the template, HEAD beside every GET", func(t *testing.T) {
+		for _, r := range slices.SortedFunc(maps.Keys(inCode), compareRoutes) {
+			if _, ok := inTemplate[r]; !ok {
 				t.Errorf("shared/web/routes.go routes %v, template.yaml does not", r)
 			}
 		}
 	})
 	t.Run("local-only routes are never deployed", func(t *testing.T) {
 		for _, rt := range web.LocalRoutes(web.Deps{}) {
-			for _, r := range inTemplate {
-				if r.Path == rt.Path && r.Method == rt.Method {
-					t.Errorf("template.yaml deploys the local-only route %s", rt.Path)
+			for r := range inTemplate {
+				if r.Path == rt.Path && (r.Method == rt.Method || (rt.Method == http.MethodGet && r.Method == http.MethodHead)) {
+					t.Errorf("template.yaml deploys the local-only route %s %s", r.Method, rt.Path)
 				}
 			}
 		}
 	})
+
+	t.Run("API Gateway may invoke each route's function for that route, and for nothing else", func(t *testing.T) {
+		allowed := map[route]bool{}
+		byID := map[string]string{}
+		for name, fn := range functions(t, tmpl) {
+			byID[fn.ID] = name
+		}
+		for id, p := range resources(tmpl, "AWS::Lambda::Permission") {
+			if str(p["Principal"]) != "apigateway.amazonaws.com" {
+				continue
+			}
+			fn := byID[str(obj(p["FunctionName"])["Ref"])]
+			src := obj(p["SourceArn"])["Fn::Sub"]
+			arn, vars := "", map[string]any{}
+			if l, ok := src.([]any); ok && len(l) == 2 {
+				arn, vars = str(l[0]), obj(l[1])
+			}
+			// arn:...:${__ApiId__}/${__Stage__}/METHOD/path, {id} as *.
+			_, rest, ok := strings.Cut(arn, "${__ApiId__}/${__Stage__}/")
+			if fn == "" || str(p["Action"]) != "lambda:InvokeFunction" || !ok || !isRef(vars["__ApiId__"], "Api") {
+				t.Errorf("permission %s: %v", id, p)
+				continue
+			}
+			method, path, _ := strings.Cut(rest, "/")
+			allowed[route{fn, method, "/" + path}] = true
+		}
+		for r := range inTemplate {
+			wild := regexp.MustCompile(`\{[^}]+\}`).ReplaceAllString(r.Path, "*")
+			if !allowed[route{r.Function, r.Method, wild}] {
+				t.Errorf("%v: no AWS::Lambda::Permission lets API Gateway invoke %s for %s %s", r, r.Function, r.Method, wild)
+			}
+			delete(allowed, route{r.Function, r.Method, wild})
+		}
+		for r := range allowed {
+			t.Errorf("API Gateway may invoke %s for %s %s, which is no route", r.Function, r.Method, r.Path)
+		}
+	})
+}
+
+func compareRoutes(a, b route) int {
+	return strings.Compare(a.Path+" "+a.Method, b.Path+" "+b.Method)
 }
 
 func TestTemplateTable(t *testing.T) {
-	tables := parse(t).GetAllDynamoDBTableResources()
+	tables := resources(load(t).CFN, "AWS::DynamoDB::Table")
 	if len(tables) != 1 {
 		t.Fatalf("template.yaml has %d tables, want 1", len(tables))
 	}
@@ -165,8 +234,8 @@ func TestTemplateTable(t *testing.T) {
 	for name, got := range tables {
 		t.Run("the table's keys and indexes equal the store's definition", func(t *testing.T) {
 			var gotAttrs, wantAttrs []string
-			for _, a := range got.AttributeDefinitions {
-				gotAttrs = append(gotAttrs, a.AttributeName+":"+a.AttributeType)
+			for _, a := range list(got["AttributeDefinitions"]) {
+				gotAttrs = append(gotAttrs, str(obj(a)["AttributeName"])+":"+str(obj(a)["AttributeType"]))
 			}
 			for _, a := range want.AttributeDefinitions {
 				wantAttrs = append(wantAttrs, *a.AttributeName+":"+string(a.AttributeType))
@@ -176,67 +245,100 @@ func TestTemplateTable(t *testing.T) {
 			if !slices.Equal(gotAttrs, wantAttrs) {
 				t.Errorf("%s attributes %v, store %v", name, gotAttrs, wantAttrs)
 			}
-			var gotKeys, wantKeys []string
-			for _, k := range got.KeySchema {
-				gotKeys = append(gotKeys, k.AttributeName+":"+k.KeyType)
+			keys := func(l any) string {
+				var s []string
+				for _, k := range list(l) {
+					s = append(s, str(obj(k)["AttributeName"])+":"+str(obj(k)["KeyType"]))
+				}
+				return strings.Join(s, " ")
 			}
+			var wantKeys []string
 			for _, k := range want.KeySchema {
 				wantKeys = append(wantKeys, *k.AttributeName+":"+string(k.KeyType))
 			}
-			if !slices.Equal(gotKeys, wantKeys) {
-				t.Errorf("%s keys %v, store %v", name, gotKeys, wantKeys)
+			if got := keys(got["KeySchema"]); got != strings.Join(wantKeys, " ") {
+				t.Errorf("%s keys %v, store %v", name, got, wantKeys)
 			}
 			var gotIdx, wantIdx []string
-			for _, g := range got.GlobalSecondaryIndexes {
-				s := g.IndexName
-				for _, k := range g.KeySchema {
-					s += " " + k.AttributeName + ":" + k.KeyType
-				}
-				if g.Projection.ProjectionType != nil {
-					s += " " + *g.Projection.ProjectionType
-				}
-				gotIdx = append(gotIdx, s)
+			for _, g := range list(got["GlobalSecondaryIndexes"]) {
+				g := obj(g)
+				gotIdx = append(gotIdx, str(g["IndexName"])+" "+keys(g["KeySchema"])+" "+str(obj(g["Projection"])["ProjectionType"]))
 			}
 			for _, g := range want.GlobalSecondaryIndexes {
 				s := *g.IndexName
 				for _, k := range g.KeySchema {
 					s += " " + *k.AttributeName + ":" + string(k.KeyType)
 				}
-				s += " " + string(g.Projection.ProjectionType)
-				wantIdx = append(wantIdx, s)
+				wantIdx = append(wantIdx, s+" "+string(g.Projection.ProjectionType))
 			}
 			if !slices.Equal(gotIdx, wantIdx) {
 				t.Errorf("%s indexes %v, store %v", name, gotIdx, wantIdx)
 			}
-			if got.BillingMode == nil || *got.BillingMode != string(want.BillingMode) {
-				t.Errorf("%s billing mode %v, store %s", name, got.BillingMode, want.BillingMode)
+			if str(got["BillingMode"]) != string(want.BillingMode) {
+				t.Errorf("%s billing mode %v, store %s", name, got["BillingMode"], want.BillingMode)
 			}
-			if got.TimeToLiveSpecification == nil || got.TimeToLiveSpecification.AttributeName == nil || *got.TimeToLiveSpecification.AttributeName != store.AttrTTL {
+			if str(obj(got["TimeToLiveSpecification"])["AttributeName"]) != store.AttrTTL {
 				t.Errorf("%s TTL attribute must be %s", name, store.AttrTTL)
 			}
 		})
 	}
 }
 
+// eventRule is an AWS::Events::Rule that invokes one function, with the
+// permission that lets EventBridge do so.
+type eventRule struct {
+	ID, Function string
+	Props        map[string]any
+	Target       map[string]any
+}
+
+// eventRules returns the transformed template's EventBridge rules (and
+// schedules) that invoke functions; a rule without the Lambda permission
+// for it fails the test.
+func eventRules(t *testing.T, tmpl map[string]any) []eventRule {
+	t.Helper()
+	byID := map[string]string{}
+	for name, fn := range functions(t, tmpl) {
+		byID[fn.ID] = name
+	}
+	var out []eventRule
+	for id, r := range resources(tmpl, "AWS::Events::Rule") {
+		for _, target := range list(r["Targets"]) {
+			fnID, _ := getAtt(obj(target)["Arn"])
+			name := byID[fnID]
+			if name == "" {
+				t.Errorf("rule %s targets %v, not a function of the template", id, obj(target)["Arn"])
+				continue
+			}
+			permitted := false
+			for _, p := range resources(tmpl, "AWS::Lambda::Permission") {
+				permitted = permitted || (str(p["Principal"]) == "events.amazonaws.com" && isRef(p["FunctionName"], fnID) && isRef(p["SourceArn"], id))
+			}
+			if !permitted {
+				t.Errorf("rule %s targets %s, but no AWS::Lambda::Permission lets events.amazonaws.com invoke it from the rule", id, fnID)
+			}
+			out = append(out, eventRule{ID: id, Function: name, Props: r, Target: obj(target)})
+		}
+	}
+	slices.SortFunc(out, func(a, b eventRule) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
+
 func TestTemplateSchedules(t *testing.T) {
 	type schedule struct{ Function, Expression string }
 	var inTemplate []schedule
-	for _, fn := range parse(t).GetAllServerlessFunctionResources() {
-		for _, ev := range fn.Events {
-			if ev.Type == "Schedule" {
-				if ev.Properties == nil || ev.Properties.ScheduleEvent == nil {
-					t.Fatalf("%s: Schedule event without properties", functionName(t, fn))
-				}
-				inTemplate = append(inTemplate, schedule{functionName(t, fn), ev.Properties.ScheduleEvent.Schedule})
-			}
+	for _, r := range eventRules(t, load(t).CFN) {
+		if expr := str(r.Props["ScheduleExpression"]); expr != "" {
+			inTemplate = append(inTemplate, schedule{r.Function, expr})
 		}
 	}
 	var inCode []schedule
 	for _, j := range jobs.List(web.Deps{}) {
 		inCode = append(inCode, schedule{j.Function, j.Schedule})
 	}
-	slices.SortFunc(inTemplate, func(a, b schedule) int { return strings.Compare(a.Function, b.Function) })
-	slices.SortFunc(inCode, func(a, b schedule) int { return strings.Compare(a.Function, b.Function) })
+	cmp := func(a, b schedule) int { return strings.Compare(a.Function, b.Function) }
+	slices.SortFunc(inTemplate, cmp)
+	slices.SortFunc(inCode, cmp)
 	t.Run("every scheduled job runs on the same schedule in template.yaml", func(t *testing.T) {
 		if !slices.Equal(inTemplate, inCode) {
 			t.Errorf("template.yaml schedules %v, shared/jobs lists %v", inTemplate, inCode)
@@ -245,30 +347,22 @@ func TestTemplateSchedules(t *testing.T) {
 }
 
 func TestTemplateRules(t *testing.T) {
-	type rule struct {
-		Function string
-		Types    string
-	}
+	type rule struct{ Function, Types string }
 	var inTemplate []rule
-	for _, fn := range parse(t).GetAllServerlessFunctionResources() {
-		for name, ev := range fn.Events {
-			if ev.Type != "EventBridgeRule" {
-				continue
-			}
-			if ev.Properties == nil || ev.Properties.EventBridgeRuleEvent == nil {
-				t.Fatalf("%s: rule %s without properties", functionName(t, fn), name)
-			}
-			pattern, _ := ev.Properties.EventBridgeRuleEvent.Pattern.(map[string]any)
-			var types []string
-			for _, v := range asList(pattern["detail-type"]) {
-				types = append(types, fmt.Sprint(v))
-			}
-			if src := asList(pattern["source"]); len(src) != 1 || src[0] != events.Source {
-				t.Errorf("%s: rule %s matches source %v, want [%s]", functionName(t, fn), name, src, events.Source)
-			}
-			slices.Sort(types)
-			inTemplate = append(inTemplate, rule{functionName(t, fn), strings.Join(types, ",")})
+	for _, r := range eventRules(t, load(t).CFN) {
+		pattern := obj(r.Props["EventPattern"])
+		if pattern == nil {
+			continue
 		}
+		if !isRef(r.Props["EventBusName"], "EventBus") {
+			t.Errorf("%s: rule %s is on bus %v, want the billing bus (EventBus)", r.Function, r.ID, r.Props["EventBusName"])
+		}
+		if src := strs(pattern["source"]); !slices.Equal(src, []string{events.Source}) {
+			t.Errorf("%s: rule %s matches source %v, want [%s]", r.Function, r.ID, src, events.Source)
+		}
+		types := strs(pattern["detail-type"])
+		slices.Sort(types)
+		inTemplate = append(inTemplate, rule{r.Function, strings.Join(types, ",")})
 	}
 	var inCode []rule
 	for _, j := range jobs.List(web.Deps{}) {
@@ -278,8 +372,9 @@ func TestTemplateRules(t *testing.T) {
 			inCode = append(inCode, rule{j.Function, strings.Join(types, ",")})
 		}
 	}
-	slices.SortFunc(inTemplate, func(a, b rule) int { return strings.Compare(a.Function, b.Function) })
-	slices.SortFunc(inCode, func(a, b rule) int { return strings.Compare(a.Function, b.Function) })
+	cmp := func(a, b rule) int { return strings.Compare(a.Function, b.Function) }
+	slices.SortFunc(inTemplate, cmp)
+	slices.SortFunc(inCode, cmp)
 	t.Run("every event rule sends the same billing events in template.yaml", func(t *testing.T) {
 		if !slices.Equal(inTemplate, inCode) {
 			t.Errorf("template.yaml rules %v, shared/jobs lists %v", inTemplate, inCode)
@@ -287,7 +382,33 @@ func TestTemplateRules(t *testing.T) {
 	})
 }
 
-func asList(v any) []any {
-	l, _ := v.([]any)
-	return l
+func TestTemplateParameters(t *testing.T) {
+	tmpl := load(t).CFN
+
+	t.Run("a custom domain without a certificate is refused before anything is deployed", func(t *testing.T) {
+		found := false
+		for _, r := range obj(tmpl["Rules"]) {
+			r := obj(r)
+			if !mentions(r["RuleCondition"], "DomainName") {
+				continue
+			}
+			for _, a := range list(r["Assertions"]) {
+				found = found || (mentions(obj(a)["Assert"], "CertificateArn") && str(obj(a)["AssertDescription"]) != "")
+			}
+		}
+		if !found {
+			t.Error("no rule asserts CertificateArn when DomainName is set")
+		}
+	})
+
+	t.Run("the stateful resources outlive the stack", func(t *testing.T) {
+		for _, typ := range []string{"AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::Cognito::UserPool"} {
+			for id := range resources(tmpl, typ) {
+				r := resource(tmpl, id)
+				if str(r["DeletionPolicy"]) != "Retain" || str(r["UpdateReplacePolicy"]) != "Retain" {
+					t.Errorf("%s (%s): DeletionPolicy %v, UpdateReplacePolicy %v, want Retain for both", id, typ, r["DeletionPolicy"], r["UpdateReplacePolicy"])
+				}
+			}
+		}
+	})
 }
