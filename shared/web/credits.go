@@ -98,11 +98,18 @@ func handleAddCredits(svc *payments.Service, stripeKey, publicURL string, log *s
 	})
 }
 
-// handleCreditsComplete is where a 3-D Secure confirmation returns: it
-// credits the payment if it succeeded.
+// handleCreditsComplete is where a 3-D Secure confirmation returns: for an
+// admin it credits the payment if it succeeded and is one of the
+// organisation's top-ups (any other payment is "not found"). A viewer's
+// GET credits nothing and reads nothing from the provider; the webhook
+// credits the payment either way.
 func handleCreditsComplete(svc *payments.Service, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sess, _ := auth.FromContext(r.Context())
+		if !sess.Role.CanChange() {
+			redirect(w, r, "/billing/credits", "info", "Only an admin can complete a payment here. A confirmed payment is added to your balance within a few minutes.")
+			return
+		}
 		pay, err := svc.ConfirmReturn(r.Context(), sess.OrgID, r.URL.Query().Get("payment_intent"))
 		if err != nil {
 			renderError(w, r, log, err)

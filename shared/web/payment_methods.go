@@ -91,12 +91,17 @@ func handleDeleteCard(svc *payments.Service, s *store.Store, log *slog.Logger) h
 }
 
 // handleAddCardForm shows "Add New Credit Card": the sandbox's form, or
-// Stripe Elements on a fresh SetupIntent.
+// Stripe Elements on a fresh SetupIntent. Only an admin's request creates
+// the customer and the SetupIntent: a viewer's GET is told to ask an admin
+// and changes nothing, here or at Stripe.
 func handleAddCardForm(svc *payments.Service, stripeKey string, log *slog.Logger) http.Handler {
 	return page(log, func(w http.ResponseWriter, r *http.Request) (g.Node, error) {
 		props := html.AddCardProps{Page: pageProps(w, r, "/billing/payment-methods"), Values: map[string]string{"next": safeNext(r.URL.Query().Get("next"))}}
+		sess, _ := auth.FromContext(r.Context())
+		if !sess.Role.CanChange() {
+			return html.AddCardPage(props), nil // the page says only admins add cards
+		}
 		if si, ok := svc.Provider().(setupIntenter); ok {
-			sess, _ := auth.FromContext(r.Context())
 			customer, err := svc.Customer(r.Context(), sess.OrgID)
 			if err != nil {
 				return nil, err

@@ -23,11 +23,18 @@ import (
 const webhookSecret = "whsec_test"
 
 // newStripeEnv is the web layer in Stripe mode: payments on the Stripe
-// provider (whose API no webhook test should need: any call fails the
-// test), the webhook secret, and the event applier.
+// provider (whose API answers only the card of pm_1: any other call fails
+// the test), the webhook secret, and the event applier.
 func newStripeEnv(t *testing.T) *env {
 	t.Helper()
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && r.URL.Path == "/v1/payment_methods/pm_1" {
+			// The order names the card: Events reads it.
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, `{"id":"pm_1","object":"payment_method","type":"card","customer":"cus_acme",`+
+				`"card":{"brand":"visa","last4":"4242","exp_month":4,"exp_year":2040},"metadata":{}}`)
+			return
+		}
 		t.Errorf("unexpected Stripe request %s %s", r.Method, r.URL.Path)
 		w.WriteHeader(http.StatusInternalServerError)
 	}))
@@ -124,6 +131,15 @@ func (b balance) count(description string) int {
 	return n
 }
 
+// stripeCustomer records cus_acme as acme's Stripe customer, as its first
+// payment does: events find the organisation from it.
+func (e *env) stripeCustomer(t *testing.T) {
+	t.Helper()
+	if _, err := e.store.SetCustomerID(t.Context(), "acme", "cus_acme"); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func (e *env) wantBalance(t *testing.T, org string, want balance) {
 	t.Helper()
 	if got := e.balance(t, org); got.ledger != want.ledger || strings.Join(got.history, "|") != strings.Join(want.history, "|") {
@@ -137,6 +153,7 @@ func TestStripeWebhook(t *testing.T) {
 	t.Run("a signed payment_intent.succeeded credits the balance once, however often it is delivered", func(t *testing.T) {
 		e := newStripeEnv(t)
 		admin := e.signIn("acme", "you@acme.test", "admin")
+		e.stripeCustomer(t)
 		start := e.balance(t, "acme")
 		payload := paymentSucceeded(t, "evt_hook_1", "pi_hook_1", 2500)
 		header := sign(payload, webhookSecret)
@@ -171,6 +188,7 @@ func TestStripeWebhook(t *testing.T) {
 	t.Run("a bad signature, a tampered body or a missing header is refused with 400 and changes nothing", func(t *testing.T) {
 		e := newStripeEnv(t)
 		e.signIn("acme", "you@acme.test", "admin")
+		e.stripeCustomer(t)
 		start := e.balance(t, "acme")
 		payload := paymentSucceeded(t, "evt_hook_2", "pi_hook_2", 2500)
 		tampered := bytes.Replace(payload, []byte(`"amount": 2500`), []byte(`"amount": 250000`), 1)
@@ -210,6 +228,7 @@ func TestStripeWebhook(t *testing.T) {
 	t.Run("a body over 512 KB is refused unread, even validly signed, and one under it is applied", func(t *testing.T) {
 		e := newStripeEnv(t)
 		e.signIn("acme", "you@acme.test", "admin")
+		e.stripeCustomer(t)
 		start := e.balance(t, "acme")
 		// JSON allows white space before the closing brace.
 		padded := func(p []byte, size int) []byte {
@@ -236,6 +255,7 @@ func TestStripeWebhook(t *testing.T) {
 	t.Run("a store failure answers 500 so Stripe retries, and the retry after recovery credits once", func(t *testing.T) {
 		e := newStripeEnv(t)
 		e.signIn("acme", "you@acme.test", "admin")
+		e.stripeCustomer(t)
 		start := e.balance(t, "acme")
 		payload := paymentSucceeded(t, "evt_hook_3", "pi_hook_3", 2500)
 
