@@ -225,7 +225,7 @@ func (n *Notifier) send(ctx context.Context, c deliveryRecord) (outcome, error) 
 	}
 	switch c.Channel {
 	case ChannelEmail:
-		if err := n.mailer.Send(ctx, emailFor(c.Target, d)); err != nil {
+		if err := n.mailer.Send(ctx, emailFor(c.Target, d, n.publicURL)); err != nil {
 			log.Error("email not sent", "error", err)
 			return outcome{err: mailError(err), target: c.Target}, nil
 		}

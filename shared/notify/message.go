@@ -25,11 +25,21 @@ const (
 var Types = []string{TypeSpendThreshold, TypeSpendBudget, TypeRechargeFailed}
 
 // emailFor returns the email telling the billing email about the event d.
-func emailFor(to string, d events.Detail) Email {
+// Its links start with publicURL (PUBLIC_URL, the one public origin); with
+// none (tests that do not set it) the email names the pages without links.
+func emailFor(to string, d events.Detail, publicURL string) Email {
 	subject, body := message(d)
-	return Email{To: to, Subject: subject, Text: "Hello,\n\n" + body +
-		"\n\nOrganisation: " + d.OrgID + "\n\nThis email goes to your organisation's billing email. " +
-		"Manage these notifications on the Spend Management page of the Billing section.\n"}
+	text := "Hello,\n\n" + body + "\n\nOrganisation: " + d.OrgID + "\n\nThis email goes to your organisation's billing email. " +
+		"Manage these notifications on the Spend Management page of the Billing section.\n"
+	if base := strings.TrimRight(publicURL, "/"); base != "" {
+		text += "\nSpend Management: " + base + "/billing/spend-management\n"
+		if d.Type == TypeRechargeFailed {
+			text += "Payment Methods: " + base + "/billing/payment-methods\n" +
+				"Add Usage Credits: " + base + "/billing/credits\n"
+		}
+		text += "Billing overview: " + base + "/billing\n"
+	}
+	return Email{To: to, Subject: subject, Text: text}
 }
 
 // message returns the subject and the main text of the email about d.

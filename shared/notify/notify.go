@@ -43,6 +43,8 @@ type Notifier struct {
 	now    func() time.Time
 	log    *slog.Logger
 	local  bool
+	// publicURL starts every link in an email (see WithPublicURL).
+	publicURL string
 }
 
 // New returns a Notifier that keeps its records in s, sends emails with
@@ -61,6 +63,14 @@ func New(s *store.Store, mailer Mailer, client *http.Client, now func() time.Tim
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Notifier{store: s, items: s.Items(), mailer: mailer, client: client, now: now, log: log, local: local}
+}
+
+// WithPublicURL returns n with emails linking to the Billing section's
+// pages at publicURL (PUBLIC_URL, like https://billing.example.com): the
+// one public origin, never a request's host. It returns n.
+func (n *Notifier) WithPublicURL(publicURL string) *Notifier {
+	n.publicURL = strings.TrimRight(publicURL, "/")
+	return n
 }
 
 // Handle is the target of the rule on Types: it emails the billing email
