@@ -1,12 +1,20 @@
 // Command ops is the operators' tool for the billing table, in AWS (with
-// the usual AWS credentials and TABLE_NAME) or locally (with
-// AWS_ENDPOINT_URL_DYNAMODB set to the endpoint the local server prints).
+// the usual AWS credentials and TABLE_NAME, the stack's TableName output)
+// or locally (with AWS_ENDPOINT_URL_DYNAMODB set to the endpoint the local
+// server prints). It refuses to run with neither, rather than guess a
+// table with whatever credentials the machine has.
 //
 //	go run ./infra/ops create-org -name "Acme Inc." [-trial 10.00] [-overage 25.00] ORG
 //	go run ./infra/ops grant [-description "Free Trial Credits"] [-key KEY] ORG AMOUNT
 //	go run ./infra/ops set-overage ORG AMOUNT
 //	go run ./infra/ops show ORG
 //	go run ./infra/ops list
+//
+// session-cookie needs no table: it prints a session cookie signed with
+// SESSION_KEY (the key in infra/env.json for sam local), for the sample
+// events of infra/events and for curl against sam local start-api.
+//
+//	SESSION_KEY=… go run ./infra/ops session-cookie -org acme [-role admin|viewer] [-email EMAIL] [-name NAME]
 package main
 
 import (
@@ -15,10 +23,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http/httptest"
 	"os"
 	"text/tabwriter"
 	"time"
 
+	"github.com/acme/billing/shared/auth"
 	"github.com/acme/billing/shared/billing"
 	"github.com/acme/billing/shared/config"
 	"github.com/acme/billing/shared/money"
@@ -35,7 +45,11 @@ func main() {
 	}
 }
 
-var errUsage = errors.New("usage: ops create-org|grant|set-overage|show|list … (see -h of each)")
+var errUsage = errors.New("usage: ops create-org|grant|set-overage|show|list|session-cookie … (see -h of each)")
+
+// errNoTable is returned when the environment names no table to work on.
+var errNoTable = fmt.Errorf("no table given: set %s to the stack's TableName output to use the table in AWS (with your AWS credentials), or %s to a local endpoint (the one make run prints, table %q unless %s says otherwise)",
+	config.EnvTableName, config.EnvDynamoEndpoint, "billing", config.EnvTableName)
 
 // run executes one subcommand against the table of getenv's configuration.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, now func() time.Time) error {
@@ -45,6 +59,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	cfg, err := config.Load(getenv, true)
 	if err != nil {
 		return err
+	}
+	if args[0] == "session-cookie" {
+		return sessionCookie(args[1:], cfg, getenv, stdout, now)
+	}
+	// Without either, the SDK would look for credentials everywhere
+	// (including the instance metadata service) and use a default table.
+	if getenv(config.EnvTableName) == "" && cfg.DynamoEndpoint == "" {
+		return errNoTable
 	}
 	db, err := store.NewClient(ctx, cfg.DynamoEndpoint, nil)
 	if err != nil {
@@ -128,6 +150,48 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		})
 	}
 	return errUsage
+}
+
+// sessionCookie prints the session cookie (name=value) of a member, signed
+// with SESSION_KEY and valid for auth.Lifetime from now.
+func sessionCookie(args []string, cfg config.Config, getenv func(string) string, stdout io.Writer, now func() time.Time) error {
+	fs := flag.NewFlagSet("session-cookie", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	org := fs.String("org", "", "organisation id (required)")
+	role := fs.String("role", string(billing.RoleAdmin), "admin or viewer")
+	email := fs.String("email", "", "the member's email (default <role>@<org>.test)")
+	name := fs.String("name", "", "the organisation's name shown in the pages (default the id)")
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if getenv(config.EnvSessionKey) == "" {
+		return fmt.Errorf("session-cookie needs %s, the key the functions verify sessions with (for sam local, the value in infra/env.json)", config.EnvSessionKey)
+	}
+	s := auth.Session{OrgID: *org, OrgName: *name, Email: *email, Role: billing.Role(*role)}
+	if s.OrgName == "" {
+		s.OrgName = s.OrgID
+	}
+	if s.Email == "" {
+		s.Email = *role + "@" + *org + ".test"
+	}
+	if err := s.Validate(); err != nil {
+		return explain(err)
+	}
+	sessions, err := auth.NewSessions(cfg.SessionKey, true, now)
+	if err != nil {
+		return err
+	}
+	rec := httptest.NewRecorder()
+	if err := sessions.Issue(rec, s); err != nil {
+		return explain(err)
+	}
+	for _, c := range rec.Result().Cookies() {
+		if c.Name == auth.CookieName {
+			_, err := fmt.Fprintf(stdout, "%s=%s\n", c.Name, c.Value)
+			return err
+		}
+	}
+	return errors.New("the session was issued without a cookie")
 }
 
 func parse(fs *flag.FlagSet, args []string, n int) error {

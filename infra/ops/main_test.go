@@ -3,10 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
+	"errors"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/acme/billing/shared/auth"
 	"github.com/acme/billing/shared/billing"
 	"github.com/acme/billing/shared/store/storetest"
 )
@@ -94,6 +98,70 @@ func TestOps(t *testing.T) {
 		}
 		if _, err := db.Store(clock).Account(ctx, "nobody", now); billing.ErrorCode(err) != billing.ENOTFOUND {
 			t.Errorf("nobody exists now: %v", err)
+		}
+	})
+}
+
+func TestOpsEnvironment(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	ops := func(env map[string]string, args ...string) (string, error) {
+		var out bytes.Buffer
+		err := run(ctx, args, func(k string) string { return env[k] }, &out, clock)
+		return out.String(), err
+	}
+
+	t.Run("with neither TABLE_NAME nor an endpoint it refuses, saying what to set, before looking for credentials", func(t *testing.T) {
+		for _, args := range [][]string{{"list"}, {"show", "acme"}, {"grant", "acme", "5"}} {
+			_, err := ops(map[string]string{}, args...)
+			if !errors.Is(err, errNoTable) {
+				t.Fatalf("%v: %v, want errNoTable", args, err)
+			}
+			for _, want := range []string{"TABLE_NAME", "AWS_ENDPOINT_URL_DYNAMODB", "make run"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("the message does not mention %s: %v", want, err)
+				}
+			}
+		}
+	})
+
+	key := []byte("0123456789abcdef0123456789abcdef")
+	withKey := map[string]string{"SESSION_KEY": hex.EncodeToString(key)}
+
+	t.Run("session-cookie prints a cookie the functions accept, for the organisation and role asked", func(t *testing.T) {
+		out, err := ops(withKey, "session-cookie", "-org", "acme", "-role", "viewer")
+		if err != nil {
+			t.Fatal(err)
+		}
+		name, value, ok := strings.Cut(strings.TrimSpace(out), "=")
+		if !ok || name != auth.CookieName || strings.Contains(value, " ") {
+			t.Fatalf("out %q, want %s=<value> on one line", out, auth.CookieName)
+		}
+		sessions, err := auth.NewSessions(key, true, clock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, _ := http.NewRequest(http.MethodGet, "/billing", nil)
+		r.Header.Set("Cookie", strings.TrimSpace(out))
+		s, ok := sessions.Read(r)
+		if !ok || s.OrgID != "acme" || s.Role != billing.RoleViewer || s.Email != "viewer@acme.test" {
+			t.Errorf("session %+v, ok %v", s, ok)
+		}
+		other, _ := auth.NewSessions([]byte("another key, 32 bytes long......"), true, clock)
+		if _, ok := other.Read(r); ok {
+			t.Error("another key accepts the cookie")
+		}
+	})
+
+	t.Run("session-cookie needs SESSION_KEY and a valid member, and no table", func(t *testing.T) {
+		if _, err := ops(map[string]string{}, "session-cookie", "-org", "acme"); err == nil || !strings.Contains(err.Error(), "SESSION_KEY") {
+			t.Errorf("without SESSION_KEY: %v", err)
+		}
+		for _, args := range [][]string{{"-org", "acme", "-role", "owner"}, {"-role", "admin"}, {"-org", "acme", "extra"}} {
+			if out, err := ops(withKey, append([]string{"session-cookie"}, args...)...); err == nil {
+				t.Errorf("%v: no error, printed %q", args, out)
+			}
 		}
 	})
 }

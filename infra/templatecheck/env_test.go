@@ -32,6 +32,11 @@ type envNeed struct {
 	LocalOnly bool
 	// Unset: read, optional, and deliberately left unset in AWS.
 	Unset bool
+	// SamLocal: set only by sam local (--env-vars infra/env.json). SAM
+	// passes a function only the variables its template declares, so the
+	// template declares it for every function, empty; a value there is an
+	// error.
+	SamLocal bool
 }
 
 var envNeeds = map[string]envNeed{
@@ -67,10 +72,11 @@ var envNeeds = map[string]envNeed{
 	// The Cognito client is public: PKCE protects the code exchange (see
 	// UserPoolClient in template.yaml).
 	"OIDC_CLIENT_SECRET": {Unset: true},
-	// The embedded DynamoDB of the local server and tests; the usage API's
-	// bearer key of local mode (IAM authorization in AWS).
-	"AWS_ENDPOINT_URL_DYNAMODB": {LocalOnly: true},
-	"USAGE_API_KEY":             {LocalOnly: true},
+	// The DynamoDB of a running make run, for sam local (infra/env.json).
+	"AWS_ENDPOINT_URL_DYNAMODB": {SamLocal: true},
+	// The usage API's bearer key of local mode (IAM authorization in AWS,
+	// and in sam local's events).
+	"USAGE_API_KEY": {LocalOnly: true},
 }
 
 // configEnv is what shared/config/config.go reads, derived from its source.
@@ -267,11 +273,24 @@ func TestTemplateEnvironment(t *testing.T) {
 		for fn, vars := range needs(t, functions) {
 			for _, v := range vars {
 				n := envNeeds[v]
-				if n.LocalOnly || n.Unset {
+				if n.LocalOnly || n.Unset || n.SamLocal {
 					continue
 				}
 				if _, ok := env[fn][v]; !ok {
 					t.Errorf("%s needs %s; template.yaml does not set it for the function", fn, v)
+				}
+			}
+		}
+	})
+
+	t.Run("the variables only sam local sets are declared empty for every function, so that infra/env.json reaches them", func(t *testing.T) {
+		for _, v := range slices.Sorted(maps.Keys(envNeeds)) {
+			if !envNeeds[v].SamLocal {
+				continue
+			}
+			for _, fn := range functions {
+				if value, ok := env[fn][v]; !ok || !isEmpty(value) {
+					t.Errorf("%s: %s is %v, want declared and empty (sam local ignores env.json variables the template does not declare)", fn, v, value)
 				}
 			}
 		}
@@ -304,6 +323,8 @@ func TestTemplateEnvironment(t *testing.T) {
 					t.Errorf("template.yaml sets %s for %s, but shared/config never reads it", v, fn)
 				case known && n.LocalOnly:
 					t.Errorf("template.yaml sets the local-only %s for %s", v, fn)
+				case known && n.SamLocal && !isEmpty(env[fn][v]):
+					t.Errorf("template.yaml sets %s for %s to %v; only sam local sets it (infra/env.json), the template declares it empty", v, fn, env[fn][v])
 				case known && n.Unset:
 					t.Errorf("template.yaml sets %s for %s, which envNeeds says stays unset", v, fn)
 				}
@@ -356,10 +377,11 @@ func resolveEnv(t *testing.T, tmpl map[string]any, vars map[string]any, override
 	params := obj(tmpl["Parameters"])
 	out := map[string]string{}
 	for k, v := range vars {
+		_, literal := v.(string)
 		switch {
 		case override[k] != "":
 			out[k] = override[k]
-		case str(v) != "":
+		case literal:
 			out[k] = str(v)
 		case str(obj(params[str(obj(v)["Ref"])])["Default"]) != "":
 			out[k] = str(obj(params[str(obj(v)["Ref"])])["Default"])
@@ -383,4 +405,10 @@ func isCall(call *ast.CallExpr, pkg, name string) bool {
 	}
 	x, ok := sel.X.(*ast.Ident)
 	return ok && x.Name == pkg
+}
+
+// isEmpty reports whether a template value is the empty string.
+func isEmpty(v any) bool {
+	s, ok := v.(string)
+	return ok && s == ""
 }
