@@ -127,15 +127,29 @@ func historyRow(e invoicing.Entry) Node {
 	pdf := pdfHref(e.ID, "")
 	if e.Kind == invoicing.KindOrder {
 		kind = Span(Class("badge badge-gray"), Text("Top-up"))
+		var notes Group
 		if e.Order.Method != "" {
-			detail = P(Class("muted"), Text(e.Order.Method))
+			notes = append(notes, P(Class("muted"), Text(e.Order.Method)))
 		}
+		if r := e.Order.Refunded(); r > 0 {
+			kind = Group{kind, Text(" "), Span(Class("badge badge-red"), Text("Refunded"))}
+			notes = append(notes, P(Class("muted"), ID("refunded-"+e.ID), Text("Refunded "+r.Display()+", debited from your balance")))
+		}
+		if d := e.Order.Disputed(); d > 0 {
+			kind = Group{kind, Text(" "), Span(Class("badge badge-red"), Text("Disputed"))}
+			notes = append(notes, P(Class("muted"), ID("disputed-"+e.ID), Text("Disputed "+d.Display()+", debited from your balance")))
+		}
+		detail = notes
 	} else {
 		kind = Span(Class("badge badge-gray"), Text("Invoice"))
 		if e.Status != store.InvoicePaid {
 			kind = Group{kind, Text(" "), Span(Class("badge badge-red"), Text(e.Status))}
 		}
 		detail = P(Class("muted"), Text("Usage "+e.Invoice.Usage.Display()+", credit applied "+(-e.Invoice.Applied).Display()))
+		if r := e.Invoice.Refunded; r > 0 {
+			kind = Group{kind, Text(" "), Span(Class("badge badge-red"), Text("Refunded"))}
+			detail = Group{detail, P(Class("muted"), ID("refunded-"+e.ID), Text("Refunded "+r.Display()+" to your card"))}
+		}
 		pdf = pdfHref(e.ID, e.Invoice.PDFURL)
 	}
 	return Tr(
@@ -190,6 +204,12 @@ func InvoiceDocumentPage(p InvoiceDocumentProps) Node {
 	}
 	if d.PaidWith != "" {
 		facts = append(facts, kv("Paid with", Text(d.PaidWith)))
+	}
+	if d.Refunded > 0 {
+		facts = append(facts, kv("Refunded", Span(ID("doc-refunded"), Text(d.Refunded.Display()))))
+	}
+	if d.Disputed > 0 {
+		facts = append(facts, kv("Disputed", Span(ID("doc-disputed"), Text(d.Disputed.Display()))))
 	}
 	totals := []Node{totalRow("Subtotal", d.Subtotal, "subtotal")}
 	if d.Kind == invoicing.DocInvoice {

@@ -59,6 +59,10 @@ type Document struct {
 	// invoice PDF), when there is one; HostedURL its payment page.
 	ProviderPDF string
 	HostedURL   string
+	// Refunded is what was refunded of the payment since (an invoice's
+	// refunds, a receipt's), and Disputed what a dispute holds back.
+	Refunded money.Money
+	Disputed money.Money
 }
 
 // Party is a seller or buyer: a name and address lines.
@@ -157,7 +161,7 @@ func InvoiceDocument(inv store.Invoice) Document {
 		Seller: Seller(), Buyer: buyer(inv.BillTo, inv.BillingEmail), PONumber: inv.BillTo.PONumber,
 		Lines:    []Line{{Description: UsageLine(inv.Period) + " (" + periodRange(inv.Period, inv.Created) + ")", Amount: inv.Usage}},
 		Subtotal: inv.Usage, CreditApplied: inv.Applied, AmountDue: inv.Due, Carried: inv.Carried,
-		ProviderPDF: inv.PDFURL, HostedURL: inv.HostedURL,
+		ProviderPDF: inv.PDFURL, HostedURL: inv.HostedURL, Refunded: inv.Refunded,
 	}
 	switch {
 	case inv.Status == store.InvoicePaid:
@@ -174,7 +178,7 @@ func ReceiptDocument(o store.Order, p billing.Profile) Document {
 		Kind: DocReceipt, Number: o.ID, Date: o.Created, PaidAt: o.PaidAt, PaidWith: o.Method, Status: store.InvoicePaid,
 		Seller: Seller(), Buyer: buyer(p.Address, p.BillingEmail), PONumber: p.Address.PONumber,
 		Lines:    []Line{{Description: "Usage credits, added to your balance", Amount: o.Amount}},
-		Subtotal: o.Amount, AmountPaid: o.Amount,
+		Subtotal: o.Amount, AmountPaid: o.Amount, Refunded: o.Refunded(), Disputed: o.Disputed(),
 	}
 }
 

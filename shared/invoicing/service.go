@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/acme/billing/shared/billing"
+	"github.com/acme/billing/shared/money"
 	"github.com/acme/billing/shared/payments"
 	"github.com/acme/billing/shared/store"
 )
@@ -226,4 +227,31 @@ func (s *Service) ProviderUpdate(ctx context.Context, orgID, invoiceID string, r
 // "Usage, November 2026".
 func UsageLine(period time.Time) string {
 	return "Usage, " + billing.PeriodStart(period).Format("January 2006")
+}
+
+// PaymentRefunded records a refund of the payment of one of the
+// organisation's invoices on that invoice, once per refundID: it shows on
+// the invoice and in the order and invoice history. The prepaid balance
+// is not touched. The invoice is the one paid by paymentID, or whose
+// provider invoice is providerInvoiceID. It returns ENOTFOUND when the
+// organisation has no such invoice.
+func (s *Service) PaymentRefunded(ctx context.Context, orgID, paymentID, providerInvoiceID, refundID string, amount money.Money) error {
+	invoices, err := s.store.Invoices(ctx, orgID)
+	if err != nil {
+		return err
+	}
+	for _, inv := range invoices {
+		if (paymentID != "" && inv.PaymentID == paymentID) || (providerInvoiceID != "" && inv.ProviderID == providerInvoiceID) {
+			added, err := s.store.AddInvoiceRefund(ctx, orgID, store.InvoiceRefund{InvoiceID: inv.ID, RefundID: refundID, PaymentID: paymentID,
+				Amount: amount, Created: s.now()})
+			if err != nil {
+				return fmt.Errorf("refund of invoice %s: %w", inv.ID, err)
+			}
+			if added {
+				s.log.Info("invoice payment refunded", "org", orgID, "invoice", inv.ID, "refund", refundID, "amount", amount.String())
+			}
+			return nil
+		}
+	}
+	return billing.Errorf(billing.ENOTFOUND, "No invoice was paid by payment %s.", paymentID)
 }

@@ -60,6 +60,8 @@ type Payment struct {
 	// invoice or of a hosted checkout, which is credited under the
 	// checkout's own id.
 	TopUp bool
+	// InvoiceID is the provider's invoice the payment pays, if any.
+	InvoiceID string
 	// Method names the card paid with, "Visa •••• 4242", when the provider
 	// knows it; "" otherwise.
 	Method string

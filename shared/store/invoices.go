@@ -56,6 +56,9 @@ type Invoice struct {
 	PaymentID  string
 	// LastError says, in words safe to show, why the last charge failed.
 	LastError string
+	// Refunded is what was refunded of its payment (its refunds are kept
+	// beside it: an issued invoice never changes), read with it.
+	Refunded money.Money
 }
 
 // Unpaid reports whether the invoice still waits for a payment.
@@ -227,7 +230,13 @@ func (s *Store) Invoice(ctx context.Context, orgID, id string) (Invoice, error) 
 	if err != nil {
 		return Invoice{}, fmt.Errorf("invoice %s/%s: %w", orgID, id, err)
 	}
-	return rec.invoice(), nil
+	inv := rec.invoice()
+	refunds, err := s.invoiceRefunds(ctx, orgID, id+"#")
+	if err != nil {
+		return Invoice{}, err
+	}
+	inv.Refunded = refunds[id]
+	return inv, nil
 }
 
 // InvoiceOfPeriod returns the invoice of the billing period starting at
@@ -257,6 +266,13 @@ func (s *Store) Invoices(ctx context.Context, orgID string) ([]Invoice, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("invoices %s: %w", orgID, err)
+	}
+	refunds, err := s.invoiceRefunds(ctx, orgID, "")
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		out[i].Refunded = refunds[out[i].ID]
 	}
 	return out, nil
 }
@@ -385,4 +401,60 @@ func (s *Store) ClaimInvoicePayment(ctx context.Context, orgID, id, token string
 		return billing.Errorf(billing.ECONFLICT, "Invoice %s is already %s.", id, inv.Status)
 	}
 	return billing.Errorf(billing.ECONFLICT, "A payment of invoice %s is in progress; try again in a minute.", id)
+}
+
+// InvoiceRefund is a refund of the payment of an invoice. The invoice
+// itself never changes once issued; its refunds are kept beside it and
+// shown with it. They do not touch the prepaid balance.
+type InvoiceRefund struct {
+	InvoiceID string
+	RefundID  string // the provider's re_…
+	PaymentID string
+	Amount    money.Money // > 0
+	Created   time.Time
+}
+
+type invoiceRefundRecord struct {
+	PK        string      `dynamodbav:"PK"` // ORG#<org>
+	SK        string      `dynamodbav:"SK"` // INVREFUND#<invoice>#<refund>
+	InvoiceID string      `dynamodbav:"invoice_id"`
+	RefundID  string      `dynamodbav:"refund_id"`
+	PaymentID string      `dynamodbav:"payment_id"`
+	Amount    money.Money `dynamodbav:"amount"`
+	Created   time.Time   `dynamodbav:"created"`
+}
+
+const prefixInvoiceRefund = "INVREFUND#"
+
+// AddInvoiceRefund records a refund of an invoice's payment once per
+// refund id and reports whether this call recorded it. It returns
+// EINVALID for a refund without invoice, id or a positive amount.
+func (s *Store) AddInvoiceRefund(ctx context.Context, orgID string, r InvoiceRefund) (bool, error) {
+	if r.InvoiceID == "" || r.RefundID == "" || r.Amount <= 0 {
+		return false, billing.FieldError("amount", "An invoice refund needs an invoice, a refund id and a positive amount.")
+	}
+	rec := invoiceRefundRecord{PK: orgPK(orgID), SK: prefixInvoiceRefund + r.InvoiceID + "#" + r.RefundID, InvoiceID: r.InvoiceID,
+		RefundID: r.RefundID, PaymentID: r.PaymentID, Amount: r.Amount, Created: r.Created.UTC()}
+	err := s.Items().Put(ctx, rec, true)
+	if billing.ErrorCode(err) == billing.ECONFLICT {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("invoice refund %s: %w", r.InvoiceID, err)
+	}
+	return true, nil
+}
+
+// invoiceRefunds returns what was refunded of each of the organisation's
+// invoices (prefix narrows them to one invoice).
+func (s *Store) invoiceRefunds(ctx context.Context, orgID, prefix string) (map[string]money.Money, error) {
+	var recs []invoiceRefundRecord
+	if err := s.Items().Query(ctx, orgPK(orgID), prefixInvoiceRefund+prefix, &recs); err != nil {
+		return nil, fmt.Errorf("invoice refunds %s: %w", orgID, err)
+	}
+	out := map[string]money.Money{}
+	for _, r := range recs {
+		out[r.InvoiceID] += r.Amount
+	}
+	return out, nil
 }

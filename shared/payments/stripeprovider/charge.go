@@ -107,6 +107,9 @@ func toPayment(pi *stripe.PaymentIntent) (payments.Payment, error) {
 		Currency:   string(pi.Currency),
 		Method:     cardLabel(pi.PaymentMethod),
 	}
+	if pi.Invoice != nil {
+		pay.InvoiceID = pi.Invoice.ID
+	}
 	// A top-up is marked so by its purpose when created; an invoice's
 	// PaymentIntent and a crypto checkout's (credited under the session's
 	// id) are not top-ups, whatever their metadata says.

@@ -107,15 +107,32 @@ func (ev *Events) applyRefund(ctx context.Context, typ string, raw json.RawMessa
 			ev.log.Error("stripe refund in a currency other than USD not applied", "org", org, "refund", r.ID, "currency", r.Currency)
 			continue
 		}
-		if _, err := ev.svc.Refunded(ctx, org, pay, r.ID, fromCents(r.Amount)); err != nil {
-			if notOurs(err) == nil {
-				ev.log.Info("stripe refund of a payment that is not a top-up; the balance is unchanged", "org", org, "payment", pay.ID, "refund", r.ID)
-				return nil
-			}
+		_, err := ev.svc.Refunded(ctx, org, pay, r.ID, fromCents(r.Amount))
+		if err != nil && notOurs(err) == nil && !pay.TopUp {
+			// Not a top-up: the refund of an invoice's payment shows on
+			// the invoice and leaves the prepaid balance alone.
+			err = ev.invoiceRefunded(ctx, org, pay, r)
+		}
+		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// invoiceRefunded records a refund of an invoice's payment on our invoice;
+// a payment of no invoice of ours changes nothing.
+func (ev *Events) invoiceRefunded(ctx context.Context, org string, pay payments.Payment, r *stripe.Refund) error {
+	if ev.invoices == nil || pay.InvoiceID == "" {
+		ev.log.Info("stripe refund of a payment that is not a top-up; the balance is unchanged", "org", org, "payment", pay.ID, "refund", r.ID)
+		return nil
+	}
+	err := ev.invoices.PaymentRefunded(ctx, org, pay.ID, pay.InvoiceID, r.ID, fromCents(r.Amount))
+	if notOurs(err) == nil && err != nil {
+		ev.log.Warn("stripe refund of an invoice payment of no invoice of ours", "org", org, "payment", pay.ID, "refund", r.ID)
+		return nil
+	}
+	return err
 }
 
 // applyDispute applies charge.dispute.created (the disputed amount is

@@ -1,6 +1,7 @@
 package stripeprovider_test
 
 import (
+	"log/slog"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -9,8 +10,10 @@ import (
 	"github.com/stripe/stripe-go/v76"
 
 	"github.com/acme/billing/shared/billing"
+	"github.com/acme/billing/shared/invoicing"
 	"github.com/acme/billing/shared/money"
 	"github.com/acme/billing/shared/payments"
+	"github.com/acme/billing/shared/store"
 )
 
 // charge is a Charge as charge.refunded carries it: since API 2022-11-15
@@ -165,6 +168,46 @@ func TestEventsRefunds(t *testing.T) {
 		e.apply(event(t, "evt_refund_inv", "charge.refunded", charge("pi_inv", 4000, 4000, "cus_acme")))
 		if after := e.state(); !after.equal(before) {
 			t.Errorf("the refund changed:\n%s", before.diff(after))
+		}
+	})
+
+	t.Run("a refund of an invoice's payment shows on our invoice, once per refund, and leaves the prepaid balance alone", func(t *testing.T) {
+		e := newEventsEnv(t)
+		ctx := t.Context()
+		now := time.Now().UTC()
+		period := billing.PeriodStart(now).AddDate(0, -1, 0)
+		if err := e.store.AddUsage(ctx, "acme", period, money.Dollars(30)); err != nil {
+			t.Fatal(err)
+		}
+		f := invoicing.Compute(money.Dollars(30), trialCredits)
+		inv, _, err := e.store.CloseCycle(ctx, store.Invoice{OrgID: "acme", Period: period, Usage: f.Invoiced, Applied: f.Applied,
+			Due: f.Due, Status: store.InvoiceOpen, DueDate: now.AddDate(0, 0, 14)}, trialCredits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.store.ChangeInvoice(ctx, "acme", inv.ID, store.InvoiceChange{Status: store.InvoicePaid, PaidAt: now,
+			ProviderID: "in_1", PaymentID: "pi_inv"}); err != nil {
+			t.Fatal(err)
+		}
+		log := slog.New(slog.NewTextHandler(e.logs, nil))
+		e.events.WithInvoices(invoicing.New(e.store, nil, time.Now, log))
+		e.stripe.addIntent(invoicePayment("pi_inv", 2000, "cus_acme"))
+		e.stripe.addRefund("re_inv_1", "pi_inv", 500, "succeeded")
+		ledger, _ := e.ledger("acme")
+		first := event(t, "evt_refund_inv_1", "charge.refunded", charge("pi_inv", 2000, 500, "cus_acme"))
+		e.apply(first)
+		e.apply(first)
+		e.stripe.addRefund("re_inv_2", "pi_inv", 700, "succeeded")
+		e.apply(event(t, "evt_refund_inv_2", "charge.refunded", charge("pi_inv", 2000, 1200, "cus_acme")))
+		got, err := e.store.Invoice(ctx, "acme", inv.ID)
+		if err != nil || got.Refunded != money.Dollars(12) || got.Status != store.InvoicePaid {
+			t.Errorf("invoice %+v, %v; want paid with $12.00 refunded", got, err)
+		}
+		if after, _ := e.ledger("acme"); after != ledger {
+			t.Errorf("ledger %v → %v: an invoice refund touched the prepaid balance", ledger, after)
+		}
+		if orders, err := e.store.Orders(ctx, "acme"); err != nil || len(orders) != 0 {
+			t.Errorf("orders %+v, %v; want none", orders, err)
 		}
 	})
 

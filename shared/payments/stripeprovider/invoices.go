@@ -10,6 +10,7 @@ import (
 
 	"github.com/acme/billing/shared/billing"
 	"github.com/acme/billing/shared/invoicing"
+	"github.com/acme/billing/shared/money"
 )
 
 var _ invoicing.Provider = (*Provider)(nil)
@@ -180,6 +181,9 @@ func remote(inv *stripe.Invoice, message string) invoicing.Remote {
 // invoicing service is one.
 type InvoiceUpdater interface {
 	ProviderUpdate(ctx context.Context, orgID, invoiceID string, r invoicing.Remote) error
+	// PaymentRefunded records a refund of an invoice's payment on the
+	// invoice, once per refund id; ENOTFOUND for no invoice of ours.
+	PaymentRefunded(ctx context.Context, orgID, paymentID, providerInvoiceID, refundID string, amount money.Money) error
 }
 
 // WithInvoices makes ev apply invoice.* events to our invoices through u
