@@ -3,9 +3,13 @@ package templatecheck_test
 import (
 	"context"
 	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"go/ast"
 	"io/fs"
 	"maps"
+	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -42,8 +46,11 @@ type envNeed struct {
 var envNeeds = map[string]envNeed{
 	// Required in AWS mode by config.Load for every function.
 	"TABLE_NAME":     {All: true},
-	"SESSION_KEY":    {All: true},
 	"EVENT_BUS_NAME": {All: true},
+	// The session keys: a Secrets Manager secret read at run time, never a
+	// value in the environment. SESSION_KEY stands in under sam local.
+	"SESSION_SECRET_ARN": {All: true},
+	"SESSION_KEY":        {SamLocal: true},
 	// Optional (default INFO), but one stack parameter sets every function's.
 	"LOG_LEVEL": {All: true},
 	// Optional with a local default; what a new organisation starts with, so
@@ -54,9 +61,12 @@ var envNeeds = map[string]envNeed{
 	// Every function that charges, refunds, syncs customers or reads cards
 	// goes through the payment provider; without the key a deployed function
 	// gets payments.Unconfigured (the sandbox never runs in AWS).
-	"STRIPE_SECRET_KEY":      {Deps: []string{"Payments", "Invoicing", "StripeEvents", "Recharge"}},
+	// The Stripe keys are read from the secret at run time; the
+	// variables with the keys themselves are for local runs and sam local.
+	"STRIPE_SECRET_ARN":      {Deps: []string{"Payments", "Invoicing", "StripeEvents", "Recharge", "StripeWebhookSecret"}},
+	"STRIPE_SECRET_KEY":      {SamLocal: true},
+	"STRIPE_WEBHOOK_SECRET":  {SamLocal: true},
 	"STRIPE_PUBLISHABLE_KEY": {Deps: []string{"StripePublishableKey"}},
-	"STRIPE_WEBHOOK_SECRET":  {Deps: []string{"StripeWebhookSecret"}},
 	// Only the notifier sends email (Notify.Handle and RetryDue); the Spend
 	// Management page uses the notifier for test webhooks and the delivery
 	// list, never email.
@@ -296,6 +306,24 @@ func TestTemplateEnvironment(t *testing.T) {
 		}
 	})
 
+	t.Run("no secret is in any function's environment: secrets are named by their ARN and read at run time", func(t *testing.T) {
+		for _, fn := range functions {
+			for v, value := range env[fn] {
+				if strings.Contains(fmt.Sprint(value), "{{resolve:") {
+					t.Errorf("%s: %s is a dynamic reference %v, which puts the secret into the Lambda configuration", fn, v, value)
+				}
+				if strings.HasSuffix(v, "_SECRET_ARN") && obj(value)["Ref"] == nil {
+					t.Errorf("%s: %s is %v, want a Ref to the secret or its parameter", fn, v, value)
+				}
+			}
+		}
+		for name, p := range obj(tmpl["Parameters"]) {
+			if truthy(obj(p)["NoEcho"]) {
+				t.Errorf("parameter %s is NoEcho, a secret passed to the stack; put it in Secrets Manager and pass its ARN", name)
+			}
+		}
+	})
+
 	t.Run("a variable required in AWS mode is set for every function", func(t *testing.T) {
 		if len(cfg.Required) == 0 {
 			t.Fatal(`found no "is required" error in shared/config; has the wording changed?`)
@@ -336,6 +364,9 @@ func TestTemplateEnvironment(t *testing.T) {
 		t.Setenv("AWS_REGION", "us-east-1")
 		t.Setenv("AWS_ACCESS_KEY_ID", "test")
 		t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+		sm := httptest.NewServer(&awsRecorder{actions: map[string]bool{}, secrets: testSecrets()})
+		t.Cleanup(sm.Close)
+		t.Setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", sm.URL)
 		ctx := context.Background()
 		for _, fn := range functions {
 			vars := resolveEnv(t, tmpl, env[fn], nil)
@@ -354,15 +385,64 @@ func TestTemplateEnvironment(t *testing.T) {
 	})
 }
 
+func TestSamLocalEnvironment(t *testing.T) {
+	tmpl := load(t).CFN
+	env := templateEnv(t, tmpl)
+	fns := functions(t, tmpl)
+	data, err := os.ReadFile(filepath.Join(root, "infra", "env.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file map[string]map[string]string
+	if err := json.Unmarshal(data, &file); err != nil {
+		t.Fatalf("infra/env.json: %v", err)
+	}
+
+	t.Run("infra/env.json sets only variables the template declares (sam local drops the others)", func(t *testing.T) {
+		for key, vars := range file {
+			for v := range vars {
+				declared := false
+				for name, fn := range fns {
+					if key == "Parameters" || key == fn.ID {
+						_, ok := env[name][v]
+						declared = declared || ok
+					}
+				}
+				if !declared {
+					t.Errorf("infra/env.json sets %s for %s, which template.yaml declares for no such function", v, key)
+				}
+			}
+		}
+	})
+
+	t.Run("every function starts with infra/env.json's variables, as under sam local", func(t *testing.T) {
+		t.Setenv("AWS_REGION", "us-east-1")
+		t.Setenv("AWS_ACCESS_KEY_ID", "test")
+		t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+		for _, name := range slices.Sorted(maps.Keys(fns)) {
+			vars := resolveEnv(t, tmpl, env[name], nil)
+			for _, key := range []string{"Parameters", fns[name].ID} {
+				for v, value := range file[key] {
+					if _, declared := env[name][v]; declared {
+						vars[v] = value
+					}
+				}
+			}
+			if _, err := function.Deps(context.Background(), name, func(k string) string { return vars[k] }); err != nil {
+				t.Errorf("%s does not start under sam local with infra/env.json: %v", name, err)
+			}
+		}
+	})
+}
+
 // testValues stand in for the values template.yaml takes from parameters,
 // resources and secrets.
 var testValues = map[string]string{
 	"TABLE_NAME":             "billing",
-	"SESSION_KEY":            hex.EncodeToString([]byte("0123456789abcdef0123456789abcdef")),
+	"SESSION_SECRET_ARN":     testSessionSecretARN,
+	"STRIPE_SECRET_ARN":      testStripeSecretARN,
 	"EVENT_BUS_NAME":         "billing-test",
-	"STRIPE_SECRET_KEY":      "sk_test_template",
 	"STRIPE_PUBLISHABLE_KEY": "pk_test_template",
-	"STRIPE_WEBHOOK_SECRET":  "whsec_template",
 	"EMAIL_FROM":             "billing@example.com",
 	"OIDC_ISSUER":            "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_test",
 	"OIDC_CLIENT_ID":         "test-client",
@@ -411,4 +491,22 @@ func isCall(call *ast.CallExpr, pkg, name string) bool {
 func isEmpty(v any) bool {
 	s, ok := v.(string)
 	return ok && s == ""
+}
+
+// The secrets template.yaml names, as the Secrets Manager stand-in
+// (awsRecorder) serves them.
+const (
+	testSessionSecretARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:billing-sessions-AbCdEf"
+	testStripeSecretARN  = "arn:aws:secretsmanager:us-east-1:123456789012:secret:billing-stripe-GhIjKl"
+)
+
+// testSessionKey is the session key of the test session secret.
+var testSessionKey = []byte("0123456789abcdef0123456789abcdef")
+
+// testSecrets are the values of the test secrets, by ARN.
+func testSecrets() map[string]string {
+	return map[string]string{
+		testSessionSecretARN: `{"current":"` + hex.EncodeToString(testSessionKey) + `","previous":""}`,
+		testStripeSecretARN:  `{"secret_key":"sk_test_template","webhook_secret":"whsec_template"}`,
+	}
 }

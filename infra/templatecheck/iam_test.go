@@ -23,6 +23,9 @@ const (
 	conditionCheck = "dynamodb:ConditionCheckItem"
 	putEvents      = "events:PutEvents"
 	sendEmail      = "ses:SendEmail"
+	// getSecret is secretsmanager:GetSecretValue on the secrets the
+	// function's *_SECRET_ARN variables name (checked by TestTemplateIAM).
+	getSecret = "secretsmanager:GetSecretValue"
 )
 
 var (
@@ -36,7 +39,7 @@ var (
 // usage.Service and recharge.Engine), ses:SendEmail where the notifier
 // emails (shared/notify). TestTemplateIAM checks it against the policies,
 // and TestTemplateIAMObserved against what each function sends when run.
-var calls = map[string][]string{
+var calls = withSecrets(map[string][]string{
 	// Read-only pages: the account, the ledger, usage days.
 	"overview":        {getItem, batchGetItem, query},
 	"balance-history": {getItem, batchGetItem, query},
@@ -61,6 +64,15 @@ var calls = map[string][]string{
 	"invoicing":     slices.Concat(reads, writes),
 	"auto-recharge": slices.Concat(reads, writes, []string{putEvents}),
 	"notifier":      slices.Concat(reads, writes, []string{sendEmail}),
+})
+
+// withSecrets adds getSecret to every function: each reads the session
+// keys (SESSION_SECRET_ARN) at cold start.
+func withSecrets(calls map[string][]string) map[string][]string {
+	for name := range calls {
+		calls[name] = append(calls[name], getSecret)
+	}
+	return calls
 }
 
 // readOnly are the functions that must not be able to change anything.
@@ -174,14 +186,37 @@ func TestTemplateIAM(t *testing.T) {
 		}
 	})
 
+	t.Run("each function may read exactly the secrets its environment names", func(t *testing.T) {
+		for _, name := range slices.Sorted(maps.Keys(fns)) {
+			var want, got []string
+			for v, value := range obj(obj(fns[name].Props["Environment"])["Variables"]) {
+				if strings.HasSuffix(v, "_SECRET_ARN") {
+					want = append(want, str(obj(value)["Ref"]))
+				}
+			}
+			for _, g := range grants(t, fns[name]) {
+				if g.Action == getSecret {
+					for _, r := range list(g.Resource) {
+						got = append(got, str(obj(r)["Ref"]))
+					}
+				}
+			}
+			slices.Sort(want)
+			slices.Sort(got)
+			if !slices.Equal(got, want) {
+				t.Errorf("%s may read the secrets %v, its environment names %v", name, got, want)
+			}
+		}
+	})
+
 	t.Run("the read-only functions have no write action", func(t *testing.T) {
 		for _, name := range readOnly {
 			for _, g := range grants(t, fns[name]) {
-				if !slices.Contains(reads, g.Action) {
+				if !slices.Contains(reads, g.Action) && g.Action != getSecret {
 					t.Errorf("read-only %s is granted %s", name, g.Action)
 				}
 			}
-			if slices.ContainsFunc(calls[name], func(a string) bool { return !slices.Contains(reads, a) }) {
+			if slices.ContainsFunc(calls[name], func(a string) bool { return !slices.Contains(reads, a) && a != getSecret }) {
 				t.Errorf("read-only %s is listed with a write in calls", name)
 			}
 		}

@@ -29,18 +29,32 @@ import (
 	"github.com/stripe/stripe-go/v76/webhook"
 )
 
-// awsRecorder stands in for EventBridge and SES (SESv2) and records the
-// actions sent to it.
+// awsRecorder stands in for EventBridge, SES (SESv2) and Secrets Manager
+// (the secrets it holds, by ARN) and records the actions sent to it.
 type awsRecorder struct {
 	mu      sync.Mutex
 	actions map[string]bool
+	secrets map[string]string
 }
 
 func (rec *awsRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	_, _ = io.Copy(io.Discard, r.Body)
+	body, _ := io.ReadAll(r.Body)
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	switch {
+	case r.Header.Get("X-Amz-Target") == "secretsmanager.GetSecretValue":
+		rec.actions[getSecret] = true
+		var in struct{ SecretId string }
+		_ = json.Unmarshal(body, &in)
+		value, ok := rec.secrets[in.SecretId]
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		if !ok {
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprint(w, `{"__type":"ResourceNotFoundException","message":"no such secret"}`)
+			return
+		}
+		out, _ := json.Marshal(map[string]any{"ARN": in.SecretId, "Name": in.SecretId, "SecretString": value, "VersionId": "v1", "VersionStages": []string{"AWSCURRENT"}})
+		_, _ = w.Write(out)
 	case r.Header.Get("X-Amz-Target") == "AWSEvents.PutEvents":
 		rec.actions[putEvents] = true
 		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
@@ -132,7 +146,7 @@ func TestTemplateIAMObserved(t *testing.T) {
 	if _, err := demo.Seed(ctx, db.Store(nil), now); err != nil {
 		t.Fatal(err)
 	}
-	rec := &awsRecorder{actions: map[string]bool{}}
+	rec := &awsRecorder{actions: map[string]bool{}, secrets: testSecrets()}
 	aws := httptest.NewServer(rec)
 	t.Cleanup(aws.Close)
 	t.Setenv("AWS_REGION", "us-east-1")
@@ -140,8 +154,9 @@ func TestTemplateIAMObserved(t *testing.T) {
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
 	t.Setenv("AWS_ENDPOINT_URL_EVENTBRIDGE", aws.URL)
 	t.Setenv("AWS_ENDPOINT_URL_SESV2", aws.URL)
+	t.Setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", aws.URL)
 
-	key := []byte("0123456789abcdef0123456789abcdef")
+	key := testSessionKey
 	cookie := sessionCookie(t, key, auth.Session{OrgID: demo.OrgID, OrgName: "Acme Inc.", Email: "admin@acme.test", Role: billing.RoleAdmin})
 	log := slog.New(slog.DiscardHandler)
 
@@ -150,11 +165,11 @@ func TestTemplateIAMObserved(t *testing.T) {
 			vars := resolveEnv(t, tmpl, env[name], map[string]string{
 				"TABLE_NAME":                db.Table,
 				"AWS_ENDPOINT_URL_DYNAMODB": db.URL,
-				"SESSION_KEY":               fmt.Sprintf("%x", key),
-				// No Stripe: the provider refuses, nothing leaves the machine.
-				"STRIPE_SECRET_KEY": "",
+				// No Stripe: the provider refuses, nothing leaves the
+				// machine; the webhook still verifies signatures.
+				"STRIPE_WEBHOOK_SECRET": "whsec_template",
 			})
-			delete(vars, "STRIPE_SECRET_KEY")
+			delete(vars, "STRIPE_SECRET_ARN")
 			deps, err := function.Deps(ctx, name, func(k string) string { return vars[k] })
 			if err != nil {
 				t.Fatal(err)
