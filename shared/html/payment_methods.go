@@ -158,7 +158,8 @@ func AddCardPage(p AddCardProps) Node {
 	return Page(p.Page,
 		pageHeader("Add New Credit Card", "Sandbox mode: no real card is charged. Use a Stripe test card."),
 		Div(Class("notice"),
-			P(Text("Test cards: 4242 4242 4242 4242 succeeds; 4000 0000 0000 0002 is declined; 4000 0000 0000 9995 fails for insufficient funds. Any future expiry and any 3 digits.")),
+			P(Text("Test cards: 4242 4242 4242 4242 succeeds; 4000 0000 0000 0002 is declined when saved; 4000 0000 0000 0341 is saved but its charges are declined; "+
+				"4000 0000 0000 9995 fails for insufficient funds; 4000 0027 6000 3184 asks you to confirm each payment (3-D Secure). Any future expiry and any 3 digits.")),
 		),
 		Form(Class("form"), Method("post"), Action("/billing/payment-methods/new"), Attr("novalidate"),
 			formField("name", "Name on card", control(Input, "name", false, e, Value(v["name"]), AutoComplete("cc-name")), "", e),

@@ -196,7 +196,7 @@ func TestClose(t *testing.T) {
 			m("-5"), 0, 1},
 		{"zero usage closes the period with nothing to pay", setup{trial: m("10")},
 			store.Invoice{Status: store.InvoicePaid}, m("10"), 0, 0},
-		{"overage on the credit line is due, and a declined default card leaves it due", setup{trial: m("10"), usage: m("35.50"), card: "4000000000000002"},
+		{"overage on the credit line is due, and a declined default card leaves it due", setup{trial: m("10"), usage: m("35.50"), card: "4000000000000341"},
 			store.Invoice{Usage: m("35.50"), Applied: m("10"), Due: m("25.50"), Status: store.InvoiceOpen, LastError: "Your card was declined."},
 			0, 0, 1},
 	}

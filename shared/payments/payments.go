@@ -67,6 +67,18 @@ type Payment struct {
 	Method string
 }
 
+// NeedsCustomer reports whether a payment waits for the customer to
+// confirm it on-session (3-D Secure): an off-session charge the bank
+// refused with authentication_required, or one that requires action. It
+// is not a decline, and retrying it off-session cannot succeed.
+func NeedsCustomer(p Payment) bool {
+	return p.Status == StatusRequiresAction || (p.Status == StatusFailed && p.DeclineCode == DeclineAuthenticationRequired)
+}
+
+// DeclineAuthenticationRequired is the code of an off-session charge the
+// card's bank wants the customer to authenticate.
+const DeclineAuthenticationRequired = "authentication_required"
+
 // USD is the one currency credited.
 const USD = "usd"
 

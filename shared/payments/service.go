@@ -406,3 +406,38 @@ func (s *Service) ChargeOffSession(ctx context.Context, orgID string, card Card,
 	}
 	return pay, nil
 }
+
+// Confirmer is a provider that can bring a payment the bank wants
+// authenticated back on-session (both providers are).
+type Confirmer interface {
+	// ConfirmOnSession confirms the payment with the customer present;
+	// it then requires action (3-D Secure, finished by Stripe.js's
+	// handleNextAction or the sandbox's page) or is settled.
+	ConfirmOnSession(ctx context.Context, paymentID, returnURL string) (Payment, error)
+}
+
+// ConfirmPayment brings one of the organisation's top-ups that waits for
+// the customer (an auto-recharge the bank refused off-session with
+// authentication_required) back on-session. It returns the payment: one
+// that requires action carries the client secret for Stripe.js; one that
+// succeeded is credited, once. It returns ENOTFOUND for any payment that
+// is not a USD top-up of the organisation's own customer.
+func (s *Service) ConfirmPayment(ctx context.Context, orgID, paymentID, returnURL string) (Payment, error) {
+	pay, err := s.TopUpPayment(ctx, orgID, paymentID)
+	if err != nil {
+		return Payment{}, err
+	}
+	if NeedsCustomer(pay) {
+		c, ok := s.provider.(Confirmer)
+		if !ok {
+			return Payment{}, fmt.Errorf("confirm %s: the provider cannot confirm payments", paymentID)
+		}
+		if pay, err = c.ConfirmOnSession(ctx, paymentID, returnURL); err != nil {
+			return Payment{}, fmt.Errorf("confirm %s: %w", paymentID, err)
+		}
+	}
+	if _, err := s.PaymentSucceeded(ctx, orgID, pay, ""); err != nil {
+		return pay, err
+	}
+	return pay, nil
+}

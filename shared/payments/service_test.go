@@ -351,7 +351,7 @@ func TestAddCreditsByCard(t *testing.T) {
 	t.Run("a declined card is refused on the method field with the decline message and nothing is credited", func(t *testing.T) {
 		e := newService(t, "acme")
 		e.addCard("acme", "4242424242424242")
-		declined := e.addCard("acme", "4000000000000002")
+		declined := e.addCard("acme", "4000000000000341")
 		poor := e.addCard("acme", "4000000000009995")
 		before := e.books("acme")
 		_, err := e.svc.AddCreditsByCard(ctx, "acme", money.Dollars(25), declined.ID, "tok-declined", ret)

@@ -32,11 +32,20 @@ type Publisher interface {
 // notifier (email to the billing email, the customer's webhook).
 const TypeRechargeFailed = "balance.recharge_failed"
 
+// TypeRechargeActionRequired is the detail type of an auto-recharge the
+// customer's bank wants confirmed (authentication_required): the notifier
+// emails the billing email and calls the webhook with a link to the Auto
+// Recharge page, where the customer completes the payment.
+const TypeRechargeActionRequired = "balance.recharge_action_required"
+
 // MaxFailures is how many consecutive failures turn auto-recharge off.
 const MaxFailures = 3
 
-// lockFor is how long a run holds the organisation's lock at most.
-const lockFor = 2 * time.Minute
+// lockFor is how long a run holds the organisation's lock at most. It
+// outlives any Lambda function's timeout (15 minutes at most), so a run
+// that is still charging never loses the lock to another: only a run that
+// died lets it expire.
+const lockFor = 16 * time.Minute
 
 // backoff is the wait after the n-th consecutive failure.
 func backoff(n int) time.Duration {
@@ -67,6 +76,9 @@ const (
 	OutcomeCharged = "succeeded"
 	OutcomeFailed  = "failed"
 	OutcomeSkipped = "skipped" // nothing to do, or not allowed now
+	// OutcomeActionRequired is a charge the bank wants the customer to
+	// confirm: not a decline, and not retried off-session.
+	OutcomeActionRequired = "action_required"
 )
 
 // Result is what one run did.
@@ -144,10 +156,19 @@ func (e *Engine) Run(ctx context.Context, orgID string) (Result, error) {
 		return Result{Outcome: OutcomeSkipped, Reason: skip}, e.store.FinishRecharge(ctx, orgID, attempt, st, false)
 	}
 	ar := acct.AutoRecharge
-	res, err := e.charge(ctx, orgID, attempt, ar.Amount)
+	if st.PendingPayment != "" {
+		res, done, err := e.pending(ctx, orgID, &st, now)
+		if err != nil || done {
+			if ferr := e.store.FinishRecharge(ctx, orgID, attempt, st, false); err == nil {
+				err = ferr
+			}
+			return res, err
+		}
+	}
+	res, err := e.charge(ctx, orgID, func(cardID string) string { return episodeKey(orgID, acct, st, cardID) }, ar.Amount)
 	if err != nil {
 		// The lock expires by itself; the charge's idempotency key keeps a
-		// retry of this attempt from charging twice.
+		// retry of this episode from charging twice.
 		return Result{}, err
 	}
 	disable := false
@@ -155,8 +176,14 @@ func (e *Engine) Run(ctx context.Context, orgID string) (Result, error) {
 	case OutcomeCharged:
 		st.Failures, st.NextAttempt, st.DisabledReason = 0, time.Time{}, ""
 		st.MonthTotal += ar.Amount
+	case OutcomeActionRequired:
+		// Not a decline: no failure counted, and no retry off-session
+		// until the customer has confirmed or the payment is gone.
+		st.PendingPayment, st.PendingSince = res.Payment.ID, now.UTC()
+		st.Tries++
 	case OutcomeFailed:
 		st.Failures++
+		st.Tries++
 		st.NextAttempt = now.Add(backoff(st.Failures))
 		if st.Failures >= MaxFailures {
 			disable = true
@@ -171,15 +198,58 @@ func (e *Engine) Run(ctx context.Context, orgID string) (Result, error) {
 	}); err != nil {
 		return res, err
 	}
-	if res.Outcome == OutcomeFailed {
+	if res.Outcome == OutcomeFailed || res.Outcome == OutcomeActionRequired {
 		f := acct.Figures()
 		d := events.Detail{ID: orgID + ":" + billing.Day(now) + ":recharge_failed:" + attempt, Type: TypeRechargeFailed, OrgID: orgID,
 			Day: billing.Day(now), Threshold: ar.Threshold, UsedToday: f.UsedToday, Remaining: f.Remaining, Available: f.Available, OccurredAt: now.UTC()}
+		if res.Outcome == OutcomeActionRequired {
+			// One notice per payment awaiting confirmation.
+			d.ID, d.Type = orgID+":"+billing.Day(now)+":recharge_action:"+res.Payment.ID, TypeRechargeActionRequired
+		}
 		if err := e.events.Publish(ctx, d); err != nil {
-			e.log.Error("publish recharge failure", "org", orgID, "error", err)
+			e.log.Error("publish recharge outcome", "org", orgID, "outcome", res.Outcome, "error", err)
 		}
 	}
 	return res, nil
+}
+
+// pending looks at the charge waiting for the customer's confirmation. It
+// reports done, with the run's result, while it still waits (nothing is
+// charged off-session meanwhile) and once it succeeded (credited once,
+// whoever reported it first). A payment that failed or is gone counts as
+// a failed charge and lets this run charge anew (done false).
+func (e *Engine) pending(ctx context.Context, orgID string, st *store.RechargeState, now time.Time) (Result, bool, error) {
+	pay, err := e.payments.TopUpPayment(ctx, orgID, st.PendingPayment)
+	if err != nil && billing.ErrorCode(err) != billing.ENOTFOUND {
+		return Result{}, true, err
+	}
+	switch {
+	case err == nil && pay.Status == payments.StatusSucceeded:
+		if _, err := e.payments.PaymentSucceeded(ctx, orgID, pay, ""); err != nil {
+			return Result{}, true, err
+		}
+		st.PendingPayment, st.PendingSince = "", time.Time{}
+		st.Failures, st.NextAttempt, st.DisabledReason = 0, time.Time{}, ""
+		st.MonthTotal += pay.Amount
+		return Result{Outcome: OutcomeCharged, Reason: "confirmed by the customer", Payment: pay}, true, nil
+	case err == nil && (payments.NeedsCustomer(pay) || pay.Status == payments.StatusProcessing):
+		return Result{Outcome: OutcomeSkipped, Reason: "waiting for the customer to confirm payment " + pay.ID, Payment: pay}, true, nil
+	}
+	e.log.Info("auto-recharge payment awaiting confirmation failed or is gone", "org", orgID, "payment", st.PendingPayment)
+	st.PendingPayment, st.PendingSince = "", time.Time{}
+	st.Failures++
+	st.Tries++
+	return Result{}, false, nil
+}
+
+// episodeKey is the idempotency key of the charge of one low-balance
+// episode: the same for every run until a credit lands (Total Credits
+// moves) or a charge does not succeed (Tries moves), so a run that
+// crashed between the charge and its record reruns into the same payment
+// instead of charging twice. The card and amount are part of it: Stripe
+// refuses a key reused with other parameters.
+func episodeKey(orgID string, acct billing.Account, st store.RechargeState, cardID string) string {
+	return fmt.Sprintf("recharge-%s-%d-%d-%s-%d", orgID, int64(acct.TotalCredits), st.Tries, cardID, int64(acct.AutoRecharge.Amount))
 }
 
 // needed says why the account needs no recharge, or "" when it does.
@@ -208,8 +278,9 @@ func allowed(ar billing.AutoRechargeSettings, st *store.RechargeState, now time.
 	return ""
 }
 
-// charge pays amount with the default card and credits it.
-func (e *Engine) charge(ctx context.Context, orgID, attempt string, amount money.Money) (Result, error) {
+// charge pays amount with the default card, with the idempotency key
+// key gives for it, and credits it.
+func (e *Engine) charge(ctx context.Context, orgID string, key func(cardID string) string, amount money.Money) (Result, error) {
 	cards, err := e.payments.Cards(ctx, orgID)
 	if err != nil {
 		return Result{}, err
@@ -223,9 +294,12 @@ func (e *Engine) charge(ctx context.Context, orgID, attempt string, amount money
 	if card == nil {
 		return Result{Outcome: OutcomeFailed, Reason: "there is no default card"}, nil
 	}
-	pay, err := e.payments.ChargeOffSession(ctx, orgID, *card, amount, "recharge-"+orgID+"-"+attempt)
+	pay, err := e.payments.ChargeOffSession(ctx, orgID, *card, amount, key(card.ID))
 	if err != nil {
 		return Result{}, err
+	}
+	if payments.NeedsCustomer(pay) {
+		return Result{Outcome: OutcomeActionRequired, Reason: "your bank asks you to confirm this payment", Payment: pay}, nil
 	}
 	if pay.Status != payments.StatusSucceeded {
 		reason := pay.Message

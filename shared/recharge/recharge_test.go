@@ -30,7 +30,7 @@ import (
 // Stripe's test card numbers, as the sandbox treats them.
 const (
 	cardOK           = "4242424242424242"
-	cardDeclined     = "4000000000000002"
+	cardDeclined     = "4000000000000341"
 	cardInsufficient = "4000000000009995"
 )
 

@@ -50,6 +50,14 @@ type RechargeState struct {
 	// Month (e.g. "2026-11") and MonthTotal: what was charged this month.
 	Month      string
 	MonthTotal money.Money
+	// PendingPayment is an off-session charge the customer's bank wants
+	// confirmed (authentication_required): no charge is tried off-session
+	// while it waits for the customer; PendingSince is when it started.
+	PendingPayment string
+	PendingSince   time.Time
+	// Tries counts the charges that did not succeed, ever: it never goes
+	// back, so each retry gets an idempotency key of its own.
+	Tries int
 }
 
 type rechargeRecord struct {
@@ -60,6 +68,9 @@ type rechargeRecord struct {
 	DisabledReason string      `dynamodbav:"disabled_reason"`
 	Month          string      `dynamodbav:"month"`
 	MonthTotal     money.Money `dynamodbav:"month_total"`
+	PendingPayment string      `dynamodbav:"pending_payment"`
+	PendingSince   time.Time   `dynamodbav:"pending_since"`
+	Tries          int         `dynamodbav:"tries"`
 	LockUntil      int64       `dynamodbav:"lock_until"`
 	LockID         string      `dynamodbav:"lock_id"`
 }
@@ -76,7 +87,8 @@ func (s *Store) RechargeState(ctx context.Context, orgID string) (RechargeState,
 	if err != nil {
 		return RechargeState{}, fmt.Errorf("recharge state %s: %w", orgID, err)
 	}
-	return RechargeState{Failures: r.Failures, NextAttempt: r.NextAttempt, DisabledReason: r.DisabledReason, Month: r.Month, MonthTotal: r.MonthTotal}, nil
+	return RechargeState{Failures: r.Failures, NextAttempt: r.NextAttempt, DisabledReason: r.DisabledReason, Month: r.Month, MonthTotal: r.MonthTotal,
+		PendingPayment: r.PendingPayment, PendingSince: r.PendingSince, Tries: r.Tries}, nil
 }
 
 // putRechargeState writes the state fields, leaving the lock alone.
@@ -86,7 +98,10 @@ func (s *Store) putRechargeState(ctx context.Context, orgID string, st RechargeS
 		Set(expression.Name("next_attempt"), expression.Value(st.NextAttempt.UTC())).
 		Set(expression.Name("disabled_reason"), expression.Value(st.DisabledReason)).
 		Set(expression.Name("month"), expression.Value(st.Month)).
-		Set(expression.Name("month_total"), expression.Value(st.MonthTotal))).Build()
+		Set(expression.Name("month_total"), expression.Value(st.MonthTotal)).
+		Set(expression.Name("pending_payment"), expression.Value(st.PendingPayment)).
+		Set(expression.Name("pending_since"), expression.Value(st.PendingSince.UTC())).
+		Set(expression.Name("tries"), expression.Value(st.Tries))).Build()
 	if err != nil {
 		return fmt.Errorf("recharge state %s: %w", orgID, err)
 	}

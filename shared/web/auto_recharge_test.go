@@ -286,7 +286,7 @@ func TestAutoRechargeSave(t *testing.T) {
 func TestAutoRechargeTurnsItselfOff(t *testing.T) {
 	r := newRechargeEnv(t)
 	admin := r.signIn("acme", "you@acme.test", "admin")
-	admin.addCard(t, "Jenny Rosen", "4000 0000 0000 0002", "4", expYear) // declined; the default
+	admin.addCard(t, "Jenny Rosen", "4000 0000 0000 0341", "4", expYear) // declined; the default
 	_, ledger := r.recharges(t, "acme")
 
 	// Saved with Remaining Credits ($10) below the threshold: the first

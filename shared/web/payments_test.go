@@ -236,6 +236,7 @@ func TestPaymentMethodsPages(t *testing.T) {
 		}{
 			{"a number that is not a test card", "number", "only Stripe's test cards", cardForm("Jenny Rosen", "4111 1111 1111 1111", "4", expYear, "123")},
 			{"no number", "number", "Enter the card number.", cardForm("Jenny Rosen", "", "4", expYear, "123")},
+			{"4000 0000 0000 0002, declined when saved as in Stripe's test mode", "number", "Your card was declined.", cardForm("Jenny Rosen", "4000 0000 0000 0002", "4", expYear, "123")},
 			{"month 13", "exp_month", "Enter the expiry month", cardForm("Jenny Rosen", "4242424242424242", "13", expYear, "123")},
 			{"a past year", "exp_year", "This card has expired", cardForm("Jenny Rosen", "4242424242424242", "4", "2020", "123")},
 			{"a two-digit security code", "cvc", "Enter the 3 or 4 digit security code.", cardForm("Jenny Rosen", "4242424242424242", "4", expYear, "12")},
@@ -339,18 +340,18 @@ func TestAddCreditsPages(t *testing.T) {
 	e := newEnv(t, lateInMonth)
 	admin := e.signIn("acme", "you@acme.test", "admin")
 	admin.addCard(t, "Jenny Rosen", "4242 4242 4242 4242", "4", expYear)
-	admin.addCard(t, "Jenny Rosen", "4000 0000 0000 0002", "4", expYear)
+	admin.addCard(t, "Jenny Rosen", "4000 0000 0000 0341", "4", expYear)
 	admin.addCard(t, "Jenny Rosen", "4000 0000 0000 9995", "4", expYear)
 	rows := admin.cards(t)
 	visa := byLabel(t, rows, "Visa •••• 4242").id
-	declined := byLabel(t, rows, "Visa •••• 0002").id
+	declined := byLabel(t, rows, "Visa •••• 0341").id
 	poor := byLabel(t, rows, "Visa •••• 9995").id
 
 	t.Run("the form offers the saved cards, the default selected, and Cryptocurrency", func(t *testing.T) {
 		_, res := admin.creditsForm(t)
 		for _, want := range []string{
 			`<option value="` + visa + `" selected>Visa •••• 4242 (default)</option>`,
-			`<option value="` + declined + `">Visa •••• 0002</option>`,
+			`<option value="` + declined + `">Visa •••• 0341</option>`,
 			`<option value="crypto">Cryptocurrency</option>`,
 			`href="/billing/payment-methods/new?next=/billing/credits"`,
 			`Add to my balance`,

@@ -39,17 +39,22 @@ func New(s *store.Store, now func() time.Time, checkoutURL string) *Provider {
 // A test card's behaviour, after Stripe's test numbers.
 const (
 	outcomeSucceed      = "succeed"
-	outcomeDecline      = "generic_decline"
-	outcomeInsufficient = "insufficient_funds"
+	outcomeDecline      = "generic_decline"    // saved; every charge is declined
+	outcomeInsufficient = "insufficient_funds" // saved; charges fail for funds
+	outcomeDeclineSave  = "decline_on_save"    // declined when saved: never stored
+	outcomeAuthenticate = "authenticate"       // every charge needs 3-D Secure
 )
 
-// testCards are the card numbers the sandbox accepts.
+// testCards are the card numbers the sandbox accepts, as Stripe's test
+// mode treats them.
 var testCards = map[string]struct{ brand, outcome string }{
 	"4242424242424242": {"visa", outcomeSucceed},
 	"5555555555554444": {"mastercard", outcomeSucceed},
 	"378282246310005":  {"amex", outcomeSucceed},
-	"4000000000000002": {"visa", outcomeDecline},
+	"4000000000000002": {"visa", outcomeDeclineSave},
+	"4000000000000341": {"visa", outcomeDecline},
 	"4000000000009995": {"visa", outcomeInsufficient},
+	"4000002760003184": {"visa", outcomeAuthenticate},
 }
 
 // Items of the sandbox, in partitions of their own.
@@ -163,6 +168,11 @@ func (p *Provider) AddCard(ctx context.Context, customerID string, n NewCard) (p
 	if err != nil {
 		return payments.Card{}, err
 	}
+	if test.outcome == outcomeDeclineSave {
+		// Stripe declines 4000 0000 0000 0002 when it is set up: nothing
+		// is saved.
+		return payments.Card{}, billing.FieldError("number", "Your card was declined. Nothing was saved; try another card.")
+	}
 	rec := cardRecord{
 		PK: customerPK(customerID), ID: newID("pm"), Brand: test.brand, Last4: number[len(number)-4:],
 		ExpMonth: n.ExpMonth, ExpYear: n.ExpYear, Name: name, Outcome: test.outcome, Created: now,
@@ -273,6 +283,16 @@ func (p *Provider) Charge(ctx context.Context, r payments.ChargeRequest) (paymen
 		rec.Status, rec.DeclineCode, rec.Message = string(payments.StatusFailed), "generic_decline", "Your card was declined."
 	case outcomeInsufficient:
 		rec.Status, rec.DeclineCode, rec.Message = string(payments.StatusFailed), "insufficient_funds", "Your card has insufficient funds."
+	case outcomeAuthenticate:
+		// As Stripe's 4000 0027 6000 3184: on-session the payment waits
+		// for 3-D Secure; off-session the bank refuses it until the
+		// customer authenticates (ConfirmOnSession, then Authenticate).
+		if r.OffSession {
+			rec.Status, rec.DeclineCode, rec.Message = string(payments.StatusFailed), payments.DeclineAuthenticationRequired,
+				"Your bank asks you to confirm this payment."
+		} else {
+			rec.Status = string(payments.StatusRequiresAction)
+		}
 	}
 	if r.IdempotencyKey != "" {
 		// The key is claimed first: of two concurrent submits one creates
@@ -327,3 +347,49 @@ func (p *Provider) Payment(ctx context.Context, id string) (payments.Payment, er
 	}
 	return toPayment(r), nil
 }
+
+// ConfirmOnSession brings a payment the bank wants authenticated back
+// on-session, as Stripe's confirm with the customer present does: a
+// payment refused off-session with authentication_required, or one that
+// requires action, now requires action (the sandbox's 3-D Secure page
+// finishes it with Authenticate). Any other payment comes back as it is.
+// It returns ENOTFOUND for an unknown payment.
+func (p *Provider) ConfirmOnSession(ctx context.Context, paymentID, returnURL string) (payments.Payment, error) {
+	var r paymentRecord
+	if err := p.items.Get(ctx, "SBPI#"+paymentID, "PI", &r); err != nil {
+		return payments.Payment{}, err
+	}
+	if !payments.NeedsCustomer(toPayment(r)) {
+		return toPayment(r), nil
+	}
+	r.Status, r.DeclineCode, r.Message = string(payments.StatusRequiresAction), "", ""
+	if err := p.items.Put(ctx, r, false); err != nil {
+		return payments.Payment{}, fmt.Errorf("sandbox: confirm %s: %w", paymentID, err)
+	}
+	return toPayment(r), nil
+}
+
+// Authenticate finishes the sandbox's 3-D Secure of a payment that
+// requires action: passed, it succeeds; failed, it fails with Stripe's
+// payment_intent_authentication_failure. A payment in any other state
+// comes back unchanged.
+func (p *Provider) Authenticate(ctx context.Context, paymentID string, passed bool) (payments.Payment, error) {
+	var r paymentRecord
+	if err := p.items.Get(ctx, "SBPI#"+paymentID, "PI", &r); err != nil {
+		return payments.Payment{}, err
+	}
+	if r.Status != string(payments.StatusRequiresAction) {
+		return toPayment(r), nil
+	}
+	r.Status = string(payments.StatusSucceeded)
+	if !passed {
+		r.Status, r.DeclineCode, r.Message = string(payments.StatusFailed), "payment_intent_authentication_failure",
+			"We are unable to authenticate your payment method. Please choose a different payment method and try again."
+	}
+	if err := p.items.Put(ctx, r, false); err != nil {
+		return payments.Payment{}, fmt.Errorf("sandbox: authenticate %s: %w", paymentID, err)
+	}
+	return toPayment(r), nil
+}
+
+var _ payments.Confirmer = (*Provider)(nil)

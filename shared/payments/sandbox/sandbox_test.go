@@ -27,7 +27,7 @@ import (
 // Stripe's test card numbers the Billing section documents.
 const (
 	cardOK           = "4242424242424242"
-	cardDeclined     = "4000000000000002"
+	cardDeclined     = "4000000000000341"
 	cardInsufficient = "4000000000009995"
 )
 
@@ -186,7 +186,7 @@ func TestAddCard(t *testing.T) {
 		cus := e.customer("acme")
 		for _, n := range []struct{ number, brand, last4 string }{
 			{"4242 4242 4242 4242", "visa", "4242"},
-			{"4000-0000-0000-0002", "visa", "0002"},
+			{"4000-0000-0000-0341", "visa", "0341"},
 			{cardInsufficient, "visa", "9995"},
 		} {
 			c, err := e.p.AddCard(ctx, cus, card(n.number))
@@ -199,6 +199,20 @@ func TestAddCard(t *testing.T) {
 		}
 		if got := len(e.cards(cus)); got != 3 {
 			t.Errorf("%d cards saved, want 3", got)
+		}
+	})
+
+	t.Run("4000 0000 0000 0002 is declined when saved, on the number field, and nothing is stored", func(t *testing.T) {
+		e := newSandbox(t)
+		cus := e.customer("acme")
+		before := len(e.scan())
+		_, err := e.p.AddCard(ctx, cus, card("4000 0000 0000 0002"))
+		wantCode(t, err, billing.EINVALID, "number")
+		if be, _ := errors.AsType[*billing.Error](err); be == nil || !strings.Contains(be.Message, "declined") {
+			t.Errorf("error %v, want a decline", err)
+		}
+		if cards := e.cards(cus); len(cards) != 0 || len(e.scan()) != before {
+			t.Errorf("cards = %+v, want none and nothing stored", cards)
 		}
 	})
 
@@ -411,13 +425,42 @@ func TestCharge(t *testing.T) {
 		}
 	})
 
-	t.Run("the 0002 card is declined with Stripe's message", func(t *testing.T) {
+	t.Run("the 0341 card, saved, is declined at every charge with Stripe's message", func(t *testing.T) {
 		pay, err := e.p.Charge(ctx, charge(declined.ID, "k-declined"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if pay.Status != payments.StatusFailed || pay.Message != "Your card was declined." || pay.DeclineCode != "generic_decline" {
 			t.Errorf("payment = %+v, want failed, generic_decline, \"Your card was declined.\"", pay)
+		}
+	})
+
+	t.Run("the 3184 card needs authentication: on-session it requires action, off-session the bank refuses it until the customer confirms", func(t *testing.T) {
+		auth := e.addCard(cus, "4000002760003184")
+		on, err := e.p.Charge(ctx, charge(auth.ID, "k-3ds-on"))
+		if err != nil || on.Status != payments.StatusRequiresAction || !payments.NeedsCustomer(on) {
+			t.Fatalf("on-session payment = %+v, %v; want requires_action", on, err)
+		}
+		r := charge(auth.ID, "k-3ds-off")
+		r.OffSession = true
+		off, err := e.p.Charge(ctx, r)
+		if err != nil || off.Status != payments.StatusFailed || off.DeclineCode != payments.DeclineAuthenticationRequired || !payments.NeedsCustomer(off) {
+			t.Fatalf("off-session payment = %+v, %v; want failed with authentication_required", off, err)
+		}
+		confirmed, err := e.p.ConfirmOnSession(ctx, off.ID, "")
+		if err != nil || confirmed.Status != payments.StatusRequiresAction {
+			t.Fatalf("confirmed = %+v, %v; want requires_action", confirmed, err)
+		}
+		done, err := e.p.Authenticate(ctx, off.ID, true)
+		if err != nil || done.Status != payments.StatusSucceeded {
+			t.Fatalf("authenticated = %+v, %v; want succeeded", done, err)
+		}
+		if again, err := e.p.Authenticate(ctx, off.ID, false); err != nil || again.Status != payments.StatusSucceeded {
+			t.Errorf("a second authentication changed the payment: %+v, %v", again, err)
+		}
+		failed, err := e.p.Authenticate(ctx, on.ID, false)
+		if err != nil || failed.Status != payments.StatusFailed || failed.DeclineCode != "payment_intent_authentication_failure" {
+			t.Errorf("failed authentication = %+v, %v", failed, err)
 		}
 	})
 

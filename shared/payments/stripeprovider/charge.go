@@ -147,3 +147,49 @@ func declined(e *stripe.Error) (code, message string) {
 	}
 	return code, message
 }
+
+// ConfirmOnSession confirms a PaymentIntent with the customer present,
+// with the card it was tried with and returnURL for the bank's page: a
+// payment refused off-session with authentication_required then requires
+// action, which Stripe.js's handleNextAction finishes with its client
+// secret. A payment that needs nothing from the customer comes back as
+// it is. A card error is a failed payment, not an error.
+func (p *Provider) ConfirmOnSession(ctx context.Context, paymentID, returnURL string) (payments.Payment, error) {
+	get := &stripe.PaymentIntentParams{}
+	get.Context = ctx
+	pi, err := p.api.PaymentIntents.Get(paymentID, get)
+	if isMissing(err) {
+		return payments.Payment{}, billing.Errorf(billing.ENOTFOUND, "No such payment.")
+	}
+	if err != nil {
+		return payments.Payment{}, wrap("get payment intent", err)
+	}
+	pay, err := toPayment(pi)
+	if err != nil || !payments.NeedsCustomer(pay) || pi.Status == stripe.PaymentIntentStatusRequiresAction {
+		return pay, err
+	}
+	params := &stripe.PaymentIntentConfirmParams{}
+	switch {
+	case pi.PaymentMethod != nil:
+		params.PaymentMethod = stripe.String(pi.PaymentMethod.ID)
+	case pi.LastPaymentError != nil && pi.LastPaymentError.PaymentMethod != nil:
+		params.PaymentMethod = stripe.String(pi.LastPaymentError.PaymentMethod.ID)
+	}
+	if returnURL != "" {
+		params.ReturnURL = stripe.String(returnURL)
+	}
+	params.AddExpand("payment_method")
+	params.Context = ctx
+	pi, err = p.api.PaymentIntents.Confirm(paymentID, params)
+	if se, ok := errors.AsType[*stripe.Error](err); ok && se.Type == stripe.ErrorTypeCard {
+		pay.Status = payments.StatusFailed
+		pay.DeclineCode, pay.Message = declined(se)
+		return pay, nil
+	}
+	if err != nil {
+		return payments.Payment{}, wrap("confirm payment intent", err)
+	}
+	return toPayment(pi)
+}
+
+var _ payments.Confirmer = (*Provider)(nil)

@@ -308,3 +308,39 @@ func TestStripeMock(t *testing.T) {
 		t.Logf("stripe-mock's answer: %v", err)
 	})
 }
+
+// TestConfirmOnSession checks, against stripe-mock, the confirmation of a
+// payment the bank refused off-session: the card it was tried with and
+// the return URL, expanded card.
+func TestConfirmOnSession(t *testing.T) {
+	p, rec := newMockProvider(t)
+	// stripe-mock's PaymentIntent is made the one an off-session charge
+	// left: refused with authentication_required, its card in the error.
+	rec.patch = func(method, path string, body []byte) []byte {
+		if method != http.MethodGet || !strings.HasPrefix(path, "/v1/payment_intents/") {
+			return body
+		}
+		var pi map[string]any
+		if err := json.Unmarshal(body, &pi); err != nil {
+			return body
+		}
+		pi["status"], pi["payment_method"] = "requires_payment_method", nil
+		pi["last_payment_error"] = map[string]any{"type": "card_error", "code": "authentication_required",
+			"decline_code": "authentication_required", "message": "Your card was declined. This transaction requires authentication.",
+			"payment_method": map[string]any{"id": "pm_3184", "object": "payment_method", "type": "card"}}
+		b, err := json.Marshal(pi)
+		if err != nil {
+			return body
+		}
+		return b
+	}
+	if _, err := p.ConfirmOnSession(t.Context(), "pi_123", "https://billing.test/billing/credits/complete"); err != nil {
+		t.Fatal(err)
+	}
+	reqs := rec.requests()
+	wantAccepted(t, reqs)
+	if len(reqs) != 2 || reqs[1].Method != http.MethodPost || reqs[1].Path != "/v1/payment_intents/pi_123/confirm" {
+		t.Fatalf("requests %+v, want the read then POST /v1/payment_intents/pi_123/confirm", reqs)
+	}
+	wantForm(t, reqs[1], map[string]string{"payment_method": "pm_3184", "return_url": "https://billing.test/billing/credits/complete"})
+}
