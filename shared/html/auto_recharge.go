@@ -17,6 +17,9 @@ type AutoRechargeProps struct {
 	Errors   map[string]string
 	Card     *payments.Card // the default card, if any
 	Attempts []store.RechargeAttempt
+	// PendingPayment is an auto-recharge payment the bank wants the
+	// customer to confirm; "" when there is none.
+	PendingPayment string
 }
 
 // AutoRechargeText is the page's explanation, from the product spec.
@@ -35,6 +38,15 @@ func AutoRechargePage(p AutoRechargeProps) Node {
 	return Page(p.Page,
 		pageHeader("Auto Recharge", AutoRechargeText),
 		If(p.Settings.DisabledReason != "", Div(Class("flash flash-error"), Role("alert"), Text(p.Settings.DisabledReason))),
+		If(p.PendingPayment != "", Div(Class("notice"), ID("pending-payment"),
+			P(Text("Your bank asks you to confirm the last auto-recharge payment ("), Span(Class("mono"), Text(p.PendingPayment)),
+				Text("). Auto-recharge charges nothing more until it is confirmed.")),
+			If(admin, Form(Class("inline"), Method("post"), Action("/billing/credits"),
+				Input(Type("hidden"), Name("action"), Value("confirm")),
+				Input(Type("hidden"), Name("payment"), Value(p.PendingPayment)),
+				Button(Class("btn btn-primary"), Type("submit"), Text("Confirm payment")))),
+			If(!admin, P(Text("An admin of your organisation can confirm it here."))),
+		)),
 		If(!admin, Div(Class("notice"), Text("Only admins can change auto-recharge."))),
 		Form(Class("form"), Method("post"), Action("/billing/auto-recharge"), Attr("novalidate"),
 			Div(Class("field"),

@@ -75,6 +75,33 @@ func ConfirmPaymentPage(p ConfirmPaymentProps) Node {
 	)
 }
 
+// AuthenticateProps is the sandbox's stand-in for the bank's 3-D Secure
+// check of a payment.
+type AuthenticateProps struct {
+	Page      PageProps
+	PaymentID string
+	Amount    money.Money
+}
+
+// AuthenticatePage stands in, in sandbox mode, for the bank's check that
+// Stripe.js shows: complete or fail the authentication.
+func AuthenticatePage(p AuthenticateProps) Node {
+	p.Page.Title = "Confirm your payment"
+	form := func(action, label, class string) Node {
+		return Form(Class("inline"), Method("post"), Action("/billing/credits"),
+			Input(Type("hidden"), Name("action"), Value(action)),
+			Input(Type("hidden"), Name("payment"), Value(p.PaymentID)),
+			Button(Class("btn "+class), Type("submit"), Text(label)))
+	}
+	return Page(p.Page,
+		pageHeader("Confirm your payment (sandbox)", "Your bank asks you to confirm this payment of "+p.Amount.Display()+". A simulated 3-D Secure check: no real bank is asked."),
+		Section(Class("card"),
+			Dl(Class("kv"), Dt(Text("Amount")), Dd(Text(p.Amount.Display())), Dt(Text("Payment")), Dd(Class("mono"), Text(p.PaymentID))),
+			Div(Class("card-footer"), form("authenticate", "Complete authentication", "btn-primary"), form("fail-authentication", "Fail authentication", "btn-secondary")),
+		),
+	)
+}
+
 // CheckoutProps is the sandbox's simulated hosted crypto checkout.
 type CheckoutProps struct {
 	Page   PageProps

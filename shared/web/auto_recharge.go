@@ -34,6 +34,11 @@ func autoRechargeView(w http.ResponseWriter, r *http.Request, s *store.Store, pa
 			props.Card = &cards[i]
 		}
 	}
+	st, err := s.RechargeState(r.Context(), sess.OrgID)
+	if err != nil {
+		return props, err
+	}
+	props.PendingPayment = st.PendingPayment
 	props.Attempts, err = s.RechargeAttempts(r.Context(), sess.OrgID, 10)
 	return props, err
 }
@@ -138,6 +143,8 @@ func handleSaveAutoRecharge(s *store.Store, pay *payments.Service, engine *recha
 				logger(log, r.Context()).Error("auto-recharge after enabling", "error", err)
 			case res.Outcome == recharge.OutcomeCharged:
 				msg += " Your balance was below the threshold, so " + res.Payment.Amount.Display() + " was added."
+			case res.Outcome == recharge.OutcomeActionRequired:
+				msg += " Your balance is below the threshold, and your bank asks you to confirm the payment: use Confirm payment below."
 			case res.Outcome == recharge.OutcomeFailed:
 				msg += " Your balance is below the threshold, but the charge failed: " + strings.TrimSuffix(res.Reason, ".") + "."
 			}

@@ -47,6 +47,14 @@ func formToken() string {
 // decline is shown next to its field with nothing credited.
 func handleAddCredits(svc *payments.Service, stripeKey, publicURL string, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.PostFormValue("action") {
+		case "confirm":
+			confirmPayment(w, r, svc, stripeKey, log)
+			return
+		case "authenticate", "fail-authentication":
+			sandboxAuthenticate(w, r, svc, log)
+			return
+		}
 		sess, _ := auth.FromContext(r.Context())
 		amountText := strings.TrimSpace(r.PostFormValue("amount"))
 		method := r.PostFormValue("method")
@@ -96,6 +104,65 @@ func handleAddCredits(svc *payments.Service, stripeKey, publicURL string, log *s
 				Page: pageProps(w, r, "/billing/credits"), Cards: cards, Amount: amountText, Method: method, Token: formToken(), Errors: errs}), err
 		})
 	})
+}
+
+// confirmPayment brings a top-up the bank wants confirmed (an auto-recharge
+// refused off-session with authentication_required) back on-session: the
+// bank's check runs in the browser (Stripe.js handleNextAction, or the
+// sandbox's page) and returns to /billing/credits/complete, which credits
+// it once. The payment must be a top-up of the organisation's own
+// customer, else it is not found.
+func confirmPayment(w http.ResponseWriter, r *http.Request, svc *payments.Service, stripeKey string, log *slog.Logger) {
+	sess, _ := auth.FromContext(r.Context())
+	pay, err := svc.ConfirmPayment(r.Context(), sess.OrgID, r.PostFormValue("payment"), "")
+	if err != nil {
+		renderError(w, r, log, err)
+		return
+	}
+	switch pay.Status {
+	case payments.StatusSucceeded:
+		redirect(w, r, "/billing/auto-recharge", "success", pay.Amount.Display()+" was added to your balance (payment "+pay.ID+").")
+	case payments.StatusRequiresAction:
+		if _, ok := svc.Provider().(*sandbox.Provider); ok {
+			renderStatus(w, r, log, http.StatusOK, html.AuthenticatePage(html.AuthenticateProps{
+				Page: pageProps(w, r, "/billing/auto-recharge"), PaymentID: pay.ID, Amount: pay.Amount}))
+			return
+		}
+		allowStripeJS(w)
+		renderStatus(w, r, log, http.StatusOK, html.ConfirmPaymentPage(html.ConfirmPaymentProps{
+			Page: pageProps(w, r, "/billing/auto-recharge"), StripeKey: stripeKey, ClientSecret: pay.ClientSecret, Amount: pay.Amount}))
+	case payments.StatusProcessing:
+		redirect(w, r, "/billing/auto-recharge", "info", "Your payment is processing; the credits appear once it succeeds.")
+	default:
+		redirect(w, r, "/billing/auto-recharge", "error", "The payment was not confirmed, so nothing was charged. Check your card, then try again.")
+	}
+}
+
+// sandboxAuthenticate finishes the sandbox's simulated 3-D Secure check of
+// one of the organisation's top-ups and credits it once if it passed.
+func sandboxAuthenticate(w http.ResponseWriter, r *http.Request, svc *payments.Service, log *slog.Logger) {
+	sb, ok := svc.Provider().(*sandbox.Provider)
+	if !ok {
+		renderError(w, r, log, billing.Errorf(billing.ENOTFOUND, "No such payment."))
+		return
+	}
+	sess, _ := auth.FromContext(r.Context())
+	pay, err := svc.TopUpPayment(r.Context(), sess.OrgID, r.PostFormValue("payment"))
+	if err == nil {
+		_, err = sb.Authenticate(r.Context(), pay.ID, r.PostFormValue("action") == "authenticate")
+	}
+	if err == nil {
+		pay, err = svc.ConfirmReturn(r.Context(), sess.OrgID, pay.ID)
+	}
+	if err != nil {
+		renderError(w, r, log, err)
+		return
+	}
+	if pay.Status == payments.StatusSucceeded {
+		redirect(w, r, "/billing/credits", "success", pay.Amount.Display()+" was added to your balance (payment "+pay.ID+").")
+		return
+	}
+	redirect(w, r, "/billing/credits", "error", "The payment was not confirmed, so nothing was charged. Try again or use another card.")
 }
 
 // handleCreditsComplete is where a 3-D Secure confirmation returns: for an

@@ -3,6 +3,7 @@ package web_test
 import (
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -119,5 +120,43 @@ func TestCreditsCompleteOnlyTopUps(t *testing.T) {
 	}
 	if b := e.books(t, "acme"); b.ledger != before.ledger+money.Dollars(25) || b.orders != before.orders+1 {
 		t.Errorf("ledger %v, %d orders; want $25 more in one more order", b.ledger, b.orders)
+	}
+}
+
+// TestRechargeNeedsConfirmation walks an auto-recharge on the sandbox's
+// 3184 card: the bank wants the customer, so nothing is credited and the
+// Auto Recharge page asks to confirm; confirming and passing the
+// (simulated) bank check credits the amount once.
+func TestRechargeNeedsConfirmation(t *testing.T) {
+	e := newEnv(t, lateInMonth)
+	admin := e.signIn("acme", "you@acme.test", "admin")
+	admin.addCard(t, "Jenny Rosen", "4000 0027 6000 3184", "12", laterExpYear)
+	before := e.books(t, "acme")
+	res := admin.post(t, "/billing/auto-recharge", url.Values{"enabled": {"on"}, "threshold": {"20"}, "amount": {"25"}})
+	page := admin.redirected(t, res, "/billing/auto-recharge", false)
+	wantFlash(t, page, "success", "your bank asks you to confirm the payment")
+	e.wantBooks(t, "acme", before)
+	m := regexp.MustCompile(`<input type="hidden" name="payment" value="(pi_sandbox_[0-9a-f]+)">`).FindStringSubmatch(page.body)
+	if m == nil || !strings.Contains(page.text(), "Your bank asks you to confirm the last auto-recharge payment") {
+		t.Fatalf("the Auto Recharge page offers no confirmation:\n%s", page.text())
+	}
+	payment := m[1]
+
+	viewer := e.signIn("acme", "viewer@acme.test", "viewer")
+	if res := viewer.post(t, "/billing/credits", url.Values{"action": {"confirm"}, "payment": {payment}}); res.status != http.StatusForbidden {
+		t.Errorf("a viewer's confirmation: status %d, want 403", res.status)
+	}
+
+	res = admin.post(t, "/billing/credits", url.Values{"action": {"confirm"}, "payment": {payment}})
+	if res.status != http.StatusOK || !strings.Contains(res.text(), "Complete authentication") {
+		t.Fatalf("confirm: status %d, page %q", res.status, res.text())
+	}
+	e.wantBooks(t, "acme", before)
+	for range 2 {
+		res = admin.post(t, "/billing/credits", url.Values{"action": {"authenticate"}, "payment": {payment}})
+		wantFlash(t, admin.redirected(t, res, "/billing/credits", false), "success", "$25.00 was added to your balance")
+	}
+	if b := e.books(t, "acme"); b.ledger != before.ledger+money.Dollars(25) || b.orders != before.orders+1 {
+		t.Errorf("ledger %v with %d orders, want $25 more in one order", b.ledger, b.orders)
 	}
 }
