@@ -18,6 +18,26 @@ const (
 	UsageFutureSkew = 5 * time.Minute
 )
 
+// Maxima of usage amounts (invariant 9 of DESIGN.md).
+const (
+	// MaxUsageEvent is the largest amount one usage event may carry:
+	// $10,000. Real events (an API call, a connection) cost fractions of a
+	// cent to a few dollars, so this leaves room for any bulk event while
+	// a full batch (100 events) adds at most $1,000,000. Larger events are
+	// rejected with RejectInvalidAmount.
+	MaxUsageEvent = 10_000 * money.Dollar
+	// MaxUsageCounter is the most any stored usage counter may hold: Usage
+	// This Period, a UTC day's usage (on the ACCOUNT item and in its DAY#
+	// snapshot): $1,000,000,000 (10^15 micro-dollars). It is about 9,000
+	// times below Money's range, so the account figures that combine
+	// counters with the ledger, the credit line and the budget never
+	// overflow; and below 2^53, so even a reader that holds numbers as
+	// float64 reads it exactly. Every write that adds usage is conditioned
+	// on it in DynamoDB; an event that would cross it is rejected with
+	// RejectUsageLimit and what is recorded stays.
+	MaxUsageCounter = 1_000_000_000 * money.Dollar
+)
+
 // Reasons a usage event is rejected, as the usage API reports them.
 const (
 	RejectInvalidID     = "invalid_id"
@@ -26,6 +46,9 @@ const (
 	RejectInvalidAmount = "invalid_amount"
 	RejectInvalidTime   = "invalid_time"
 	RejectInvalidDesc   = "invalid_description"
+	// RejectUsageLimit: recording the event would take Usage This Period
+	// or today's usage past MaxUsageCounter.
+	RejectUsageLimit = "usage_limit"
 )
 
 // UsageEvent is one unit of usage reported by the product's services.
@@ -51,7 +74,9 @@ type Rejection struct {
 }
 
 // Validate checks an event against the rules of the usage API at now and
-// returns nil or the rejection. It does not check that the organisation
+// returns nil or the rejection: the id 1–128 characters of valid UTF-8, the
+// amount more than 0 and at most MaxUsageEvent, the description at most 200
+// characters of valid UTF-8, the time within the retention window. It does not check that the organisation
 // exists; recording does.
 func (e UsageEvent) Validate(now time.Time) *Rejection {
 	switch {
@@ -63,6 +88,10 @@ func (e UsageEvent) Validate(now time.Time) *Rejection {
 		return &Rejection{RejectInvalidOrg, "org_id must be 1–63 lowercase letters, digits or hyphens"}
 	case e.Amount <= 0:
 		return &Rejection{RejectInvalidAmount, "amount must be more than 0"}
+	case e.Amount > MaxUsageEvent:
+		return &Rejection{RejectInvalidAmount, "amount must be at most " + MaxUsageEvent.String() + " per event"}
+	case !utf8.ValidString(e.Description):
+		return &Rejection{RejectInvalidDesc, "description must be valid UTF-8"}
 	case utf8.RuneCountInString(e.Description) > 200:
 		return &Rejection{RejectInvalidDesc, "description must be at most 200 characters"}
 	case e.Time.IsZero():

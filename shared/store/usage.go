@@ -28,6 +28,9 @@ const (
 	UsageAccepted   UsageOutcome = "accepted"
 	UsageDuplicate  UsageOutcome = "duplicate"
 	UsageUnknownOrg UsageOutcome = "unknown_org"
+	// UsageOverLimit: counting the event would take Usage This Period or
+	// today's usage past billing.MaxUsageCounter; it was not recorded.
+	UsageOverLimit UsageOutcome = "over_limit"
 )
 
 // maxEventsPerTransaction leaves one action of DynamoDB's 100 for the
@@ -82,9 +85,15 @@ func newEventRecord(e billing.UsageEvent, day, token string, now time.Time) even
 // at most 99 events per transaction, so an event id counts exactly once:
 // across requests, concurrent callers and retries after lost answers.
 //
-// events must be valid, of orgID, and have distinct ids. The outcomes come
-// back in the order of events. An error means the events without an
-// outcome were not recorded and may be retried.
+// Every transaction is conditioned on both counters staying at most
+// billing.MaxUsageCounter, so no sequence of recordings overflows them. When
+// the condition fails, the events that still fit, in order, are recorded
+// and the others come back UsageOverLimit; usage already recorded stays.
+//
+// events must be valid (amounts positive and at most billing.MaxUsageEvent),
+// of orgID, and have distinct ids. The outcomes come back in the order of
+// events. An error means the events without an outcome were not recorded
+// and may be retried.
 func (s *Store) RecordUsage(ctx context.Context, orgID string, now time.Time, events []billing.UsageEvent) ([]UsageOutcome, error) {
 	outcomes := make([]UsageOutcome, len(events))
 	for start := 0; start < len(events); start += maxEventsPerTransaction {
@@ -96,6 +105,11 @@ func (s *Store) RecordUsage(ctx context.Context, orgID string, now time.Time, ev
 	return outcomes, nil
 }
 
+// maxRecordAttempts bounds how often one chunk is re-sent after its
+// conditions failed (duplicates found, events over the limit dropped); each
+// attempt settles at least one event unless the counters moved meanwhile.
+const maxRecordAttempts = 2 * MaxTransactActions
+
 func (s *Store) recordChunk(ctx context.Context, orgID string, now time.Time, events []billing.UsageEvent, outcomes []UsageOutcome) error {
 	day := billing.Day(now)
 	token := newToken()
@@ -103,7 +117,10 @@ func (s *Store) recordChunk(ctx context.Context, orgID string, now time.Time, ev
 	for i := range events {
 		pending[i] = i
 	}
-	for len(pending) > 0 {
+	for attempt := 0; len(pending) > 0; attempt++ {
+		if attempt == maxRecordAttempts {
+			return fmt.Errorf("usage counters kept changing: %d events not recorded after %d attempts", len(pending), attempt)
+		}
 		items := make([]types.TransactWriteItem, 0, len(pending)+1)
 		var sum money.Money
 		for _, i := range pending {
@@ -112,10 +129,16 @@ func (s *Store) recordChunk(ctx context.Context, orgID string, now time.Time, ev
 				return err
 			}
 			items = append(items, types.TransactWriteItem{Put: put})
-			sum += events[i].Amount
+			if sum, err = sum.Add(events[i].Amount); err != nil {
+				return fmt.Errorf("sum of usage: %w", err)
+			}
+		}
+		cond, err := usageFits(sum, day)
+		if err != nil {
+			return err
 		}
 		e, err := expression.NewBuilder().WithUpdate(addUsage(sum, day)).
-			WithCondition(expression.AttributeExists(expression.Name(AttrPK))).Build()
+			WithCondition(expression.AttributeExists(expression.Name(AttrPK)).And(cond)).Build()
 		if err != nil {
 			return err
 		}
@@ -127,33 +150,70 @@ func (s *Store) recordChunk(ctx context.Context, orgID string, now time.Time, ev
 			return nil
 		}
 		reasons := cancelReasons(err)
-		if conditionFailed(reasons, len(pending)) {
-			setAll(outcomes, pending, UsageUnknownOrg)
-			return nil
-		}
 		var dups []int
 		for n, i := range pending {
 			if conditionFailed(reasons, n) {
 				dups = append(dups, i)
 			}
 		}
-		if len(dups) == 0 {
+		if len(dups) > 0 {
+			// A record of ours means this very transaction was applied and
+			// its answer lost: every event in it counted.
+			ours, err := s.recordedWith(ctx, events[dups[0]], token)
+			if err != nil {
+				return err
+			}
+			if ours {
+				setAll(outcomes, pending, UsageAccepted)
+				return nil
+			}
+			setAll(outcomes, dups, UsageDuplicate)
+			pending = without(pending, dups)
+			continue
+		}
+		if !conditionFailed(reasons, len(pending)) {
 			return err
 		}
-		// A record of ours means this very transaction was applied and its
-		// answer lost: every event in it counted.
-		ours, err := s.recordedWith(ctx, events[dups[0]], token)
+		// The ACCOUNT item is missing, or the sum does not fit: read the
+		// counters and keep the events that fit, in order.
+		acct, err := s.Account(ctx, orgID, now)
+		if billing.ErrorCode(err) == billing.ENOTFOUND {
+			setAll(outcomes, pending, UsageUnknownOrg)
+			return nil
+		}
 		if err != nil {
 			return err
 		}
-		if ours {
-			setAll(outcomes, pending, UsageAccepted)
-			return nil
+		var over []int
+		period, today := acct.UsagePeriod, acct.UsedToday
+		for _, i := range pending {
+			p, perr := period.Add(events[i].Amount)
+			t, terr := today.Add(events[i].Amount)
+			if perr != nil || terr != nil || p > billing.MaxUsageCounter || t > billing.MaxUsageCounter {
+				over = append(over, i)
+				continue
+			}
+			period, today = p, t
 		}
-		setAll(outcomes, dups, UsageDuplicate)
-		pending = without(pending, dups)
+		setAll(outcomes, over, UsageOverLimit)
+		pending = without(pending, over)
 	}
 	return nil
+}
+
+// usageFits is the condition that adding sum keeps Usage This Period and
+// the usage of day at most billing.MaxUsageCounter. sum must be positive
+// and at most the maximum (it is: at most 99 events of MaxUsageEvent).
+func usageFits(sum money.Money, day string) (expression.ConditionBuilder, error) {
+	room, err := billing.MaxUsageCounter.Sub(sum)
+	if err != nil || room < 0 {
+		return expression.ConditionBuilder{}, fmt.Errorf("usage of %v does not fit any counter", sum)
+	}
+	fits := func(attr string) expression.ConditionBuilder {
+		name := expression.Name(attr)
+		return expression.AttributeNotExists(name).Or(name.LessThanEqual(expression.Value(room)))
+	}
+	return fits("usage_period").And(fits(prefixUsed + day)), nil
 }
 
 // recordedWith reports whether the idempotency record of e carries token.

@@ -59,7 +59,10 @@ type Input struct {
 }
 
 // Record validates and records events, and returns one result per input,
-// in order. An id repeated within the inputs counts once; later copies are
+// in order. An amount above billing.MaxUsageEvent is rejected
+// (invalid_amount); an event that would take Usage This Period or today's
+// usage past billing.MaxUsageCounter is rejected (usage_limit) while the
+// events that fit are recorded. An id repeated within the inputs counts once; later copies are
 // duplicates. An error means some events could not be stored (their result
 // is StatusError) and the caller should retry the request: events already
 // recorded then come back as duplicates, never counted twice.
@@ -110,6 +113,9 @@ func (s *Service) Record(ctx context.Context, inputs []Input) ([]Result, error) 
 				results[i].Status = StatusDuplicate
 			case store.UsageUnknownOrg:
 				results[i].Status, results[i].Reason, results[i].Message = StatusRejected, billing.RejectUnknownOrg, "organisation "+org+" does not exist"
+			case store.UsageOverLimit:
+				results[i].Status, results[i].Reason, results[i].Message = StatusRejected, billing.RejectUsageLimit,
+					"not recorded: it would take the organisation's usage this period or today past "+billing.MaxUsageCounter.String()
 			default:
 				results[i].Status, results[i].Reason, results[i].Message = StatusError, "unavailable", "not recorded; retry the request"
 			}
