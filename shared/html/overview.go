@@ -1,7 +1,10 @@
 package html
 
 import (
+	"fmt"
+
 	"github.com/acme/billing/shared/billing"
+	"github.com/acme/billing/shared/money"
 	. "maragu.dev/gomponents"
 	. "maragu.dev/gomponents/components"
 	. "maragu.dev/gomponents/html"
@@ -15,6 +18,8 @@ type OverviewProps struct {
 	Profile billing.Profile
 	// Changes are the last settings changes, newest first.
 	Changes []billing.AuditEntry
+	// Forecast is how long Remaining Credits last at the recent usage.
+	Forecast billing.Forecast
 }
 
 // The one-line explanations of the Overview's figures, from the product spec.
@@ -25,7 +30,8 @@ const (
 	helpRemainingNet   = "The credits you currently have left on your account net of uninvoiced usage."
 	helpOverage        = "Your allowance to continue using the service on negative balance. Any usage from this protection will be billed on your next invoice."
 	helpDailyLimit     = "Credits used today against your daily hard limit. When the limit is reached, further usage is blocked until the next day (UTC)."
-	helpDailyLimitOff  = "No daily hard limit is set: Spend Management is disabled."
+	helpDailyLimitOff  = "No daily hard limit applies: Spend Management is disabled."
+	helpDailyLimitNone = "Spend Management is enabled, but no daily budget is set, so no daily hard limit applies."
 	helpAvailable      = "The total number of credits available to you right now."
 	reasonInsufficient = "New usage is blocked: your remaining credits and overage protection are used up. Add usage credits to continue."
 	reasonDailyLimit   = "New usage is blocked until 00:00 UTC: today's usage has reached your daily hard limit."
@@ -37,7 +43,8 @@ func OverviewPage(p OverviewProps) Node {
 	f := p.Figures
 	p.Page.Title = "Overview"
 	return Page(p.Page,
-		pageHeader("Overview", "A snapshot of your organization's financial status and related settings."),
+		pageHeader("Overview", "A snapshot of your organization's financial status and related settings.",
+			If(p.Page.Session.Role.CanChange(), A(Class("btn btn-primary"), Href("/billing/credits"), Text("Add credits")))),
 		blocked(f.Reason),
 		Div(Class("card-grid"),
 			Section(Class("card"), Aria("labelledby", "credit-balance"),
@@ -47,13 +54,14 @@ func OverviewPage(p OverviewProps) Node {
 					figure("usage-period", "Usage This Period", amount(f.UsagePeriod), helpUsagePeriod, false),
 					figure("remaining-credits", "Remaining Credits", amount(f.Remaining), helpRemaining, true),
 				),
+				forecast(p.Forecast, f.Remaining),
 			),
 			Section(Class("card"), Aria("labelledby", "available-usage"),
 				H2(Class("card-title"), ID("available-usage"), Text("Your Available Usage")),
 				Dl(Class("figures"),
 					figure("available-remaining", "Remaining Credits", amount(f.Remaining), helpRemainingNet, false),
-					figure("overage-protection", "Overage Protection", amount(f.OverageLimit), helpOverage, false),
-					dailyLimit(f),
+					overage(f),
+					dailyLimit(f, p.Account.Spend.Enabled),
 					figure("available-to-use", "Available to Use", amount(f.Available), helpAvailable, true),
 				),
 			),
@@ -64,7 +72,7 @@ func OverviewPage(p OverviewProps) Node {
 			setting("Auto Recharge", "auto-recharge", Group{status(p.Account.AutoRecharge.Enabled),
 				If(p.Account.AutoRecharge.DisabledReason != "", P(Class("field-error"), Text(p.Account.AutoRecharge.DisabledReason)))},
 				"/billing/auto-recharge", "Modify"),
-			setting("Spend Management", "spend-management", status(p.Account.Spend.Enabled), "/billing/spend-management", "Modify"),
+			setting("Spend Management", "spend-management", spendSummary(p.Account.Spend), "/billing/spend-management", "Modify"),
 		),
 		recentChanges(p.Changes),
 	)
@@ -90,8 +98,65 @@ func figure(id, label string, value Node, help string, total bool) Node {
 	)
 }
 
-func dailyLimit(f billing.Figures) Node {
-	if !f.DailyLimitOn {
+// overage is the credit line, with how much of it is in use.
+func overage(f billing.Figures) Node {
+	used := f.OverageUsed()
+	return Div(Class("figure"),
+		Dt(ID("overage-protection-label"), Text("Overage Protection")),
+		Dd(Class("figure-value"), ID("overage-protection"), Aria("labelledby", "overage-protection-label"), amount(f.OverageLimit)),
+		If(f.OverageLimit > 0, Group{
+			Dd(ID("overage-used"), Text("Overage used "), amount(used), Text(" of "), amount(f.OverageLimit)),
+			Dd(meter(percent(used, f.OverageLimit), "Overage Protection in use")),
+		}),
+		Dd(Class("figure-help"), Text(helpOverage)),
+	)
+}
+
+// forecast says how long Remaining Credits last at the last week's usage.
+func forecast(fc billing.Forecast, remaining money.Money) Node {
+	avg := fmt.Sprintf("At your %d-day average of %s a day, ", billing.ForecastDays, fc.DailyAverage.Display())
+	switch {
+	case fc.Known && fc.Days == 0:
+		return P(Class("forecast"), ID("forecast"), Text(avg+"your credits run out today."))
+	case fc.Known:
+		return P(Class("forecast"), ID("forecast"), Text(avg+fmt.Sprintf("your credits last about %d %s, until ", fc.Days, plural(fc.Days, "day", "days"))), date(fc.Until), Text("."))
+	case remaining > 0:
+		return P(Class("forecast muted"), ID("forecast"), Text(fmt.Sprintf("No usage in the last %d days to forecast from.", billing.ForecastDays)))
+	}
+	return nil
+}
+
+func plural(n int64, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// percent is part of whole in percent, clamped to 0–100.
+func percent(part, whole money.Money) int {
+	return billing.Figures{DailyLimitOn: true, DailyBudget: whole, UsedToday: part}.DailyUsedFraction()
+}
+
+// spendSummary is the Spend Management card's state, in the daily hard
+// limit tile's words.
+func spendSummary(sp billing.SpendSettings) Node {
+	switch {
+	case !sp.Enabled:
+		return status(false)
+	case sp.DailyBudget > 0:
+		return Group{status(true), P(Text("Daily hard limit "), amount(sp.DailyBudget))}
+	}
+	return Group{status(true), P(Class("muted"), Text("No daily budget set: no daily hard limit applies."))}
+}
+
+// dailyLimit is the daily hard limit tile; spendOn is Spend Management's
+// switch, which applies a limit only with a budget set.
+func dailyLimit(f billing.Figures, spendOn bool) Node {
+	switch {
+	case !f.DailyLimitOn && spendOn:
+		return figure("daily-limit", "Spend Management Daily Hard Limit", Text("No limit"), helpDailyLimitNone, false)
+	case !f.DailyLimitOn:
 		return figure("daily-limit", "Spend Management Daily Hard Limit", Text("Off"), helpDailyLimitOff, false)
 	}
 	pct := f.DailyUsedFraction()
@@ -108,7 +173,8 @@ func setting(title, id string, summary Node, href, action string) Node {
 	return Section(Class("card"), Aria("labelledby", id),
 		H2(Class("card-title"), ID(id), Text(title)),
 		Div(ID(id+"-value"), summary),
-		Div(Class("card-footer"), A(Class("btn btn-secondary btn-sm"), Href(href), Text(action))),
+		// The label tells the two "Modify" links apart for screen readers.
+		Div(Class("card-footer"), A(Class("btn btn-secondary btn-sm"), Href(href), If(action == "Modify", Aria("label", action+" "+title)), Text(action))),
 	)
 }
 

@@ -6,17 +6,25 @@ import (
 	"time"
 
 	"github.com/acme/billing/shared/auth"
+	"github.com/acme/billing/shared/billing"
 	"github.com/acme/billing/shared/html"
 	"github.com/acme/billing/shared/store"
 	g "maragu.dev/gomponents"
 )
 
-// handleOverview serves the Billing Overview with two reads of the store:
-// the account and profile in one batch, and the last settings changes.
+// handleOverview serves the Billing Overview with four bounded reads of the
+// store: the account and profile in one batch, the last settings changes,
+// and the usage of the forecast's days (a query of at most
+// billing.ForecastDays items and the account item).
 func handleOverview(s *store.Store, now func() time.Time, log *slog.Logger) http.Handler {
 	return page(log, func(w http.ResponseWriter, r *http.Request) (g.Node, error) {
 		sess, _ := auth.FromContext(r.Context())
-		acct, profile, err := s.Overview(r.Context(), sess.OrgID, now())
+		at := now()
+		acct, profile, err := s.Overview(r.Context(), sess.OrgID, at)
+		if err != nil {
+			return nil, err
+		}
+		daily, err := s.DailyUsage(r.Context(), sess.OrgID, at.AddDate(0, 0, -billing.ForecastDays), at.AddDate(0, 0, -1))
 		if err != nil {
 			return nil, err
 		}
@@ -26,6 +34,8 @@ func handleOverview(s *store.Store, now func() time.Time, log *slog.Logger) http
 		}
 		props := pageProps(w, r, "/billing")
 		props.OrgName = acct.Name
-		return html.OverviewPage(html.OverviewProps{Page: props, Account: acct, Figures: acct.Figures(), Profile: profile, Changes: changes}), nil
+		figures := acct.Figures()
+		return html.OverviewPage(html.OverviewProps{Page: props, Account: acct, Figures: figures, Profile: profile, Changes: changes,
+			Forecast: billing.ForecastAt(figures.Remaining, daily, at)}), nil
 	})
 }

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
@@ -16,6 +17,7 @@ import (
 // from the plan alone, independently of the billing package's rules.
 type demoFigures struct {
 	total, usagePeriod, ledger, remaining, overage, usedToday, budget, available money.Money
+	forecast                                                                     string
 }
 
 func expectedDemoFigures(t *testing.T, p demo.Plan, now time.Time) demoFigures {
@@ -54,6 +56,20 @@ func expectedDemoFigures(t *testing.T, p demo.Plan, now time.Time) demoFigures {
 		t.Fatal("the demo plan has Spend Management off; this test expects it on")
 	}
 	f.available = max(0, min(f.remaining+f.overage, f.budget-f.usedToday))
+	// The forecast: the 7 complete days before today, averaged, rounded
+	// down; the whole days Remaining Credits last at that rate.
+	var week money.Money
+	for i := 1; i <= 7; i++ {
+		week += p.Usage[billing.Day(now.AddDate(0, 0, -i))]
+	}
+	avg := week / 7
+	if avg <= 0 || f.remaining <= 0 {
+		t.Fatalf("the demo plan at %v has no usage in the week before (%v) or no remaining credits (%v); the forecast test would prove little", now, week, f.remaining)
+	}
+	days := int64(f.remaining / avg)
+	y, m, d := now.UTC().Date()
+	until := time.Date(y, m, d+int(days), 0, 0, 0, 0, time.UTC)
+	f.forecast = fmt.Sprintf("At your 7-day average of %s a day, your credits last about %d days, until %s.", avg.Display(), days, until.Format("Jan 2, 2006"))
 	return f
 }
 
@@ -89,7 +105,9 @@ func TestOverview(t *testing.T) {
 				{"invoice-address-value", "Acme Inc."},
 				{"billing-email-value", "billing@acme.test"},
 				{"auto-recharge-value", "Disabled"},
-				{"spend-management-value", "Enabled"},
+				{"spend-management-value", "Enabled Daily hard limit " + want.budget.Display()},
+				{"overage-used", "Overage used " + min(max(-want.remaining, 0), want.overage).Display() + " of " + want.overage.Display()},
+				{"forecast", want.forecast},
 			}
 			for _, f := range figures {
 				got, ok := element(res.body, f.id)
@@ -97,7 +115,9 @@ func TestOverview(t *testing.T) {
 					t.Errorf("no element with id %q", f.id)
 					continue
 				}
-				if got != f.want {
+				// element puts a space after each element's text, as before the
+				// forecast's full stop.
+				if got = strings.ReplaceAll(got, " .", "."); got != f.want {
 					t.Errorf("#%s = %q, want %q", f.id, got, f.want)
 				}
 			}
@@ -132,7 +152,7 @@ func TestOverview(t *testing.T) {
 		})
 	}
 
-	t.Run("costs at most 2 DynamoDB round trips per render", func(t *testing.T) {
+	t.Run("costs 4 DynamoDB round trips per render", func(t *testing.T) {
 		e := newEnv(t, lateInMonth)
 		e.seed()
 		b := e.signIn(demo.OrgID, "you@acme.test", "viewer")
@@ -144,12 +164,93 @@ func TestOverview(t *testing.T) {
 		if res.status != http.StatusOK {
 			t.Fatalf("GET /billing: status %d, want 200", res.status)
 		}
-		if len(reqs) == 0 || len(reqs) > 2 {
+		// The account and profile, the recent changes, and the forecast's
+		// days (a query of at most 7 items and the account item).
+		if len(reqs) != 4 {
 			ops := make([]string, len(reqs))
 			for i, r := range reqs {
 				ops[i] = r.Op
 			}
-			t.Errorf("GET /billing made %d DynamoDB requests %v, want 1 or 2", len(reqs), ops)
+			t.Errorf("GET /billing made %d DynamoDB requests %v, want 4", len(reqs), ops)
+		}
+	})
+}
+
+func TestOverviewActs(t *testing.T) {
+	e := newEnv(t, lateInMonth)
+	e.seed()
+
+	t.Run("an admin gets an Add credits button; a viewer, who may not add credits, does not", func(t *testing.T) {
+		button := regexp.MustCompile(`<a class="btn btn-primary" href="/billing/credits">Add credits</a>`)
+		if res := e.signIn(demo.OrgID, "you@acme.test", "admin").get("/billing"); !button.MatchString(res.body) {
+			t.Error("the admin's Overview has no Add credits button")
+		}
+		if res := e.signIn(demo.OrgID, "viewer@acme.test", "viewer").get("/billing"); button.MatchString(res.body) {
+			t.Error("the viewer's Overview offers Add credits")
+		}
+	})
+
+	t.Run("the two Modify links have distinct accessible names", func(t *testing.T) {
+		body := e.signIn(demo.OrgID, "you@acme.test", "admin").get("/billing").body
+		for _, name := range []string{"Modify Auto Recharge", "Modify Spend Management"} {
+			if !strings.Contains(body, `aria-label="`+name+`"`) {
+				t.Errorf("no link named %q", name)
+			}
+		}
+	})
+
+	// The daily hard limit tile and the Spend Management card say the same
+	// thing in every state of the switch and the budget.
+	states := []struct {
+		name       string
+		spend      billing.SpendSettings
+		tile, card string
+		help       string
+	}{
+		{"off", billing.SpendSettings{Enabled: false, DailyBudget: money.Dollars(50)},
+			"Off", "Disabled", "No daily hard limit applies: Spend Management is disabled."},
+		{"on without a budget", billing.SpendSettings{Enabled: true},
+			"No limit", "Enabled No daily budget set: no daily hard limit applies.", "Spend Management is enabled, but no daily budget is set"},
+		{"on with a budget", billing.SpendSettings{Enabled: true, DailyBudget: money.Dollars(50)},
+			"$0.00 of $50.00", "Enabled Daily hard limit $50.00", "Credits used today against your daily hard limit."},
+	}
+	for _, st := range states {
+		t.Run("with Spend Management "+st.name+" the tile and the card agree", func(t *testing.T) {
+			b := e.signIn("globex", "you@globex.test", "admin") // creates globex
+			if err := e.store.SetSpendSettings(t.Context(), "globex", st.spend); err != nil {
+				t.Fatal(err)
+			}
+			res := b.get("/billing")
+			if got, _ := element(res.body, "daily-limit"); got != st.tile {
+				t.Errorf("tile %q, want %q", got, st.tile)
+			}
+			if got, _ := element(res.body, "spend-management-value"); got != st.card {
+				t.Errorf("card %q, want %q", got, st.card)
+			}
+			if !strings.Contains(res.text(), st.help) {
+				t.Errorf("the tile does not explain %q", st.help)
+			}
+		})
+	}
+
+	t.Run("a new organisation with no usage has no forecast, and says so", func(t *testing.T) {
+		res := e.signIn("initech", "you@initech.test", "admin").get("/billing")
+		if got, _ := element(res.body, "forecast"); got != "No usage in the last 7 days to forecast from." {
+			t.Errorf("forecast %q", got)
+		}
+	})
+
+	t.Run("an organisation below zero shows how much of its overage line it uses", func(t *testing.T) {
+		// initech starts with $10 of trial credits and a $25 line.
+		if err := e.store.AddUsage(t.Context(), "initech", lateInMonth, money.MustParse("17.50")); err != nil {
+			t.Fatal(err)
+		}
+		res := e.signIn("initech", "you@initech.test", "admin").get("/billing")
+		if got, _ := element(res.body, "overage-used"); got != "Overage used $7.50 of $25.00" {
+			t.Errorf("overage used %q, want $7.50 of $25.00", got)
+		}
+		if _, ok := element(res.body, "forecast"); ok {
+			t.Error("a forecast shows with no credits left")
 		}
 	})
 }
