@@ -187,11 +187,32 @@ func wantFieldError(t *testing.T, b *tab, id, want string) {
 	if got := b.attr(t, id, "aria-invalid"); got != "true" {
 		t.Errorf("#%s has aria-invalid=%q", id, got)
 	}
+	// A text field or menu has the danger colour's border (a base input
+	// rule of higher specificity once hid it); a switch shows its message.
+	if b.attr(t, id, "type") != "checkbox" {
+		wantDangerBorder(t, b, id)
+	}
 	if got := b.attr(t, id, "aria-describedby"); !strings.Contains(got, id+"-error") {
 		t.Errorf("#%s is not described by its message (aria-describedby=%q)", id, got)
 	}
 	if flash := b.text(t, ".flash-success"); flash != "" {
 		t.Errorf("a success message shows after the error: %q", flash)
+	}
+}
+
+// wantDangerBorder expects the field id to have the danger colour's border.
+func wantDangerBorder(t *testing.T, b *tab, id string) {
+	t.Helper()
+	if got := b.str(t, `(() => {
+		const probe = document.createElement("span");
+		probe.style.color = "var(--danger)";
+		document.body.append(probe);
+		const danger = getComputedStyle(probe).color;
+		probe.remove();
+		const border = getComputedStyle(document.getElementById(`+js(id)+`)).borderTopColor;
+		return border === danger ? "danger" : border + ", not " + danger;
+	})()`); got != "danger" {
+		t.Errorf("#%s's border is %s: an invalid field must have a red border", id, got)
 	}
 }
 
