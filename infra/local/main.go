@@ -64,6 +64,20 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		defer stopDB()
 		cfg.DynamoEndpoint = endpoint
 	}
+	addr := getenv(envAddr)
+	if addr == "" {
+		addr = defaultAddr
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	defer ln.Close()
+	url := "http://" + ln.Addr().String()
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = url // every absolute URL starts with it, as PUBLIC_URL does in AWS
+	}
+
 	bus := events.NewBus(log)
 	bus.Subscribe("log", events.Types, func(_ context.Context, e awsevents.EventBridgeEvent) error {
 		log.Info("billing event", "detail_type", e.DetailType, "detail", string(e.Detail))
@@ -86,16 +100,7 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	}
 	jobs.Scheduler(ctx, jobs.List(deps), deps.Now, log)
 
-	addr := getenv(envAddr)
-	if addr == "" {
-		addr = defaultAddr
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", addr, err)
-	}
 	srv := &http.Server{Handler: handler(deps), ReadHeaderTimeout: 10 * time.Second}
-	url := "http://" + ln.Addr().String()
 	fmt.Fprintf(stdout, "Billing is running at %s/billing\n", url)
 	fmt.Fprintf(stdout, "Sign in as the demo admin: %s/dev/login?org=acme&email=you@acme.test&role=admin\n", url)
 	fmt.Fprintf(stdout, "Usage API key (Authorization: Bearer …): %s\n", cfg.UsageAPIKey)

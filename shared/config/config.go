@@ -26,13 +26,14 @@ import (
 	"github.com/acme/billing/shared/payments/sandbox"
 	"github.com/acme/billing/shared/payments/stripeprovider"
 	"github.com/acme/billing/shared/recharge"
+	"github.com/acme/billing/shared/secrets"
 	"github.com/acme/billing/shared/store"
 	"github.com/acme/billing/shared/usage"
 	"github.com/acme/billing/shared/web"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
-	"github.com/stripe/stripe-go/v76/client"
 )
 
 // Environment variables. README.md documents each; template.yaml sets them
@@ -51,27 +52,51 @@ const (
 	EnvStripeWebhook  = "STRIPE_WEBHOOK_SECRET"
 	EnvEmailFrom      = "EMAIL_FROM"
 
+	// Secrets in AWS mode: the ARNs of Secrets Manager secrets, read at run
+	// time (never the secret values in the Lambda's environment).
+	// STRIPE_SECRET_ARN's secret is {"secret_key": "sk_…", "webhook_secret":
+	// "whsec_…"} and replaces STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET;
+	// SESSION_SECRET_ARN's is {"current": "<key>", "previous": "<older
+	// keys, comma-separated>"} and replaces SESSION_KEY.
+	EnvStripeSecretARN  = "STRIPE_SECRET_ARN"
+	EnvSessionSecretARN = "SESSION_SECRET_ARN"
+
+	// EnvPublicURL is the one public origin, like
+	// https://billing.example.com: every absolute URL (Stripe return and
+	// Checkout URLs, links in emails, the OIDC redirect) starts with it.
+	// Required in AWS mode; the local server defaults it to its own address.
+	EnvPublicURL = "PUBLIC_URL"
+
 	// Sign-in with an OpenID Connect provider (AWS mode): configured when
-	// OIDC_ISSUER is set, which then requires OIDC_CLIENT_ID and PUBLIC_URL.
+	// OIDC_ISSUER is set, which then requires OIDC_CLIENT_ID.
 	EnvOIDCIssuer       = "OIDC_ISSUER"
 	EnvOIDCClientID     = "OIDC_CLIENT_ID"
 	EnvOIDCClientSecret = "OIDC_CLIENT_SECRET"
 	EnvOIDCOrgClaim     = "OIDC_ORG_CLAIM"
 	EnvOIDCRoleClaim    = "OIDC_ROLE_CLAIM"
-	EnvPublicURL        = "PUBLIC_URL"
 )
 
 // Config is the configuration shared by every function.
 type Config struct {
 	// Local is local mode (the local server): development sign-in, plain
 	// HTTP, a random session key when none is given.
-	Local          bool
-	TableName      string
-	SessionKey     []byte
-	DynamoEndpoint string
-	TrialCredits   money.Money
-	OverageLimit   money.Money
-	LogLevel       slog.Level
+	Local     bool
+	TableName string
+	// PublicURL is the one public origin, without a trailing slash (see
+	// EnvPublicURL). Empty only in local mode before the local server sets
+	// it to its own address.
+	PublicURL string
+	// SessionKey signs sessions when SessionSecretARN is empty: from
+	// SESSION_KEY, or random in local mode.
+	SessionKey []byte
+	// SessionSecretARN and StripeSecretARN name the Secrets Manager secrets
+	// of AWS mode (see LoadSecrets); never read in local mode.
+	SessionSecretARN string
+	StripeSecretARN  string
+	DynamoEndpoint   string
+	TrialCredits     money.Money
+	OverageLimit     money.Money
+	LogLevel         slog.Level
 	// EventBus is the EventBridge bus billing events go to (AWS mode).
 	EventBus string
 	// UsageAPIKey is the usage API's bearer key (local mode; random when
@@ -91,22 +116,36 @@ type Config struct {
 
 // String never prints secrets, so a Config can be logged.
 func (c Config) String() string {
-	return fmt.Sprintf("config{local=%v table=%s endpoint=%q bus=%q stripe=%v oidc=%q}", c.Local, c.TableName, c.DynamoEndpoint, c.EventBus, c.StripeSecretKey != "", c.OIDC.Issuer)
+	return fmt.Sprintf("config{local=%v table=%s endpoint=%q bus=%q public=%q stripe=%v stripe_secret=%q session_secret=%q oidc=%q}",
+		c.Local, c.TableName, c.DynamoEndpoint, c.EventBus, c.PublicURL, c.StripeSecretKey != "" || c.StripeSecretARN != "", c.StripeSecretARN, c.SessionSecretARN, c.OIDC.Issuer)
 }
 
-// Load reads the configuration. In AWS mode (local false) TABLE_NAME and a
-// SESSION_KEY of at least 32 bytes (hex or base64) are required, and an
-// OIDC_ISSUER requires OIDC_CLIENT_ID and PUBLIC_URL. Local mode ignores
-// the OIDC settings: it signs in through /dev/login.
+// Load reads the configuration. In AWS mode (local false) TABLE_NAME,
+// EVENT_BUS_NAME, PUBLIC_URL (an https origin) and SESSION_SECRET_ARN are
+// required; the session key and the Stripe keys come from the secrets the
+// *_SECRET_ARN variables name (see LoadSecrets). Only where no secret ARN
+// is set (sam local) may SESSION_KEY, STRIPE_SECRET_KEY and
+// STRIPE_WEBHOOK_SECRET stand in; setting both is an error. An OIDC_ISSUER
+// requires OIDC_CLIENT_ID. Local mode reads the keys from the environment
+// only (a random session key when none is given), takes PUBLIC_URL when
+// set, and ignores the OIDC settings: it signs in through /dev/login.
 func Load(getenv func(string) string, local bool) (Config, error) {
 	c := Config{Local: local, TableName: getenv(EnvTableName), DynamoEndpoint: getenv(EnvDynamoEndpoint),
-		EventBus: getenv(EnvEventBus), UsageAPIKey: getenv(EnvUsageAPIKey),
+		EventBus: getenv(EnvEventBus), UsageAPIKey: getenv(EnvUsageAPIKey), PublicURL: strings.TrimRight(getenv(EnvPublicURL), "/"),
 		StripeSecretKey: getenv(EnvStripeSecret), StripePublishableKey: getenv(EnvStripePublic), StripeWebhookSecret: getenv(EnvStripeWebhook), EmailFrom: getenv(EnvEmailFrom),
 		OIDC: auth.OIDCConfig{Issuer: getenv(EnvOIDCIssuer), ClientID: getenv(EnvOIDCClientID), ClientSecret: getenv(EnvOIDCClientSecret),
-			PublicURL: getenv(EnvPublicURL), OrgClaim: getenv(EnvOIDCOrgClaim), RoleClaim: getenv(EnvOIDCRoleClaim)}}
+			OrgClaim: getenv(EnvOIDCOrgClaim), RoleClaim: getenv(EnvOIDCRoleClaim)}}
+	c.OIDC.PublicURL = c.PublicURL
 	var errs []error
+	if err := checkPublicURL(c.PublicURL, local); err != nil {
+		errs = append(errs, err)
+	}
 	if !local && c.OIDC.Issuer != "" {
 		errs = append(errs, checkOIDC(c.OIDC)...)
+	}
+	if !local {
+		c.StripeSecretARN, c.SessionSecretARN = getenv(EnvStripeSecretARN), getenv(EnvSessionSecretARN)
+		errs = append(errs, c.checkSecrets()...)
 	}
 	if local && c.UsageAPIKey == "" {
 		c.UsageAPIKey = "local_" + hex.EncodeToString(randomBytes(24))
@@ -121,8 +160,12 @@ func Load(getenv func(string) string, local bool) (Config, error) {
 		c.TableName = "billing"
 	}
 	var err error
-	if c.SessionKey, err = sessionKey(getenv(EnvSessionKey), local); err != nil {
-		errs = append(errs, err)
+	if c.SessionSecretARN == "" {
+		if c.SessionKey, err = sessionKey(getenv(EnvSessionKey), local); err != nil {
+			errs = append(errs, err)
+		}
+	} else if getenv(EnvSessionKey) != "" {
+		errs = append(errs, fmt.Errorf("set %s or %s, not both: in AWS the session keys come from the secret", EnvSessionSecretARN, EnvSessionKey))
 	}
 	if c.TrialCredits, err = amount(getenv, EnvTrialCredits, "10.00"); err != nil {
 		errs = append(errs, err)
@@ -139,8 +182,9 @@ func Load(getenv func(string) string, local bool) (Config, error) {
 }
 
 // checkOIDC returns what is wrong with an OIDC sign-in configured in AWS
-// mode: the issuer and public URL must be https URLs (plain http only on a
-// loopback address, for tests), and a client id is required.
+// mode: the issuer must be an https URL (plain http only on a loopback
+// address, for tests), and a client id is required. The redirect is built
+// from PUBLIC_URL, checked by checkPublicURL.
 func checkOIDC(o auth.OIDCConfig) []error {
 	var errs []error
 	if u, err := url.Parse(o.Issuer); err != nil || !secureURL(u) {
@@ -149,8 +193,47 @@ func checkOIDC(o auth.OIDCConfig) []error {
 	if o.ClientID == "" {
 		errs = append(errs, fmt.Errorf("%s is required with %s", EnvOIDCClientID, EnvOIDCIssuer))
 	}
-	if u, err := url.Parse(o.PublicURL); err != nil || !secureURL(u) || strings.Trim(u.Path, "/") != "" || u.RawQuery != "" {
-		errs = append(errs, fmt.Errorf("%s is required with %s: the https URL the Billing section is served at, like https://billing.example.com", EnvPublicURL, EnvOIDCIssuer))
+	return errs
+}
+
+// checkPublicURL returns what is wrong with PUBLIC_URL: in AWS mode it is
+// required and must be an https origin (plain http only on a loopback
+// address, for tests); locally, when set, an http or https origin. An
+// origin has no path, query or fragment.
+func checkPublicURL(v string, local bool) error {
+	if v == "" {
+		if local {
+			return nil
+		}
+		return fmt.Errorf("%s is required: the https origin the Billing section is served at, like https://billing.example.com", EnvPublicURL)
+	}
+	u, err := url.Parse(v)
+	ok := err == nil && u.Host != "" && u.Path == "" && u.RawQuery == "" && u.Fragment == "" && u.User == nil
+	if local {
+		ok = ok && (u.Scheme == "http" || u.Scheme == "https")
+	} else {
+		ok = ok && secureURL(u)
+	}
+	if !ok {
+		return fmt.Errorf("%s must be an origin like https://billing.example.com (no path)", EnvPublicURL)
+	}
+	return nil
+}
+
+// checkSecrets returns what is wrong with the secrets of AWS mode: the
+// session keys come from SESSION_SECRET_ARN (SESSION_KEY stands in only
+// where no ARN is set, for sam local), the Stripe keys from
+// STRIPE_SECRET_ARN (or STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET, never
+// both ways at once).
+func (c Config) checkSecrets() []error {
+	var errs []error
+	if c.StripeSecretARN != "" && (c.StripeSecretKey != "" || c.StripeWebhookSecret != "") {
+		errs = append(errs, fmt.Errorf("set %s or %s and %s, not both: in AWS the Stripe keys come from the secret", EnvStripeSecretARN, EnvStripeSecret, EnvStripeWebhook))
+	}
+	for name, arn := range map[string]string{EnvStripeSecretARN: c.StripeSecretARN, EnvSessionSecretARN: c.SessionSecretARN} {
+		if arn != "" && !strings.HasPrefix(arn, "arn:") {
+			errs = append(errs, fmt.Errorf("%s must be the ARN of a Secrets Manager secret (arn:aws:secretsmanager:…)", name))
+		}
 	}
 	return errs
 }
@@ -168,19 +251,33 @@ func secureURL(u *url.URL) bool {
 	return u.Scheme == "http" && (u.Hostname() == "localhost" || (err == nil && ip.IsLoopback()))
 }
 
+// sessionKey is the session key of SESSION_KEY: random in local mode when
+// unset; in AWS mode (sam local, with no SESSION_SECRET_ARN) required.
 func sessionKey(v string, local bool) ([]byte, error) {
 	if v == "" {
 		if !local {
-			return nil, fmt.Errorf("%s is required: at least 32 random bytes, hex or base64 (e.g. openssl rand -hex 32)", EnvSessionKey)
+			return nil, fmt.Errorf("%s is required: the ARN of the session key secret (sam local may set %s instead: openssl rand -hex 32)", EnvSessionSecretARN, EnvSessionKey)
 		}
 		return randomBytes(32), nil
 	}
+	key, err := decodeSessionKey(v)
+	if err != nil {
+		return nil, fmt.Errorf("%s %w", EnvSessionKey, err)
+	}
+	return key, nil
+}
+
+// decodeSessionKey decodes a session key given as hex or base64 (standard
+// or URL-safe): at least 32 bytes once decoded. 64 random letters and
+// digits, as Secrets Manager generates them, decode as base64 to 48 bytes.
+// Its error never quotes the key.
+func decodeSessionKey(v string) ([]byte, error) {
 	for _, decode := range []func(string) ([]byte, error){hex.DecodeString, base64.StdEncoding.DecodeString, base64.RawURLEncoding.DecodeString} {
 		if key, err := decode(v); err == nil && len(key) >= auth.MinKeyBytes {
 			return key, nil
 		}
 	}
-	return nil, fmt.Errorf("%s must be at least 32 bytes, hex or base64 encoded", EnvSessionKey)
+	return nil, errors.New("must be at least 32 bytes, hex or base64 encoded (or 64 random letters and digits)")
 }
 
 func randomBytes(n int) []byte {
@@ -211,13 +308,26 @@ func (c Config) Logger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
-// Deps builds the handlers' dependencies: the DynamoDB client (at
-// DynamoEndpoint when set), the store, the sessions, the clock and the
+// Deps builds the handlers' dependencies: the secrets (read from Secrets
+// Manager at cold start in AWS mode, see LoadSecrets), the DynamoDB client
+// (at DynamoEndpoint when set), the store, the sessions, the clock and the
 // usage service. Events go to pub; nil means EventBridge in AWS mode and a
-// new in-process bus locally.
+// new in-process bus locally. It fails when a secret cannot be read.
 func (c Config) Deps(ctx context.Context, log *slog.Logger, now func() time.Time, pub usage.Publisher) (web.Deps, error) {
 	if now == nil {
 		now = time.Now
+	}
+	var sm secrets.Getter
+	if c.StripeSecretARN != "" || c.SessionSecretARN != "" {
+		cfg, err := awsconfig.LoadDefaultConfig(ctx)
+		if err != nil {
+			return web.Deps{}, fmt.Errorf("load AWS configuration: %w", err)
+		}
+		sm = secretsmanager.NewFromConfig(cfg)
+	}
+	sec, err := c.LoadSecrets(ctx, sm, now, log)
+	if err != nil {
+		return web.Deps{}, err
 	}
 	db, err := store.NewClient(ctx, c.DynamoEndpoint, nil)
 	if err != nil {
@@ -228,7 +338,7 @@ func (c Config) Deps(ctx context.Context, log *slog.Logger, now func() time.Time
 			return web.Deps{}, err
 		}
 	}
-	sessions, err := auth.NewSessions(c.SessionKey, !c.Local, now)
+	sessions, err := auth.NewKeyRingSessions(sec.SessionKeys, !c.Local, now)
 	if err != nil {
 		return web.Deps{}, err
 	}
@@ -243,8 +353,8 @@ func (c Config) Deps(ctx context.Context, log *slog.Logger, now func() time.Time
 	// (one that takes no payments) gets a provider that refuses every call.
 	var provider payments.Provider = payments.Unconfigured{}
 	switch {
-	case c.StripeSecretKey != "":
-		provider = stripeprovider.New(client.New(c.StripeSecretKey, nil))
+	case sec.StripeKey != nil:
+		provider = stripeprovider.New(NewStripeClient(sec.StripeKey, nil))
 	case c.Local:
 		provider = sandbox.New(st, now, "/billing/credits/checkout/")
 	}
@@ -272,10 +382,11 @@ func (c Config) Deps(ctx context.Context, log *slog.Logger, now func() time.Time
 		StripeEvents: stripeprovider.NewEvents(pay, st, now, log).WithInvoices(inv),
 		Invoicing:    inv,
 		Recharge:     recharge.New(st, pay, pub, now, log),
-		Notify:       notify.New(st, mailer, nil, now, log, c.Local),
+		Notify:       notify.New(st, mailer, nil, now, log, c.Local).WithPublicURL(c.PublicURL),
+		PublicURL:    c.PublicURL,
 
-		StripePublishableKey: c.StripePublishableKey,
-		StripeWebhookSecret:  c.StripeWebhookSecret,
+		StripePublishableKey:       c.StripePublishableKey,
+		CurrentStripeWebhookSecret: sec.StripeWebhookSecret,
 	}, nil
 }
 

@@ -28,6 +28,7 @@ func env(db *storetest.DB) func(string) string {
 		"SESSION_KEY":               hex.EncodeToString(key),
 		"AWS_ENDPOINT_URL_DYNAMODB": db.URL,
 		"EVENT_BUS_NAME":            "billing-test",
+		"PUBLIC_URL":                "https://billing.example.com",
 	}
 	return func(k string) string { return vars[k] }
 }
@@ -113,7 +114,8 @@ func TestHandlerConfiguration(t *testing.T) {
 		drop, want     string
 	}{
 		{"an unknown function is refused", "nope", "", `no routes for function "nope"`},
-		{"AWS mode requires a session key", "overview", "SESSION_KEY", "SESSION_KEY is required"},
+		{"AWS mode requires a session key secret", "overview", "SESSION_KEY", "SESSION_SECRET_ARN is required"},
+		{"AWS mode requires the public URL", "overview", "PUBLIC_URL", "PUBLIC_URL is required"},
 		{"AWS mode requires a table name", "overview", "TABLE_NAME", "TABLE_NAME is required"},
 		{"AWS mode requires an event bus", "usage", "EVENT_BUS_NAME", "EVENT_BUS_NAME is required"},
 	}

@@ -114,9 +114,9 @@ func TestAuthFunctionOIDC(t *testing.T) {
 			name, key, value, want string
 		}{
 			{"no client id", "OIDC_CLIENT_ID", "", "OIDC_CLIENT_ID is required with OIDC_ISSUER"},
-			{"no public URL", "PUBLIC_URL", "", "PUBLIC_URL is required with OIDC_ISSUER"},
-			{"a plain http public URL", "PUBLIC_URL", "http://billing.example.com", "PUBLIC_URL is required"},
-			{"a public URL with a path", "PUBLIC_URL", "https://billing.example.com/billing", "PUBLIC_URL is required"},
+			{"no public URL", "PUBLIC_URL", "", "PUBLIC_URL is required"},
+			{"a plain http public URL", "PUBLIC_URL", "http://billing.example.com", "PUBLIC_URL must be an origin"},
+			{"a public URL with a path", "PUBLIC_URL", "https://billing.example.com/billing", "PUBLIC_URL must be an origin"},
 			{"a plain http issuer", "OIDC_ISSUER", "http://issuer.example.com", "OIDC_ISSUER must be the issuer's https URL"},
 		}
 		for _, tt := range tests {

@@ -48,8 +48,12 @@ type Deps struct {
 	Payments *payments.Service
 	// StripePublishableKey is for Stripe.js (Elements, 3-D Secure).
 	StripePublishableKey string
-	// StripeWebhookSecret verifies Stripe's webhook signatures.
-	StripeWebhookSecret string
+	// StripeWebhookSecret verifies Stripe's webhook signatures: a fixed
+	// secret (tests). CurrentStripeWebhookSecret, when set, wins: it
+	// returns the secret for each webhook (in AWS the cached value of
+	// Secrets Manager, so a rotated secret takes effect without a deploy).
+	StripeWebhookSecret        string
+	CurrentStripeWebhookSecret func() string
 	// StripeEvents applies verified Stripe webhook events (Stripe mode).
 	StripeEvents *stripeprovider.Events
 	// Notify sends and records notifications (emails, signed webhooks).
@@ -121,7 +125,7 @@ func Routes(d Deps) []Route {
 		{Function: "tax", Method: http.MethodPost, Path: "/billing/tax/{id}/delete", Handler: handleDeleteTaxID(d.Store, d.Payments, d.Log)},
 		{Function: "usage", Method: http.MethodPost, Path: "/v1/usage", Handler: handleRecordUsage(d.Usage, d.Log), Access: AccessService},
 		{Function: "usage", Method: http.MethodGet, Path: "/v1/allowance", Handler: handleAllowance(d.Usage, d.Log), Access: AccessService},
-		{Function: "stripe-webhook", Method: http.MethodPost, Path: "/webhooks/stripe", Handler: handleStripeWebhook(d.StripeEvents, d.StripeWebhookSecret, d.Log), Access: AccessPublic},
+		{Function: "stripe-webhook", Method: http.MethodPost, Path: "/webhooks/stripe", Handler: stripeWebhook(d.StripeEvents, d.StripeWebhookSecret, d.CurrentStripeWebhookSecret, d.Log), Access: AccessPublic},
 		{Function: "auth", Method: http.MethodGet, Path: "/auth/login", Handler: handleLogin(d.Local, d.OIDC, d.Log), Access: AccessPublic},
 		{Function: "auth", Method: http.MethodGet, Path: "/auth/callback", Handler: handleCallback(d.OIDC, d.Store, d.Sessions, d.NewOrg, d.Now, d.Log), Access: AccessPublic},
 		{Function: "auth", Method: http.MethodPost, Path: "/auth/logout", Handler: handleLogout(d.Sessions, d.OIDC, d.Log), Access: AccessPublic},
@@ -160,4 +164,15 @@ func Handler(d Deps, routes []Route) http.Handler {
 		mux.Handle(rt.Method+" "+rt.Path, h)
 	}
 	return withRequest(d.Log, !d.Local, crossOrigin(d.Log, notFound(mux, d.Sessions, d.Log)))
+}
+
+// stripeWebhook is handleStripeWebhook with the webhook secret of each
+// request: current() when set (a rotating secret), else the fixed secret.
+func stripeWebhook(ev *stripeprovider.Events, secret string, current func() string, log *slog.Logger) http.Handler {
+	if current == nil {
+		return handleStripeWebhook(ev, secret, log)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		handleStripeWebhook(ev, current(), log).ServeHTTP(w, r)
+	})
 }
