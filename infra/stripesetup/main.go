@@ -29,7 +29,8 @@ var Events = []string{
 	"setup_intent.succeeded",
 	"payment_method.attached", "payment_method.detached", "payment_method.updated",
 	"customer.tax_id.created", "customer.tax_id.updated", "customer.tax_id.deleted",
-	"invoice.created", "invoice.finalized", "invoice.paid", "invoice.payment_failed", "invoice.voided", "invoice.marked_uncollectible",
+	"invoice.created", "invoice.finalized", "invoice.paid", "invoice.payment_failed", "invoice.payment_action_required",
+	"invoice.voided", "invoice.marked_uncollectible",
 }
 
 func main() {

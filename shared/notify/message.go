@@ -16,13 +16,19 @@ const (
 	TypeSpendBudget    = events.TypeSpendBudget
 	// TypeRechargeFailed is an auto-recharge charge that failed.
 	TypeRechargeFailed = "balance.recharge_failed"
+	// TypeRechargeActionRequired is an auto-recharge charge the bank wants
+	// the customer to confirm (recharge.TypeRechargeActionRequired).
+	TypeRechargeActionRequired = "balance.recharge_action_required"
+	// TypeInvoiceActionRequired is an invoice payment the bank wants the
+	// customer to confirm (Stripe's invoice.payment_action_required).
+	TypeInvoiceActionRequired = "invoice.payment_action_required"
 	// TypeTest is the event "Send test event" posts to the webhook (never
 	// emailed).
 	TypeTest = "webhook.test"
 )
 
 // Types lists the detail types Handle accepts.
-var Types = []string{TypeSpendThreshold, TypeSpendBudget, TypeRechargeFailed}
+var Types = []string{TypeSpendThreshold, TypeSpendBudget, TypeRechargeFailed, TypeRechargeActionRequired, TypeInvoiceActionRequired}
 
 // emailFor returns the email telling the billing email about the event d.
 // Its links start with publicURL (PUBLIC_URL, the one public origin); with
@@ -33,9 +39,14 @@ func emailFor(to string, d events.Detail, publicURL string) Email {
 		"Manage these notifications on the Spend Management page of the Billing section.\n"
 	if base := strings.TrimRight(publicURL, "/"); base != "" {
 		text += "\nSpend Management: " + base + "/billing/spend-management\n"
-		if d.Type == TypeRechargeFailed {
+		switch d.Type {
+		case TypeRechargeFailed:
 			text += "Payment Methods: " + base + "/billing/payment-methods\n" +
 				"Add Usage Credits: " + base + "/billing/credits\n"
+		case TypeRechargeActionRequired:
+			text += "Confirm the payment: " + base + "/billing/auto-recharge\n"
+		case TypeInvoiceActionRequired:
+			text += "Pay the invoice: " + base + "/billing/invoices\n"
 		}
 		text += "Billing overview: " + base + "/billing\n"
 	}
@@ -63,6 +74,15 @@ func message(d events.Detail) (subject, text string) {
 				"but charging your default card failed. Check your card on the Payment Methods page, "+
 				"or add credits on the Add Usage Credits page. We will try again later; after repeated "+
 				"failures auto-recharge turns itself off.\n\n%s", d.Remaining.Display(), d.Threshold.Display(), figures)
+	case TypeRechargeActionRequired:
+		return "Auto-recharge needs your confirmation",
+			fmt.Sprintf("Your Remaining Credits (%s) fell below your auto-recharge threshold of %s, and your bank asks you "+
+				"to confirm the payment before your card is charged. Open the Auto Recharge page and choose Confirm payment; "+
+				"until then auto-recharge charges nothing more.\n\n%s", d.Remaining.Display(), d.Threshold.Display(), figures)
+	case TypeInvoiceActionRequired:
+		return "Your invoice payment needs your confirmation",
+			"Your bank asks you to confirm the automatic payment of your invoice. Open the Invoices page and choose Pay now " +
+				"to complete it."
 	case TypeTest:
 		return "Test notification", "This is a test notification from the Billing section."
 	default:

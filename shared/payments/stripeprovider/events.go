@@ -29,6 +29,8 @@ type Events struct {
 	log   *slog.Logger
 	// invoices, when set, applies invoice.* events to our invoices.
 	invoices InvoiceUpdater
+	// publisher, when set, publishes notices for the notifier.
+	publisher Publisher
 }
 
 // NewEvents returns the webhook event applier.

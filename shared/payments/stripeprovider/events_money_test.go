@@ -10,9 +10,11 @@ import (
 	"github.com/stripe/stripe-go/v76"
 
 	"github.com/acme/billing/shared/billing"
+	"github.com/acme/billing/shared/events"
 	"github.com/acme/billing/shared/invoicing"
 	"github.com/acme/billing/shared/money"
 	"github.com/acme/billing/shared/payments"
+	"github.com/acme/billing/shared/payments/stripeprovider"
 	"github.com/acme/billing/shared/store"
 )
 
@@ -175,16 +177,7 @@ func TestEventsRefunds(t *testing.T) {
 		e := newEventsEnv(t)
 		ctx := t.Context()
 		now := time.Now().UTC()
-		period := billing.PeriodStart(now).AddDate(0, -1, 0)
-		if err := e.store.AddUsage(ctx, "acme", period, money.Dollars(30)); err != nil {
-			t.Fatal(err)
-		}
-		f := invoicing.Compute(money.Dollars(30), trialCredits)
-		inv, _, err := e.store.CloseCycle(ctx, store.Invoice{OrgID: "acme", Period: period, Usage: f.Invoiced, Applied: f.Applied,
-			Due: f.Due, Status: store.InvoiceOpen, DueDate: now.AddDate(0, 0, 14)}, trialCredits)
-		if err != nil {
-			t.Fatal(err)
-		}
+		inv := e.openInvoice(t)
 		if _, err := e.store.ChangeInvoice(ctx, "acme", inv.ID, store.InvoiceChange{Status: store.InvoicePaid, PaidAt: now,
 			ProviderID: "in_1", PaymentID: "pi_inv"}); err != nil {
 			t.Fatal(err)
@@ -390,4 +383,72 @@ func TestEventsReplayShuffled(t *testing.T) {
 			}
 		}
 	}
+}
+
+// openInvoice closes last month for acme with $30 of usage ($20 due
+// after the $10 trial) and returns the open invoice, with Events applying
+// invoice events to it.
+func (e *eventsEnv) openInvoice(t *testing.T) store.Invoice {
+	t.Helper()
+	ctx := t.Context()
+	now := time.Now().UTC()
+	period := billing.PeriodStart(now).AddDate(0, -1, 0)
+	if err := e.store.AddUsage(ctx, "acme", period, money.Dollars(30)); err != nil {
+		t.Fatal(err)
+	}
+	f := invoicing.Compute(money.Dollars(30), trialCredits)
+	inv, _, err := e.store.CloseCycle(ctx, store.Invoice{OrgID: "acme", Period: period, Usage: f.Invoiced, Applied: f.Applied,
+		Due: f.Due, Status: store.InvoiceOpen, DueDate: now.AddDate(0, 0, 14)}, trialCredits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.events.WithInvoices(invoicing.New(e.store, nil, time.Now, slog.New(slog.NewTextHandler(e.logs, nil))))
+	return inv
+}
+
+func TestInvoicePaymentEvents(t *testing.T) {
+	stripeInv := func(inv store.Invoice, pi string) map[string]any {
+		return map[string]any{"id": "in_1", "object": "invoice", "customer": "cus_acme", "amount_due": 2000, "amount_paid": 0,
+			"currency": "usd", "status": "open", "collection_method": "charge_automatically", "payment_intent": orNull(pi),
+			"metadata": map[string]string{"org_id": "acme", "invoice_id": inv.ID}, "livemode": false, "created": time.Now().Unix(),
+			"hosted_invoice_url": "https://invoice.stripe.com/i/acct_1/test_1", "last_finalization_error": nil}
+	}
+
+	t.Run("invoice.payment_failed shows the PaymentIntent's last_payment_error", func(t *testing.T) {
+		e := newEventsEnv(t)
+		inv := e.openInvoice(t)
+		pi := paymentIntent("pi_inv", 2000, "requires_payment_method", "cus_acme", map[string]string{})
+		pi["last_payment_error"] = map[string]any{"type": "card_error", "code": "card_declined", "decline_code": "insufficient_funds",
+			"message": "Your card has insufficient funds."}
+		pi["invoice"] = "in_1"
+		e.stripe.addIntent(pi)
+		e.apply(event(t, "evt_inv_failed", "invoice.payment_failed", stripeInv(inv, "pi_inv")))
+		got, err := e.store.Invoice(t.Context(), "acme", inv.ID)
+		if err != nil || got.LastError != "Your card has insufficient funds." || got.Status != store.InvoiceOpen {
+			t.Errorf("invoice %+v, %v; want open with the card's reason", got, err)
+		}
+	})
+
+	t.Run("invoice.payment_action_required asks the customer to confirm, and notifies once however often it is delivered", func(t *testing.T) {
+		e := newEventsEnv(t)
+		inv := e.openInvoice(t)
+		bus := events.NewBus(slog.New(slog.NewTextHandler(e.logs, nil)))
+		e.events.WithPublisher(bus)
+		ev := event(t, "evt_inv_action", "invoice.payment_action_required", stripeInv(inv, ""))
+		e.apply(ev)
+		e.apply(ev)
+		got, err := e.store.Invoice(t.Context(), "acme", inv.ID)
+		if err != nil || !strings.Contains(got.LastError, "confirm") || got.Status != store.InvoiceOpen {
+			t.Errorf("invoice %+v, %v; want open, asking to confirm", got, err)
+		}
+		var n int
+		for _, p := range bus.Published() {
+			if p.DetailType == stripeprovider.TypeInvoiceActionRequired {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%d notices published, want 1", n)
+		}
+	})
 }

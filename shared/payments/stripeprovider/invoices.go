@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/stripe/stripe-go/v76"
 
 	"github.com/acme/billing/shared/billing"
+	"github.com/acme/billing/shared/events"
 	"github.com/acme/billing/shared/invoicing"
 	"github.com/acme/billing/shared/money"
 )
@@ -209,10 +211,22 @@ func (ev *Events) applyInvoice(ctx context.Context, org, typ string, raw json.Ra
 		return nil
 	}
 	msg := ""
-	if typ == "invoice.payment_failed" {
+	switch typ {
+	case "invoice.payment_failed":
+		// The reason is the payment's, not the invoice's finalization.
 		msg = "The automatic payment failed."
-		if inv.LastFinalizationError != nil {
-			_, msg = declined(inv.LastFinalizationError)
+		m, err := ev.paymentError(ctx, inv.PaymentIntent)
+		if err != nil {
+			return err
+		}
+		if m != "" {
+			msg = m
+		}
+	case "invoice.payment_action_required":
+		msg = "Your bank asks you to confirm this payment: pay it with Pay now."
+		if err := ev.publish(ctx, events.Detail{ID: org + ":" + billing.Day(ev.now()) + ":invoice_action:" + inv.ID,
+			Type: TypeInvoiceActionRequired, OrgID: org, Day: billing.Day(ev.now()), OccurredAt: ev.now().UTC()}); err != nil {
+			return err
 		}
 	}
 	err := ev.invoices.ProviderUpdate(ctx, org, id, remote(&inv, msg))
@@ -221,4 +235,61 @@ func (ev *Events) applyInvoice(ctx context.Context, org, typ string, raw json.Ra
 		return nil
 	}
 	return err
+}
+
+// TypeInvoiceActionRequired is the detail type of an invoice whose
+// automatic payment the bank wants the customer to confirm
+// (invoice.payment_action_required): the notifier emails the billing
+// email a link to the Invoices page, where Pay now completes it.
+const TypeInvoiceActionRequired = "invoice.payment_action_required"
+
+// Publisher publishes billing events for the notifier.
+type Publisher interface {
+	Publish(ctx context.Context, details ...events.Detail) error
+}
+
+// WithPublisher makes ev publish the notices some events call for (an
+// invoice payment the bank wants confirmed), and returns ev.
+func (ev *Events) WithPublisher(p Publisher) *Events {
+	ev.publisher = p
+	return ev
+}
+
+// publish publishes d when ev has a publisher (logged otherwise). Its id
+// makes a redelivered event notify once.
+func (ev *Events) publish(ctx context.Context, d events.Detail) error {
+	if ev.publisher == nil {
+		ev.log.Warn("stripe event notice not published: no publisher", "type", d.Type, "org", d.OrgID)
+		return nil
+	}
+	if err := ev.publisher.Publish(ctx, d); err != nil {
+		return fmt.Errorf("publish %s: %w", d.Type, err)
+	}
+	return nil
+}
+
+// paymentError is the customer-safe reason the PaymentIntent's last
+// attempt failed (its last_payment_error), read from Stripe when the
+// event carries only the id; "" when there is none.
+func (ev *Events) paymentError(ctx context.Context, pi *stripe.PaymentIntent) (string, error) {
+	if pi == nil || pi.ID == "" {
+		return "", nil
+	}
+	if pi.LastPaymentError == nil && pi.Status == "" && ev.api != nil {
+		params := &stripe.PaymentIntentParams{}
+		params.Context = ctx
+		got, err := ev.api.api.PaymentIntents.Get(pi.ID, params)
+		if isMissing(err) {
+			return "", nil
+		}
+		if err != nil {
+			return "", wrap("get payment intent", err)
+		}
+		pi = got
+	}
+	if pi.LastPaymentError == nil {
+		return "", nil
+	}
+	_, msg := declined(pi.LastPaymentError)
+	return msg, nil
 }
