@@ -11,6 +11,11 @@ import (
 const (
 	// MaxUsageEvents is how many events one request may carry.
 	MaxUsageEvents = 100
+	// MaxUsageIDChars, MaxUsageOrgIDChars and MaxUsageDescriptionChars are
+	// the longest id, org_id and description of an event, in characters.
+	MaxUsageIDChars          = 128
+	MaxUsageOrgIDChars       = 63
+	MaxUsageDescriptionChars = 200
 	// UsageRetention is how long an event id counts once, and how far back
 	// an event's time may be.
 	UsageRetention = 35 * 24 * time.Hour
@@ -80,10 +85,10 @@ type Rejection struct {
 // exists; recording does.
 func (e UsageEvent) Validate(now time.Time) *Rejection {
 	switch {
-	case e.ID == "" || utf8.RuneCountInString(e.ID) > 128:
+	case e.ID == "" || utf8.RuneCountInString(e.ID) > MaxUsageIDChars:
 		return &Rejection{RejectInvalidID, "id must be 1–128 characters"}
 	case !utf8.ValidString(e.ID):
-		return &Rejection{RejectInvalidID, "id must be valid UTF-8"}
+		return &Rejection{RejectInvalidID, "id must be valid UTF-8, without lone surrogates"}
 	case ValidateOrgID(e.OrgID) != nil:
 		return &Rejection{RejectInvalidOrg, "org_id must be 1–63 lowercase letters, digits or hyphens"}
 	case e.Amount <= 0:
@@ -92,7 +97,7 @@ func (e UsageEvent) Validate(now time.Time) *Rejection {
 		return &Rejection{RejectInvalidAmount, "amount must be at most " + MaxUsageEvent.String() + " per event"}
 	case !utf8.ValidString(e.Description):
 		return &Rejection{RejectInvalidDesc, "description must be valid UTF-8"}
-	case utf8.RuneCountInString(e.Description) > 200:
+	case utf8.RuneCountInString(e.Description) > MaxUsageDescriptionChars:
 		return &Rejection{RejectInvalidDesc, "description must be at most 200 characters"}
 	case e.Time.IsZero():
 		return &Rejection{RejectInvalidTime, "time is required (RFC 3339)"}

@@ -317,7 +317,7 @@ func TestUsageAPIRequests(t *testing.T) {
 		{"101 events", usageBody(lateInMonth, hundredAndOne...), "events must hold 1 to 100 events"},
 		{"an unknown field", strings.Replace(one, `"amount"`, `"amout"`, 1), `unknown field "amout"`},
 		{"an amount as a JSON number", strings.Replace(one, `"0.0025"`, `0.0025`, 1), "amount has the wrong type (amounts are strings"},
-		{"a body over 256 KB", `{"events":[{"id":"` + strings.Repeat("x", 300<<10) + `"}]}`, "body is larger than 256 KB"},
+		{"a body over the limit", `{"events":[{"id":"` + strings.Repeat("x", 600<<10) + `"}]}`, "body is larger than 532 KB"},
 	}
 	for _, tc := range bad {
 		t.Run(tc.name+" gets 400 with a clear message and records nothing", func(t *testing.T) {
