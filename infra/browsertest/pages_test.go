@@ -101,6 +101,21 @@ func checkPage(t *testing.T, b *tab, p page) {
 				o.ScrollWidth, o.InnerWidth, strings.Join(o.Culprits, "; "))
 		}
 	})
+	t.Run("at 390 px every table fits, its rows stacked as cards with every cell labelled", func(t *testing.T) {
+		bad := run(t, b, "measure the tables", chromedp.Evaluate[[]string](`[...document.querySelectorAll('.table-wrap')].flatMap(w => {
+  const name = w.querySelector('table')?.id || w.querySelector('caption')?.textContent || 'a table';
+  const out = [];
+  if (w.scrollWidth > w.clientWidth + 1) out.push(name + ' scrolls sideways: ' + w.scrollWidth + ' px in ' + w.clientWidth + ' px');
+  for (const td of w.querySelectorAll('tbody td')) {
+    if (td.getBoundingClientRect().right > w.getBoundingClientRect().right + 1) out.push(name + ': a cell reaches past the edge: ' + td.textContent.trim().slice(0, 40));
+    if (!td.dataset.label) out.push(name + ': a cell has no label: ' + td.textContent.trim().slice(0, 40));
+  }
+  return out.slice(0, 5);
+})`))
+		if len(bad) > 0 {
+			t.Errorf("tables on a phone: %s", strings.Join(bad, "; "))
+		}
+	})
 	screenshot(t, b, p.Name, phoneWidth, phoneHeight)
 	b.do(t, "use the desktop viewport", chromedp.EmulateViewport(desktopWidth, desktopHeight))
 }

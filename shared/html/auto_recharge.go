@@ -79,7 +79,7 @@ func rechargeAttempts(attempts []store.RechargeAttempt) Node {
 	if len(attempts) == 0 {
 		return Div(Class("empty"), P(Text("No auto-recharge attempts yet.")))
 	}
-	return Div(Class("table-wrap"), Table(Class("table"),
+	return Div(Class("table-wrap"), Table(Class("table table-stack"),
 		Caption(Text("The last auto-recharge attempts, newest first. Times are UTC.")),
 		THead(Tr(Th(Scope("col"), Text("Time")), Th(Scope("col"), Class("num"), Text("Amount")), Th(Scope("col"), Text("Status")),
 			Th(Scope("col"), Text("Payment")), Th(Scope("col"), Text("Details")))),
@@ -88,8 +88,8 @@ func rechargeAttempts(attempts []store.RechargeAttempt) Node {
 			if a.Status != "succeeded" {
 				badge = "badge badge-red"
 			}
-			return Tr(Td(timestamp(a.Created)), Td(Class("num"), Text(a.Amount.Display())), Td(Span(Class(badge), Text(a.Status))),
-				Td(Class("mono"), Text(a.PaymentID)), Td(Text(a.Message)))
+			return Tr(labelled("Time", timestamp(a.Created)), labelled("Amount", Class("num"), Text(a.Amount.Display())), labelled("Status", Span(Class(badge), Text(a.Status))),
+				labelled("Payment", Class("mono"), Text(a.PaymentID)), labelled("Details", Text(a.Message)))
 		})),
 	))
 }

@@ -30,7 +30,7 @@ func BalanceHistoryPage(p BalanceHistoryProps) Node {
 		)
 	} else {
 		content = Div(Class("table-wrap"),
-			Table(Class("table"),
+			Table(Class("table table-stack"),
 				Caption(Text("Balance transactions, newest first. Credits are positive, debits negative. Times are UTC.")),
 				THead(Tr(
 					Th(Scope("col"), Text("Id")),
@@ -53,10 +53,10 @@ func BalanceHistoryPage(p BalanceHistoryProps) Node {
 
 func transactionRow(tx billing.Transaction) Node {
 	return Tr(
-		Td(Class("mono"), Text(tx.ID)),
-		Td(Text(tx.Description)),
-		Td(timestamp(tx.Created)),
-		Td(Classes{"num": true, "amount-credit": tx.Amount > 0, "amount-debit": tx.Amount < 0},
+		labelled("Id", Class("mono"), Text(tx.ID)),
+		labelled("Description", Text(tx.Description)),
+		labelled("Created Time", timestamp(tx.Created)),
+		labelled("Amount (USD)", Classes{"num": true, "amount-credit": tx.Amount > 0, "amount-debit": tx.Amount < 0},
 			If(tx.Amount > 0, Span(Class("sr-only"), Text("credit "))),
 			If(tx.Amount < 0, Span(Class("sr-only"), Text("debit "))),
 			Text(tx.Amount.Display()),

@@ -59,7 +59,7 @@ func paymentsDue(p InvoicesProps, admin bool) Node {
 			P(Text("No payments due. When a monthly billing cycle closes with usage your credit balance does not cover, and your default card is not charged automatically or is declined, the invoice waits here until it is paid.")),
 		)
 	}
-	return Div(Class("table-wrap"), Table(Class("table"), ID("payments-due-table"),
+	return Div(Class("table-wrap"), Table(Class("table table-stack"), ID("payments-due-table"),
 		Caption(Text("Invoices waiting for payment. Dates are UTC.")),
 		THead(Tr(
 			Th(Scope("col"), Text("Invoice Date")),
@@ -95,11 +95,11 @@ func dueRow(inv store.Invoice, p InvoicesProps, admin bool) Node {
 		)
 	}
 	return Tr(
-		Td(date(inv.Created)),
-		Td(Class("mono"), A(Href("/billing/invoices/"+inv.ID), Text(inv.ID))),
-		Td(date(inv.DueDate)),
-		Td(Class("num"), amount(inv.Due), If(inv.LastError != "", P(Class("field-error"), Text(inv.LastError)))),
-		Td(pay, Text(" "), A(Class("btn btn-secondary btn-sm"), Href(pdfHref(inv.ID, inv.PDFURL)), Aria("label", "Download invoice "+inv.ID), Text("Download"))),
+		labelled("Invoice Date", date(inv.Created)),
+		labelled("Invoice ID", Class("mono"), A(Href("/billing/invoices/"+inv.ID), Text(inv.ID))),
+		labelled("Due Date", date(inv.DueDate)),
+		labelled("Amount", Class("num"), amount(inv.Due), If(inv.LastError != "", P(Class("field-error"), Text(inv.LastError)))),
+		labelled("Actions", pay, Text(" "), A(Class("btn btn-secondary btn-sm"), Href(pdfHref(inv.ID, inv.PDFURL)), Aria("label", "Download invoice "+inv.ID), Text("Download"))),
 	)
 }
 
@@ -109,7 +109,7 @@ func history(entries []invoicing.Entry) Node {
 			P(Text("No orders or invoices yet. Each purchase of usage credits is listed here as a paid order, and so is the invoice of each billing cycle, closed on the 1st of each month at 00:00 UTC.")),
 		)
 	}
-	return Div(Class("table-wrap"), Table(Class("table"), ID("history-table"),
+	return Div(Class("table-wrap"), Table(Class("table table-stack"), ID("history-table"),
 		Caption(Text("Paid orders and closed invoices, newest first. Amount is what was paid in money; credit applied from your balance is shown below it. Dates are UTC.")),
 		THead(Tr(
 			Th(Scope("col"), Text("Invoice Date")),
@@ -153,11 +153,11 @@ func historyRow(e invoicing.Entry) Node {
 		pdf = pdfHref(e.ID, e.Invoice.PDFURL)
 	}
 	return Tr(
-		Td(date(e.Date)),
-		Td(Class("mono"), Text(e.ID), Text(" "), kind),
-		Td(date(e.PaidAt)),
-		Td(Class("num"), amount(e.Amount), detail),
-		Td(
+		labelled("Invoice Date", date(e.Date)),
+		labelled("Invoice ID", Class("mono"), Text(e.ID), Text(" "), kind),
+		labelled("Payment date", date(e.PaidAt)),
+		labelled("Amount", Class("num"), amount(e.Amount), detail),
+		labelled("Actions",
 			A(Class("btn btn-secondary btn-sm"), Href("/billing/invoices/"+e.ID), Aria("label", "View "+e.ID), Text("View")), Text(" "),
 			A(Class("btn btn-secondary btn-sm"), Href(pdf), Aria("label", "Download PDF of "+e.ID), Text("Download PDF")),
 		),

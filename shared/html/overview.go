@@ -105,7 +105,7 @@ func overage(f billing.Figures) Node {
 		Dt(ID("overage-protection-label"), Text("Overage Protection")),
 		Dd(Class("figure-value"), ID("overage-protection"), Aria("labelledby", "overage-protection-label"), amount(f.OverageLimit)),
 		If(f.OverageLimit > 0, Group{
-			Dd(ID("overage-used"), Text("Overage used "), amount(used), Text(" of "), amount(f.OverageLimit)),
+			Dd(Class("figure-help"), ID("overage-used"), Text("Overage used "), amount(used), Text(" of "), amount(f.OverageLimit)),
 			Dd(meter(percent(used, f.OverageLimit), "Overage Protection in use")),
 		}),
 		Dd(Class("figure-help"), Text(helpOverage)),

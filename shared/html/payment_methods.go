@@ -27,7 +27,7 @@ func PaymentMethodsPage(p PaymentMethodsProps) Node {
 			P(Text("Add a card to buy usage credits and to let auto-recharge keep your service running.")),
 		)
 	} else {
-		body = Div(Class("table-wrap"), Table(Class("table"),
+		body = Div(Class("table-wrap"), Table(Class("table table-stack"),
 			Caption(Text("Your saved cards. The default card is charged for auto-recharge and invoices.")),
 			THead(Tr(
 				Th(Scope("col"), Text("Card")),
@@ -61,11 +61,11 @@ func cardRow(c payments.Card, admin bool) Node {
 		}
 	}
 	return Tr(
-		Td(Text(label)),
-		Td(Text(c.Name)),
-		Td(Text(fmt.Sprintf("%02d/%d", c.ExpMonth, c.ExpYear))),
-		Td(status),
-		Td(Class("num"), If(admin, A(Class("btn btn-icon"), Href("/billing/payment-methods/delete?card="+c.ID),
+		labelled("Card", Text(label)),
+		labelled("Name on card", Text(c.Name)),
+		labelled("Expires", Text(fmt.Sprintf("%02d/%d", c.ExpMonth, c.ExpYear))),
+		labelled("Status", status),
+		labelled("Actions", Class("num"), If(admin, A(Class("btn btn-icon"), Href("/billing/payment-methods/delete?card="+c.ID),
 			Aria("label", "Delete "+label), TitleAttr("Delete "+label), trashIcon()))),
 	)
 }

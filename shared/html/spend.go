@@ -108,7 +108,7 @@ func deliveries(ds []Delivery) Node {
 	if len(ds) == 0 {
 		return Div(Class("empty"), P(Text("No notifications sent yet.")))
 	}
-	return Div(Class("table-wrap"), Table(Class("table"),
+	return Div(Class("table-wrap"), Table(Class("table table-stack"),
 		Caption(Text("The last 20 notifications, newest first. Times are UTC.")),
 		THead(Tr(Th(Scope("col"), Text("Time")), Th(Scope("col"), Text("Event")), Th(Scope("col"), Text("Channel")),
 			Th(Scope("col"), Text("Status")), Th(Scope("col"), Class("num"), Text("Response")), Th(Scope("col"), Class("num"), Text("Attempts")))),
@@ -124,8 +124,9 @@ func deliveries(ds []Delivery) Node {
 			if d.Code > 0 {
 				code = strconv.Itoa(d.Code)
 			}
-			return Tr(Td(timestamp(d.Time)), Td(Text(d.Type)), Td(Text(d.Channel)), Td(Span(Class(badge), Text(d.Status))),
-				Td(Class("num"), Text(code)), Td(Class("num"), Text(strconv.Itoa(d.Attempts))))
+			return Tr(labelled("Time", timestamp(d.Time)), labelled("Event", Text(d.Type)), labelled("Channel", Text(d.Channel)),
+				labelled("Status", Span(Class(badge), Text(d.Status))),
+				labelled("Response", Class("num"), Text(code)), labelled("Attempts", Class("num"), Text(strconv.Itoa(d.Attempts))))
 		})),
 	))
 }

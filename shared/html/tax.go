@@ -52,7 +52,7 @@ func TaxSettingsPage(p TaxSettingsProps) Node {
 				"Without one, you are billed as a business without a tax registration.")),
 		)
 	} else {
-		body = Div(Class("table-wrap"), Table(Class("table"), ID("tax-ids"),
+		body = Div(Class("table-wrap"), Table(Class("table table-stack"), ID("tax-ids"),
 			Caption(Text("Your tax registrations. They appear on your invoices.")),
 			THead(Tr(
 				Th(Scope("col"), Text("Id")),
@@ -77,12 +77,12 @@ func TaxSettingsPage(p TaxSettingsProps) Node {
 func taxIDRow(t payments.TaxID, admin, canVerify bool) Node {
 	label := taxIDLabel(t)
 	return Tr(ID("tax-"+t.ID),
-		Td(Class("mono"), Text(t.ID)),
-		Td(Text(payments.TaxCountryName(t.Country))),
-		Td(Text(payments.TaxIDDescription(t.Type))),
-		Td(Class("mono"), Text(t.Value)),
-		Td(Span(Class(TaxStatusClass(t.Status)), Text(string(t.Status)))),
-		Td(Class("num"),
+		labelled("Id", Class("mono"), Text(t.ID)),
+		labelled("Country", Text(payments.TaxCountryName(t.Country))),
+		labelled("Description", Text(payments.TaxIDDescription(t.Type))),
+		labelled("Value", Class("mono"), Text(t.Value)),
+		labelled("Status", Span(Class(TaxStatusClass(t.Status)), Text(string(t.Status)))),
+		labelled("Actions", Class("num"),
 			If(admin && canVerify && t.Status != payments.TaxIDVerified,
 				Form(Class("inline"), Method("post"), Action("/billing/tax/"+t.ID+"/verify"),
 					Button(Class("btn btn-secondary btn-sm"), Type("submit"), Aria("label", "Mark "+label+" verified (sandbox)"),
@@ -152,11 +152,11 @@ func countryCodes(t payments.TaxIDType) []string {
 func taxFormats() Node {
 	return Details(Class("tax-formats"),
 		Summary(Text("Accepted types and formats")),
-		Div(Class("table-wrap"), Table(Class("table"),
+		Div(Class("table-wrap"), Table(Class("table table-stack"),
 			THead(Tr(Th(Scope("col"), Text("Type")), Th(Scope("col"), Text("Country")), Th(Scope("col"), Text("Example")))),
 			TBody(Map(payments.TaxIDTypes, func(t payments.TaxIDType) Node {
 				return Group(Map(t.Countries(), func(c string) Node {
-					return Tr(Td(Text(t.Description)), Td(Text(payments.TaxCountryName(c))), Td(Class("mono"), Text(t.Example(c))))
+					return Tr(labelled("Type", Text(t.Description)), labelled("Country", Text(payments.TaxCountryName(c))), labelled("Example", Class("mono"), Text(t.Example(c))))
 				}))
 			})),
 		)),

@@ -101,7 +101,7 @@ type attemptRow struct {
 	time, amount, badge, status, payment, details string
 }
 
-var attemptRowPattern = regexp.MustCompile(`<tr><td><time datetime="([^"]+)">[^<]*</time></td><td class="num">([^<]*)</td><td><span class="([^"]*)">([^<]*)</span></td><td class="mono">([^<]*)</td><td>([^<]*)</td></tr>`)
+var attemptRowPattern = regexp.MustCompile(`<tr><td data-label="[^"]*"><time datetime="([^"]+)">[^<]*</time></td><td data-label="[^"]*" class="num">([^<]*)</td><td data-label="[^"]*"><span class="([^"]*)">([^<]*)</span></td><td data-label="[^"]*" class="mono">([^<]*)</td><td data-label="[^"]*">([^<]*)</td></tr>`)
 
 func attemptRows(body string) []attemptRow {
 	var rows []attemptRow

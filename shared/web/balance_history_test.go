@@ -24,8 +24,8 @@ type historyRow struct {
 }
 
 var (
-	rowPattern = regexp.MustCompile(`<tr><td class="mono">([^<]*)</td><td>([^<]*)</td>` +
-		`<td><time datetime="([^"]*)">([^<]*)</time></td><td class="([^"]*)">(.*?)</td></tr>`)
+	rowPattern = regexp.MustCompile(`<tr><td data-label="[^"]*" class="mono">([^<]*)</td><td data-label="[^"]*">([^<]*)</td>` +
+		`<td data-label="[^"]*"><time datetime="([^"]*)">([^<]*)</time></td><td data-label="[^"]*" class="([^"]*)">(.*?)</td></tr>`)
 	olderLink = regexp.MustCompile(`<a class="btn btn-secondary" href="(/billing/balance-history\?after=[^"]+)" rel="next">Older</a>`)
 )
 

@@ -73,7 +73,7 @@ type cardRow struct {
 }
 
 var (
-	cardRowPattern   = regexp.MustCompile(`<tr><td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td><td>(.*?)</td><td class="num">(.*?)</td></tr>`)
+	cardRowPattern   = regexp.MustCompile(`<tr><td data-label="[^"]*">([^<]*)</td><td data-label="[^"]*">([^<]*)</td><td data-label="[^"]*">([^<]*)</td><td data-label="[^"]*">(.*?)</td><td data-label="[^"]*" class="num">(.*?)</td></tr>`)
 	deleteLinkRegexp = regexp.MustCompile(`<a class="btn btn-icon" href="/billing/payment-methods/delete\?card=([^"]+)" aria-label="([^"]*)"`)
 	setDefaultRegexp = regexp.MustCompile(`<input type="hidden" name="card" value="([^"]+)"><button [^>]*aria-label="([^"]*)"[^>]*>Set as Default</button>`)
 )

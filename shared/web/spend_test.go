@@ -153,7 +153,7 @@ type deliveryRow struct {
 	time, event, channel, badge, status, code, attempts string
 }
 
-var deliveryRowPattern = regexp.MustCompile(`<tr><td><time datetime="([^"]+)">[^<]*</time></td><td>([^<]*)</td><td>([^<]*)</td><td><span class="([^"]*)">([^<]*)</span></td><td class="num">([^<]*)</td><td class="num">([^<]*)</td></tr>`)
+var deliveryRowPattern = regexp.MustCompile(`<tr><td data-label="[^"]*"><time datetime="([^"]+)">[^<]*</time></td><td data-label="[^"]*">([^<]*)</td><td data-label="[^"]*">([^<]*)</td><td data-label="[^"]*"><span class="([^"]*)">([^<]*)</span></td><td data-label="[^"]*" class="num">([^<]*)</td><td data-label="[^"]*" class="num">([^<]*)</td></tr>`)
 
 func deliveryRows(body string) []deliveryRow {
 	var rows []deliveryRow

@@ -27,8 +27,8 @@ type taxRow struct {
 	deleteLink, verifyForm                  bool
 }
 
-var taxRowPattern = regexp.MustCompile(`<tr id="tax-([^"]+)"><td class="mono">([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td>` +
-	`<td class="mono">([^<]*)</td><td><span class="([^"]*)">([^<]*)</span></td><td class="num">(.*?)</td></tr>`)
+var taxRowPattern = regexp.MustCompile(`<tr id="tax-([^"]+)"><td data-label="[^"]*" class="mono">([^<]*)</td><td data-label="[^"]*">([^<]*)</td><td data-label="[^"]*">([^<]*)</td>` +
+	`<td data-label="[^"]*" class="mono">([^<]*)</td><td data-label="[^"]*"><span class="([^"]*)">([^<]*)</span></td><td data-label="[^"]*" class="num">(.*?)</td></tr>`)
 
 func taxRows(t *testing.T, body string) []taxRow {
 	t.Helper()
