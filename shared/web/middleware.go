@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/acme/billing/shared/auth"
@@ -110,8 +111,16 @@ func (w *statusWriter) status() int {
 
 // crossOrigin refuses any unsafe request (POST, …) that a browser reports
 // as coming from another origin, with the standard library's protection.
-func crossOrigin(log *slog.Logger, next http.Handler) http.Handler {
+// The public origin publicURL is trusted: behind CloudFront the Host is the
+// execute-api domain, so a browser that sends Origin but no Sec-Fetch-Site
+// would otherwise be refused on its own site.
+func crossOrigin(log *slog.Logger, publicURL string, next http.Handler) http.Handler {
 	cop := http.NewCrossOriginProtection()
+	if publicURL != "" {
+		if err := cop.AddTrustedOrigin(strings.TrimRight(publicURL, "/")); err != nil && log != nil {
+			log.Error("PUBLIC_URL is not an origin; it is not trusted for forms", "public_url", publicURL, "error", err)
+		}
+	}
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		renderError(w, r, log, billing.Errorf(billing.EFORBIDDEN, "This request came from another site, so it was refused. Nothing was changed."))
 	}))

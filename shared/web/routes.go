@@ -163,7 +163,7 @@ func Handler(d Deps, routes []Route) http.Handler {
 		}
 		mux.Handle(rt.Method+" "+rt.Path, h)
 	}
-	return withRequest(d.Log, !d.Local, crossOrigin(d.Log, notFound(mux, d.Sessions, d.Log)))
+	return withRequest(d.Log, !d.Local, crossOrigin(d.Log, d.PublicURL, notFound(mux, d.Sessions, d.Log)))
 }
 
 // stripeWebhook is handleStripeWebhook with the webhook secret of each
