@@ -20,7 +20,7 @@ require (
 	github.com/go-pdf/fpdf v0.9.0
 	github.com/oklog/ulid/v2 v2.1.2
 	github.com/stripe/stripe-go/v76 v76.25.0
-	github.com/stripe/stripe-mock v0.162.0
+	github.com/stripe/stripe-mock v0.203.0
 	github.com/truora/minidyn v0.8.2
 	golang.org/x/oauth2 v0.38.0
 	maragu.dev/gomponents v1.2.0

@@ -15,15 +15,10 @@ import (
 	"github.com/stripe/stripe-go/v76"
 )
 
-// formRecorder keeps the form of each request as stripe-go sent it. The
-// embedded spec of stripe-mock v0.162.0 (API 2022-11-15) does not know API
-// version 2023-10-16, so with rewrite set the recorder forwards
-// api_version=2022-11-15 to let stripe-mock check every other parameter;
-// the assertions read the recorded, unrewritten form. A test below fails
-// once stripe-mock accepts 2023-10-16, so the rewrite can go.
+// formRecorder keeps the form of each request as stripe-go sent it, and
+// passes it on to stripe-mock unchanged (v0.203.0 knows API version
+// 2023-10-16, so it checks every parameter).
 type formRecorder struct {
-	rewrite bool
-
 	mu    sync.Mutex
 	forms []url.Values
 }
@@ -34,11 +29,6 @@ func (f *formRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
 	f.mu.Lock()
 	f.forms = append(f.forms, form)
 	f.mu.Unlock()
-	if f.rewrite && form.Get("api_version") == stripe.APIVersion {
-		sent, _ := url.ParseQuery(string(body))
-		sent.Set("api_version", "2022-11-15")
-		body = []byte(sent.Encode())
-	}
 	r = r.Clone(r.Context())
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	r.ContentLength = int64(len(body))
@@ -47,15 +37,8 @@ func (f *formRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
 
 func TestRun(t *testing.T) {
 	mock := stripetest.Mock(t)
-	rec := &formRecorder{rewrite: true}
+	rec := &formRecorder{}
 	api := stripetest.Client(mock.URL, &http.Client{Transport: rec})
-
-	t.Run("stripe-mock still rejects API version 2023-10-16, so the rewrite is needed", func(t *testing.T) {
-		plain := stripetest.Client(mock.URL, &http.Client{Transport: &formRecorder{}})
-		if err := run(context.Background(), []string{"-url", "https://api.example.com/webhooks/stripe"}, plain, true, io.Discard); err == nil {
-			t.Error("stripe-mock accepts 2023-10-16 now: drop the rewrite in formRecorder")
-		}
-	})
 
 	t.Run("it creates the endpoint pinned to API version 2023-10-16 with every handled event", func(t *testing.T) {
 		var out bytes.Buffer

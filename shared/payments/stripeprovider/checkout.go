@@ -2,6 +2,8 @@ package stripeprovider
 
 import (
 	"context"
+	"errors"
+	"net/http"
 
 	"github.com/stripe/stripe-go/v76"
 
@@ -52,9 +54,31 @@ func (p *Provider) CryptoCheckout(ctx context.Context, r payments.CheckoutReques
 	if r.IdempotencyKey != "" {
 		params.SetIdempotencyKey(r.IdempotencyKey)
 	}
-	s, err := p.api.CheckoutSessions.New(params)
-	if err != nil {
+	// This one request speaks CryptoAPIVersion: the crypto payment
+	// method type does not exist at stripe-go v76's 2023-10-16. Its
+	// answer is read into the two fields we use, so the shape of a newer
+	// version's Checkout Session cannot fail the decoding.
+	params.Headers = http.Header{"Stripe-Version": {CryptoAPIVersion}}
+	var s cryptoSession
+	if err := p.api.CheckoutSessions.B.Call(http.MethodPost, "/v1/checkout/sessions", p.api.CheckoutSessions.Key, params, &s); err != nil {
 		return payments.Checkout{}, wrap("create checkout session", err)
 	}
+	if s.ID == "" || s.URL == "" {
+		return payments.Checkout{}, errors.New("stripe: create checkout session: no id or URL in the answer")
+	}
 	return payments.Checkout{ID: s.ID, URL: s.URL}, nil
+}
+
+// CryptoAPIVersion is the Stripe API version the crypto Checkout Session
+// is created at: the first that knows payment_method_types crypto
+// (2025-06-30.basil). Everything else, and the webhook endpoint, stays at
+// stripe-go v76's 2023-10-16; Stripe renders the session's events at the
+// endpoint's version.
+const CryptoAPIVersion = "2025-06-30.basil"
+
+// cryptoSession is the part of a Checkout Session CryptoCheckout reads.
+type cryptoSession struct {
+	stripe.APIResource
+	ID  string `json:"id"`
+	URL string `json:"url"`
 }

@@ -40,7 +40,7 @@ func wantAccepted(t *testing.T, reqs []request) {
 }
 
 // TestStripeMock proves that every method sends requests that stripe-mock
-// v0.162.0 accepts (it validates parameters against Stripe's OpenAPI spec)
+// v0.203.0 accepts (it validates parameters against Stripe's OpenAPI spec)
 // and maps its responses. stripe-mock is stateless and answers with fixed
 // fixtures, so states and declines are tested against Stripe's real JSON
 // in TestStripeResponses.
@@ -80,9 +80,9 @@ func TestStripeMock(t *testing.T) {
 			t.Fatalf("requests = %+v, want the customer then its payment methods", reqs)
 		}
 		wantForm(t, reqs[1], map[string]string{"type": "card"})
-		// stripe-mock's fixture: one visa 4242, 8/2024, no name, and a
+		// stripe-mock's fixture: one visa 4242, 8/2030, no name, and a
 		// customer without a default payment method.
-		want := []payments.Card{{ID: "pm_1N0Qf8LKkAKty0Q8DfDRxHvc", Brand: "visa", Last4: "4242", ExpMonth: 8, ExpYear: 2024}}
+		want := []payments.Card{{ID: "pm_1Pgc75B7WZ01zgkWlHVgdEGJ", Brand: "visa", Last4: "4242", ExpMonth: 8, ExpYear: 2030}}
 		if len(cards) != 1 || cards[0] != want[0] {
 			t.Errorf("cards = %+v, want %+v", cards, want)
 		}
@@ -229,18 +229,10 @@ func TestStripeMock(t *testing.T) {
 		wantForm(t, r, map[string]string{"customer": "cus_123", "usage": "off_session", "payment_method_types[0]": "card"})
 	})
 
-	// stripe-mock v0.162.0's spec (API 2022-11-15) predates the crypto
-	// payment method type and rejects it. So the request goes to
-	// stripe-mock with payment_method_types[0] rewritten to card, which
-	// proves every other parameter valid, and the exact parameters our
-	// code sent, crypto included, are asserted from the recording.
-	t.Run("a crypto checkout is a payment-mode Checkout Session with one line item and metadata (crypto asserted from the recording)", func(t *testing.T) {
+	// stripe-mock v0.203.0's spec (2026-08-26.dahlia) knows the crypto
+	// payment method type: the request goes to it unchanged.
+	t.Run("a crypto checkout is a payment-mode Checkout Session with one line item and metadata, at the basil API version, that stripe-mock accepts", func(t *testing.T) {
 		p, rec := newMockProvider(t)
-		rec.rewrite = func(method, path string, form url.Values) {
-			if path == "/v1/checkout/sessions" && form.Get("payment_method_types[0]") == "crypto" {
-				form.Set("payment_method_types[0]", "card")
-			}
-		}
 		co, err := p.CryptoCheckout(ctx, payments.CheckoutRequest{
 			OrgID: "acme", CustomerID: "cus_123", Amount: money.Dollars(100),
 			SuccessURL: "https://billing.test/billing/credits?paid=1", CancelURL: "https://billing.test/billing/credits",
@@ -285,28 +277,21 @@ func TestStripeMock(t *testing.T) {
 		if got := r.Header.Get("Idempotency-Key"); got != "form-token-2" {
 			t.Errorf("Idempotency-Key = %q, want form-token-2", got)
 		}
+		if got := r.Header.Values("Stripe-Version"); len(got) != 1 || got[0] != "2025-06-30.basil" {
+			t.Errorf("Stripe-Version = %q, want only 2025-06-30.basil", got)
+		}
 	})
 
-	// This pins the reason for the rewrite above: when a newer stripe-mock
-	// accepts crypto, this fails, and the rewrite should go.
-	t.Run("stripe-mock v0.162.0 still rejects the crypto payment method type", func(t *testing.T) {
+	t.Run("every other request stays at stripe-go v76's 2023-10-16", func(t *testing.T) {
 		p, rec := newMockProvider(t)
-		_, err := p.CryptoCheckout(ctx, payments.CheckoutRequest{
-			OrgID: "acme", CustomerID: "cus_123", Amount: money.Dollars(100),
-			SuccessURL: "https://billing.test/ok", CancelURL: "https://billing.test/cancel",
-		})
-		if err == nil {
-			t.Fatal("stripe-mock accepted crypto; drop the rewrite in the crypto checkout test")
+		if _, err := p.CreateCustomer(ctx, "acme", "Acme Inc.", "billing@acme.test"); err != nil {
+			t.Fatal(err)
 		}
-		if code := billing.ErrorCode(err); code != billing.EINTERNAL {
-			t.Errorf("code = %q, want internal for a rejected request", code)
+		if got := rec.last(t).Header.Get("Stripe-Version"); got != "2023-10-16" {
+			t.Errorf("Stripe-Version = %q, want 2023-10-16", got)
 		}
-		if r := rec.last(t); r.Status != http.StatusBadRequest {
-			t.Errorf("status = %d, want 400", r.Status)
-		}
-		noSecret(t, err)
-		t.Logf("stripe-mock's answer: %v", err)
 	})
+
 }
 
 // TestConfirmOnSession checks, against stripe-mock, the confirmation of a
