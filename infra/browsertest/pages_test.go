@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -100,6 +101,24 @@ func checkPage(t *testing.T, b *tab, p page) {
 			t.Errorf("the page is %d px wide in a %d px viewport; reaching past the edge: %s",
 				o.ScrollWidth, o.InnerWidth, strings.Join(o.Culprits, "; "))
 		}
+	})
+	t.Run("at 390 px the navigation is a closed menu above the page's heading, and opens to every page", func(t *testing.T) {
+		if wide, menu, open := b.visible(t, ".nav-wide"), b.visible(t, ".nav-menu summary"), b.eval(t, `document.querySelector(".nav-menu .nav a").checkVisibility()`) == "true"; wide || !menu || open {
+			t.Fatalf("the phone does not show a closed menu in place of the navigation: navigation shown %v, menu shown %v, its links shown %v", wide, menu, open)
+		}
+		if top, err := strconv.Atoi(b.eval(t, `Math.round(document.querySelector("main h1").getBoundingClientRect().top + scrollY)`)); err != nil || top > 300 {
+			t.Errorf("the page's heading starts %d px down the page (%v): the navigation pushes it down", top, err)
+		}
+		b.do(t, "open the menu", chromedp.Click(chromedp.CSS(".nav-menu summary")))
+		links := b.str(t, `[...document.querySelectorAll(".nav-menu .nav a")].filter(a => a.checkVisibility()).map(a => a.textContent).join("|")`)
+		var want []string
+		for _, n := range html.Navigation {
+			want = append(want, n.Label)
+		}
+		if links != strings.Join(want, "|") {
+			t.Errorf("the open menu shows %q, want %q", links, strings.Join(want, "|"))
+		}
+		b.do(t, "close the menu", chromedp.Click(chromedp.CSS(".nav-menu summary")))
 	})
 	t.Run("at 390 px every table fits, its rows stacked as cards with every cell labelled", func(t *testing.T) {
 		bad := run(t, b, "measure the tables", chromedp.Evaluate[[]string](`[...document.querySelectorAll('.table-wrap')].flatMap(w => {

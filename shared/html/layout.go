@@ -53,11 +53,15 @@ func Page(p PageProps, body ...Node) Node {
 		Div(Class("shell"),
 			Aside(Class("sidebar"),
 				A(Class("brand"), Href("/billing"), Span(Class("brand-mark"), Aria("hidden", "true")), Text("Billing")),
-				Nav(Class("nav"), Aria("label", "Billing"),
+				// A wide screen shows the navigation; a phone a menu that
+				// opens it, without JavaScript. CSS shows one of the two.
+				Nav(Class("nav nav-wide"), Aria("label", "Billing"),
 					P(Class("nav-title"), Text("Billing")),
-					Ul(Map(Navigation, func(n NavItem) Node {
-						return Li(A(Href(n.Path), If(n.Path == p.Path, Aria("current", "page")), Text(n.Label)))
-					})),
+					navList(p.Path),
+				),
+				Details(Class("nav-menu"),
+					Summary(Span(Class("nav-menu-label"), Text("Menu")), Span(Class("nav-menu-current"), Text(currentLabel(p.Path)))),
+					Nav(Class("nav"), Aria("label", "Billing"), navList(p.Path)),
 				),
 			),
 			Main(Class("main"), ID("main"), TabIndex("-1"),
@@ -74,6 +78,24 @@ func Page(p PageProps, body ...Node) Node {
 			),
 		),
 	)
+}
+
+// navList is the navigation's links, the current page marked.
+func navList(current string) Node {
+	return Ul(Map(Navigation, func(n NavItem) Node {
+		return Li(A(Href(n.Path), If(n.Path == current, Aria("current", "page")), Text(n.Label)))
+	}))
+}
+
+// currentLabel is the navigation label of the page at path, or "" for a
+// page outside the navigation.
+func currentLabel(path string) string {
+	for _, n := range Navigation {
+		if n.Path == path {
+			return n.Label
+		}
+	}
+	return ""
 }
 
 func orgLabel(p PageProps) string {
