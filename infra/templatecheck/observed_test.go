@@ -170,12 +170,12 @@ func TestTemplateIAMObserved(t *testing.T) {
 				"STRIPE_WEBHOOK_SECRET": "whsec_template",
 			})
 			delete(vars, "STRIPE_SECRET_ARN")
+			rec.take()
 			deps, err := function.Deps(ctx, name, func(k string) string { return vars[k] })
 			if err != nil {
 				t.Fatal(err)
 			}
 			db.Reset()
-			rec.take()
 			ran := 0
 			for _, j := range jobs.List(deps) {
 				if j.Function != name {
@@ -222,6 +222,9 @@ func TestTemplateIAMObserved(t *testing.T) {
 			got := observedActions(t, db.Requests())
 			maps.Copy(got, rec.take())
 			t.Logf("observed %v", slices.Sorted(maps.Keys(got)))
+			if !got[getSecret] {
+				t.Errorf("%s did not read its session keys from Secrets Manager (SESSION_SECRET_ARN) at cold start", name)
+			}
 			for _, a := range slices.Sorted(maps.Keys(got)) {
 				if !slices.Contains(calls[name], a) {
 					t.Errorf("%s sent %s, which its calls entry does not list (so it may not be granted)", name, a)
