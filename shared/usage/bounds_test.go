@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -195,6 +196,53 @@ func TestUsageBounds(t *testing.T) {
 			}
 		}
 		checkReadable(m, billing.MaxUsageCounter, money.Dollars(5))
+	})
+
+	t.Run("concurrent recordings near the maximum stop exactly at it: accepted = Usage This Period, refused only what did not fit", func(t *testing.T) {
+		m := newMeter(t, noon)
+		m.createOrg("acme")
+		start := room("100")
+		m.setCounter("acme", "usage_period", start)
+		var mu sync.Mutex
+		var accepted money.Money
+		minRefused := billing.MaxUsageEvent
+		var wg sync.WaitGroup
+		for g := range 6 {
+			wg.Go(func() {
+				for b := range 3 {
+					var batch []usage.Input
+					for k := range 5 {
+						amt := money.Money(1_000_000*(g+1) + 1001*k + 7*b)
+						batch = append(batch, usage.Input{Event: billing.UsageEvent{ID: fmt.Sprintf("c-%d-%d-%d", g, b, k), OrgID: "acme", Amount: amt, Time: noon}})
+					}
+					results, err := m.svc.Record(t.Context(), batch)
+					if err != nil {
+						t.Errorf("record: %v", err)
+						return
+					}
+					mu.Lock()
+					for i, r := range results {
+						switch {
+						case r.Status == usage.StatusAccepted:
+							accepted += batch[i].Event.Amount
+						case r.Reason == billing.RejectUsageLimit:
+							minRefused = min(minRefused, batch[i].Event.Amount)
+						default:
+							t.Errorf("event %s: %+v, want accepted or usage_limit", r.ID, r)
+						}
+					}
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		a := m.account("acme")
+		if a.UsagePeriod != start+accepted || a.UsedToday != accepted || a.UsagePeriod > billing.MaxUsageCounter {
+			t.Errorf("Usage This Period %v, today %v; want %v + the accepted %v, within %v", a.UsagePeriod, a.UsedToday, start, accepted, billing.MaxUsageCounter)
+		}
+		if left := billing.MaxUsageCounter - a.UsagePeriod; left >= minRefused {
+			t.Errorf("%v of room left although an event of %v was refused", left, minRefused)
+		}
 	})
 
 	t.Run("the daily close keeps a day at the maximum readable", func(t *testing.T) {
