@@ -162,3 +162,10 @@ var (
 	MinTopUp = money.Dollars(5)
 	MaxTopUp = money.Dollars(5000)
 )
+
+// CryptoCapable is a provider that says whether it can take crypto
+// payments: Stripe only when the account is approved for them (set by
+// configuration), the sandbox always.
+type CryptoCapable interface {
+	CryptoEnabled() bool
+}

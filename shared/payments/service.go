@@ -304,11 +304,22 @@ func (s *Service) ConfirmReturn(ctx context.Context, orgID, paymentID string) (P
 	return pay, nil
 }
 
+// CryptoEnabled reports whether top-ups by crypto are offered: the
+// provider must say it can take them (see CryptoCapable).
+func (s *Service) CryptoEnabled() bool {
+	c, ok := s.provider.(CryptoCapable)
+	return ok && c.CryptoEnabled()
+}
+
 // AddCreditsByCrypto opens a hosted crypto checkout for a top-up; the
-// balance is credited when the provider reports it completed.
+// balance is credited when the provider reports it completed. Without
+// crypto (CryptoEnabled) it is an EINVALID error on the method field.
 func (s *Service) AddCreditsByCrypto(ctx context.Context, orgID string, amount money.Money, token, successURL, cancelURL string) (Checkout, error) {
 	if err := ValidateTopUp(amount); err != nil {
 		return Checkout{}, err
+	}
+	if !s.CryptoEnabled() {
+		return Checkout{}, billing.FieldError("method", "Select one of your payment methods.")
 	}
 	customer, err := s.Customer(ctx, orgID)
 	if err != nil {
@@ -440,4 +451,22 @@ func (s *Service) ConfirmPayment(ctx context.Context, orgID, paymentID, returnUR
 		return pay, err
 	}
 	return pay, nil
+}
+
+// OwnPayment reads a payment of the organisation's own customer, whatever
+// its purpose (a top-up or an invoice's). It returns ENOTFOUND for any
+// other payment.
+func (s *Service) OwnPayment(ctx context.Context, orgID, paymentID string) (Payment, error) {
+	if paymentID == "" {
+		return Payment{}, errNoSuchPayment()
+	}
+	p, err := s.store.Profile(ctx, orgID)
+	if err != nil {
+		return Payment{}, err
+	}
+	pay, err := s.provider.Payment(ctx, paymentID)
+	if billing.ErrorCode(err) == billing.ENOTFOUND || (err == nil && (pay.CustomerID == "" || pay.CustomerID != p.CustomerID)) {
+		return Payment{}, errNoSuchPayment()
+	}
+	return pay, err
 }

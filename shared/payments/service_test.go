@@ -554,3 +554,75 @@ func TestCustomerGetsTheSavedAddress(t *testing.T) {
 		}
 	})
 }
+
+func TestSandboxRefundsAndDisputes(t *testing.T) {
+	ctx := t.Context()
+	e := newService(t, "acme", "globex")
+	card := e.addCard("acme", "4242424242424242")
+	top, err := e.svc.AddCreditsByCard(ctx, "acme", money.Dollars(50), card.ID, "tok-refund", "")
+	if err != nil || !top.Credited {
+		t.Fatalf("top-up %+v, %v", top, err)
+	}
+	pay, err := e.svc.OwnPayment(ctx, "acme", top.Payment.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.OwnPayment(ctx, "globex", top.Payment.ID); billing.ErrorCode(err) != billing.ENOTFOUND {
+		t.Errorf("globex reads acme's payment: %v", err)
+	}
+	start := e.books("acme").ledger
+
+	t.Run("refunding $50 of a $50 top-up in two parts lowers the balance by $50, once per refund", func(t *testing.T) {
+		for _, amount := range []money.Money{money.Dollars(20), money.Dollars(30)} {
+			_, refunds, err := e.sb.Refund(ctx, pay.ID, amount)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 2 { // Stripe may deliver charge.refunded twice
+				for _, r := range refunds {
+					if _, err := e.svc.Refunded(ctx, "acme", pay, r.ID, r.Amount); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+		}
+		if _, _, err := e.sb.Refund(ctx, pay.ID, money.Cent); billing.ErrorCode(err) != billing.EINVALID {
+			t.Errorf("refunding more than was paid: %v", err)
+		}
+		b := e.books("acme")
+		if b.ledger != start-money.Dollars(50) || len(b.orders) != 1 || b.orders[0].Refunded() != money.Dollars(50) {
+			t.Errorf("ledger %v (want %v), orders %+v", b.ledger, start-money.Dollars(50), b.orders)
+		}
+	})
+
+	t.Run("a dispute debits at once and a won dispute restores, each once", func(t *testing.T) {
+		top, err := e.svc.AddCreditsByCard(ctx, "acme", money.Dollars(40), card.ID, "tok-dispute", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := e.books("acme").ledger
+		_, d, err := e.sb.Dispute(ctx, top.Payment.ID, "")
+		if err != nil || d.Amount != money.Dollars(40) {
+			t.Fatalf("dispute %+v, %v", d, err)
+		}
+		for range 2 {
+			if _, err := e.svc.Disputed(ctx, "acme", top.Payment, d.ID, d.Amount); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := e.books("acme").ledger; got != before-money.Dollars(40) {
+			t.Errorf("after the dispute: ledger %v, want %v", got, before-money.Dollars(40))
+		}
+		if _, d, err = e.sb.Dispute(ctx, top.Payment.ID, "won"); err != nil || d.Status != "won" {
+			t.Fatalf("close %+v, %v", d, err)
+		}
+		for range 2 {
+			if err := e.svc.DisputeClosed(ctx, "acme", top.Payment, d.ID, d.Amount, true); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := e.books("acme").ledger; got != before {
+			t.Errorf("after winning: ledger %v, want %v", got, before)
+		}
+	})
+}

@@ -89,3 +89,6 @@ func (p *Provider) FinishCheckout(ctx context.Context, orgID, id string, paid bo
 	}
 	return cs, nil
 }
+
+// CryptoEnabled reports that the sandbox simulates crypto checkouts.
+func (p *Provider) CryptoEnabled() bool { return true }

@@ -393,3 +393,125 @@ func (p *Provider) Authenticate(ctx context.Context, paymentID string, passed bo
 }
 
 var _ payments.Confirmer = (*Provider)(nil)
+
+// refundRecord is a refund of a sandbox payment; disputeRecord its dispute.
+type refundRecord struct {
+	PK      string      `dynamodbav:"PK"` // SBPI#<pi>
+	SK      string      `dynamodbav:"SK"` // RE#<re>
+	ID      string      `dynamodbav:"id"`
+	Amount  money.Money `dynamodbav:"amount"`
+	Created time.Time   `dynamodbav:"created"`
+}
+
+type disputeRecord struct {
+	PK      string      `dynamodbav:"PK"` // SBPI#<pi>
+	SK      string      `dynamodbav:"SK"` // DP
+	ID      string      `dynamodbav:"id"`
+	Amount  money.Money `dynamodbav:"amount"`
+	Status  string      `dynamodbav:"status"` // needs_response, won, lost
+	Created time.Time   `dynamodbav:"created"`
+}
+
+// Refund is a refund of a sandbox payment.
+type Refund struct {
+	ID     string // re_sandbox_…
+	Amount money.Money
+}
+
+// Dispute is the dispute of a sandbox payment.
+type Dispute struct {
+	ID     string // dp_sandbox_…
+	Amount money.Money
+	Status string // needs_response, won or lost, as Stripe names them
+}
+
+// Refund refunds amount (whole cents) of a succeeded sandbox payment, as
+// an operator does in Stripe's Dashboard; at most what is left of it. It
+// returns the payment and all its refunds so far, oldest first, and
+// EINVALID for a payment not succeeded or an amount over what is left.
+func (p *Provider) Refund(ctx context.Context, paymentID string, amount money.Money) (payments.Payment, []Refund, error) {
+	pay, err := p.Payment(ctx, paymentID)
+	if err != nil {
+		return payments.Payment{}, nil, err
+	}
+	refunds, err := p.Refunds(ctx, paymentID)
+	if err != nil {
+		return pay, nil, err
+	}
+	var refunded money.Money
+	for _, r := range refunds {
+		refunded += r.Amount
+	}
+	switch {
+	case pay.Status != payments.StatusSucceeded:
+		return pay, nil, billing.FieldError("amount", "Only a succeeded payment can be refunded.")
+	case amount <= 0 || amount%money.Cent != 0 || amount > pay.Amount-refunded:
+		return pay, nil, billing.FieldError("amount", "Enter an amount in whole cents, at most %s.", (pay.Amount - refunded).Display())
+	}
+	rec := refundRecord{PK: "SBPI#" + paymentID, ID: newID("re"), Amount: amount, Created: p.now().UTC()}
+	rec.SK = "RE#" + rec.Created.Format(time.RFC3339Nano) + "#" + rec.ID
+	if err := p.items.Put(ctx, rec, true); err != nil {
+		return pay, nil, fmt.Errorf("sandbox: refund %s: %w", paymentID, err)
+	}
+	refunds, err = p.Refunds(ctx, paymentID)
+	return pay, refunds, err
+}
+
+// Refunds lists a sandbox payment's refunds, oldest first.
+func (p *Provider) Refunds(ctx context.Context, paymentID string) ([]Refund, error) {
+	var recs []refundRecord
+	if err := p.items.Query(ctx, "SBPI#"+paymentID, "RE#", &recs); err != nil {
+		return nil, fmt.Errorf("sandbox: refunds of %s: %w", paymentID, err)
+	}
+	out := make([]Refund, len(recs))
+	for i, r := range recs {
+		out[i] = Refund{ID: r.ID, Amount: r.Amount}
+	}
+	return out, nil
+}
+
+// Dispute opens a dispute of a succeeded sandbox payment for what is not
+// refunded of it (one per payment: a second call returns the first), or,
+// with outcome "won" or "lost", closes it so. It returns the payment and
+// the dispute; EINVALID for a payment not succeeded or fully refunded, or
+// closing a dispute never opened.
+func (p *Provider) Dispute(ctx context.Context, paymentID, outcome string) (payments.Payment, Dispute, error) {
+	pay, err := p.Payment(ctx, paymentID)
+	if err != nil {
+		return payments.Payment{}, Dispute{}, err
+	}
+	var rec disputeRecord
+	err = p.items.Get(ctx, "SBPI#"+paymentID, "DP", &rec)
+	switch {
+	case billing.ErrorCode(err) == billing.ENOTFOUND && outcome != "":
+		return pay, Dispute{}, billing.FieldError("outcome", "Open a dispute first.")
+	case billing.ErrorCode(err) == billing.ENOTFOUND:
+		refunds, err := p.Refunds(ctx, paymentID)
+		if err != nil {
+			return pay, Dispute{}, err
+		}
+		left := pay.Amount
+		for _, r := range refunds {
+			left -= r.Amount
+		}
+		if pay.Status != payments.StatusSucceeded || left <= 0 {
+			return pay, Dispute{}, billing.FieldError("outcome", "Only a succeeded payment not fully refunded can be disputed.")
+		}
+		rec = disputeRecord{PK: "SBPI#" + paymentID, SK: "DP", ID: newID("dp"), Amount: left, Status: "needs_response", Created: p.now().UTC()}
+		if err := p.items.Put(ctx, rec, true); err != nil && billing.ErrorCode(err) != billing.ECONFLICT {
+			return pay, Dispute{}, fmt.Errorf("sandbox: dispute %s: %w", paymentID, err)
+		}
+		if err := p.items.Get(ctx, "SBPI#"+paymentID, "DP", &rec); err != nil {
+			return pay, Dispute{}, err
+		}
+	case err != nil:
+		return pay, Dispute{}, err
+	}
+	if (outcome == "won" || outcome == "lost") && rec.Status == "needs_response" {
+		rec.Status = outcome
+		if err := p.items.Put(ctx, rec, false); err != nil {
+			return pay, Dispute{}, fmt.Errorf("sandbox: close dispute %s: %w", paymentID, err)
+		}
+	}
+	return pay, Dispute{ID: rec.ID, Amount: rec.Amount, Status: rec.Status}, nil
+}

@@ -19,7 +19,8 @@ import (
 
 // Provider is the Stripe payment provider. It is safe for concurrent use.
 type Provider struct {
-	api *client.API
+	api    *client.API
+	crypto bool
 }
 
 var _ payments.Provider = (*Provider)(nil)
@@ -29,6 +30,17 @@ var _ payments.Provider = (*Provider)(nil)
 func New(api *client.API) *Provider {
 	return &Provider{api: api}
 }
+
+// WithCrypto says whether the Stripe account is approved for crypto
+// payments (configuration: Stripe tells it per account), and returns p.
+// Without it the Cryptocurrency option is not offered.
+func (p *Provider) WithCrypto(on bool) *Provider {
+	p.crypto = on
+	return p
+}
+
+// CryptoEnabled reports what WithCrypto set.
+func (p *Provider) CryptoEnabled() bool { return p.crypto }
 
 // currency is the one currency of the product.
 const currency = string(stripe.CurrencyUSD)
