@@ -344,6 +344,7 @@ func (c Config) Deps(ctx context.Context, log *slog.Logger, now func() time.Time
 	}
 	var oidc *auth.OIDC
 	if !c.Local && c.OIDC.Issuer != "" {
+		c.OIDC.PublicURL = c.PublicURL
 		if oidc, err = auth.NewOIDC(c.OIDC, sessions); err != nil {
 			return web.Deps{}, err
 		}
