@@ -17,6 +17,9 @@ type CreditsProps struct {
 	Method string
 	Token  string
 	Errors map[string]string
+	// Crypto offers Cryptocurrency: only when the payment account can take
+	// it (Stripe must have approved the account for crypto payments).
+	Crypto bool
 }
 
 // CreditsPage asks "How much would you like to add to your balance?": the
@@ -34,7 +37,9 @@ func CreditsPage(p CreditsProps) Node {
 		}
 		options = append(options, Option(Value(c.ID), Text(label), If(p.Method == c.ID, Selected())))
 	}
-	options = append(options, Option(Value("crypto"), Text("Cryptocurrency"), If(p.Method == "crypto", Selected())))
+	if p.Crypto {
+		options = append(options, Option(Value("crypto"), Text("Cryptocurrency"), If(p.Method == "crypto", Selected())))
+	}
 	return Page(p.Page,
 		pageHeader("Add Usage Credits", "How much would you like to add to your balance?"),
 		If(!admin, Div(Class("notice"), Text("Only admins can add usage credits."))),

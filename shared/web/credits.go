@@ -31,7 +31,8 @@ func handleCreditsForm(svc *payments.Service, log *slog.Logger) http.Handler {
 				method = c.ID
 			}
 		}
-		return html.CreditsPage(html.CreditsProps{Page: pageProps(w, r, "/billing/credits"), Cards: cards, Method: method, Token: formToken()}), nil
+		return html.CreditsPage(html.CreditsProps{Page: pageProps(w, r, "/billing/credits"), Cards: cards, Method: method, Token: formToken(),
+			Crypto: svc.CryptoEnabled()}), nil
 	})
 }
 
@@ -101,7 +102,8 @@ func handleAddCredits(svc *payments.Service, stripeKey, publicURL string, log *s
 		formFailed(w, r, log, err, func(errs map[string]string) (g.Node, error) {
 			cards, err := svc.Cards(r.Context(), sess.OrgID)
 			return html.CreditsPage(html.CreditsProps{
-				Page: pageProps(w, r, "/billing/credits"), Cards: cards, Amount: amountText, Method: method, Token: formToken(), Errors: errs}), err
+				Page: pageProps(w, r, "/billing/credits"), Cards: cards, Amount: amountText, Method: method, Token: formToken(), Errors: errs,
+				Crypto: svc.CryptoEnabled()}), err
 		})
 	})
 }

@@ -160,3 +160,108 @@ func TestRechargeNeedsConfirmation(t *testing.T) {
 		t.Errorf("ledger %v with %d orders, want $25 more in one order", b.ledger, b.orders)
 	}
 }
+
+// TestCryptoOnlyWhenApproved proves the Cryptocurrency option is offered
+// only when the Stripe account is approved for crypto (configuration),
+// and that then the checkout is made at the basil API version.
+func TestCryptoOnlyWhenApproved(t *testing.T) {
+	for _, approved := range []bool{false, true} {
+		api := stripetest.Mock(t)
+		rec := &formRecorder{next: api.Client().Transport}
+		e := newEnvWith(t, lateInMonth, func(d *web.Deps) {
+			p := stripeprovider.New(stripetest.Client(api.URL, &http.Client{Transport: rec})).WithCrypto(approved)
+			d.Payments = payments.NewService(d.Store, p, d.Now, d.Log)
+		})
+		admin := e.signIn("acme", "you@acme.test", "admin")
+		token, page := admin.creditsForm(t)
+		if got := strings.Contains(page.body, `<option value="crypto">`); got != approved {
+			t.Errorf("approved %v: the crypto option is offered: %v", approved, got)
+		}
+		rec.requests()
+		res := admin.post(t, "/billing/credits", url.Values{"amount": {"40"}, "method": {"crypto"}, "token": {token}})
+		reqs := rec.requests()
+		if !approved {
+			if res.status != http.StatusUnprocessableEntity || len(reqs) != 0 {
+				t.Errorf("not approved: status %d with %d Stripe requests, want 422 and none", res.status, len(reqs))
+			}
+			continue
+		}
+		if res.status != http.StatusSeeOther || !strings.HasPrefix(res.header.Get("Location"), "https://checkout.stripe.com/") {
+			t.Errorf("approved: status %d to %q, want 303 to Stripe's checkout", res.status, res.header.Get("Location"))
+		}
+		last := reqs[len(reqs)-1]
+		if last.path != "/v1/checkout/sessions" || last.status != http.StatusOK || last.form.Get("payment_method_types[0]") != "crypto" {
+			t.Errorf("approved: last request %+v, want a crypto Checkout Session stripe-mock accepts", last)
+		}
+	}
+}
+
+// TestDevRefundsAndDisputes is the operator's sandbox refund and dispute
+// on /dev/payments: refunding a $50 top-up lowers the balance by $50 once,
+// a dispute debits and a won dispute restores, and only an admin of the
+// payment's own organisation may do it.
+func TestDevRefundsAndDisputes(t *testing.T) {
+	e := newEnv(t, lateInMonth)
+	admin := e.signIn("acme", "you@acme.test", "admin")
+	admin.addCard(t, "Jenny Rosen", "4242 4242 4242 4242", "12", laterExpYear)
+	topUp := func(amount string) string {
+		t.Helper()
+		token, page := admin.creditsForm(t)
+		m := regexp.MustCompile(`<option value="(pm_sandbox_[0-9a-f]+)"`).FindStringSubmatch(page.body)
+		if m == nil {
+			t.Fatal("no card to pay with")
+		}
+		res := admin.post(t, "/billing/credits", url.Values{"amount": {amount}, "method": {m[1]}, "token": {token}})
+		flashed := admin.redirected(t, res, "/billing/credits", false)
+		id := regexp.MustCompile(`payment (pi_sandbox_[0-9a-f]+)`).FindStringSubmatch(flashed.body)
+		if id == nil {
+			t.Fatalf("no payment in %q", flashed.text())
+		}
+		return id[1]
+	}
+	pay := topUp("50")
+	start := e.books(t, "acme")
+
+	if page := admin.get("/dev/payments"); page.status != http.StatusOK || !strings.Contains(page.body, pay) {
+		t.Fatalf("/dev/payments: status %d, lists %s: %v", page.status, pay, strings.Contains(page.body, pay))
+	}
+	viewer := e.signIn("acme", "viewer@acme.test", "viewer")
+	if res := viewer.post(t, "/dev/payments/"+pay+"/refund", url.Values{"amount": {"50"}}); res.status != http.StatusForbidden {
+		t.Errorf("a viewer's refund: status %d, want 403", res.status)
+	}
+	other := e.signIn("globex", "you@globex.test", "admin")
+	if res := other.post(t, "/dev/payments/"+pay+"/refund", url.Values{"amount": {"50"}}); res.status != http.StatusNotFound {
+		t.Errorf("another organisation's refund: status %d, want 404", res.status)
+	}
+	e.wantBooks(t, "acme", start)
+
+	for _, amount := range []string{"20", "30"} {
+		res := admin.post(t, "/dev/payments/"+pay+"/refund", url.Values{"amount": {amount}})
+		wantFlash(t, admin.redirected(t, res, "/billing/invoices", false), "success", "was refunded")
+	}
+	res := admin.post(t, "/dev/payments/"+pay+"/refund", url.Values{"amount": {"1"}})
+	wantFlash(t, admin.redirected(t, res, "/billing/invoices", false), "error", "at most $0.00")
+	if b := e.books(t, "acme"); b.ledger != start.ledger-money.Dollars(50) || b.count(payments.RefundDescription(pay)) != 2 {
+		t.Errorf("after refunding $50: ledger %v (want %v), history %q", b.ledger, start.ledger-money.Dollars(50), b.history)
+	}
+	if page := admin.get("/billing/invoices"); !strings.Contains(page.text(), "Refunded $50.00") {
+		t.Errorf("the order does not show the refund:\n%s", page.text())
+	}
+
+	disputed := topUp("40")
+	before := e.books(t, "acme")
+	for range 2 {
+		res := admin.post(t, "/dev/payments/"+disputed+"/dispute", nil)
+		wantFlash(t, admin.redirected(t, res, "/billing/invoices", false), "success", "needs_response")
+	}
+	if b := e.books(t, "acme"); b.ledger != before.ledger-money.Dollars(40) {
+		t.Errorf("after the dispute: ledger %v, want %v", b.ledger, before.ledger-money.Dollars(40))
+	}
+	for range 2 {
+		res := admin.post(t, "/dev/payments/"+disputed+"/dispute", url.Values{"outcome": {"won"}})
+		wantFlash(t, admin.redirected(t, res, "/billing/invoices", false), "success", "won")
+	}
+	if b := e.books(t, "acme"); b.ledger != before.ledger {
+		t.Errorf("after winning: ledger %v, want %v", b.ledger, before.ledger)
+	}
+}
