@@ -30,14 +30,17 @@ import (
 // SESSION_KEY.
 var sessionKey = []byte("rie-test-session-key-of-32-bytes")
 
-// overviewEnv is the environment of the packaged overview function: what
-// template.yaml sets (TABLE_NAME, SESSION_KEY, EVENT_BUS_NAME), the
-// embedded DynamoDB as its endpoint, and credentials that endpoint accepts.
+// overviewEnv is the environment of the packaged overview function as
+// sam local gives it (template.yaml's TABLE_NAME, EVENT_BUS_NAME and
+// PUBLIC_URL; SESSION_KEY in place of SESSION_SECRET_ARN, as in
+// infra/env.json), the embedded DynamoDB as its endpoint, and credentials
+// that endpoint accepts.
 func overviewEnv(db *storetest.DB) map[string]string {
 	return map[string]string{
 		"TABLE_NAME":                db.Table,
 		"SESSION_KEY":               hex.EncodeToString(sessionKey),
 		"EVENT_BUS_NAME":            "billing-rie",
+		"PUBLIC_URL":                "https://billing.example.com",
 		"AWS_ENDPOINT_URL_DYNAMODB": db.URL,
 		"AWS_REGION":                "us-east-1",
 		"AWS_ACCESS_KEY_ID":         "rie",

@@ -105,3 +105,52 @@ func TestSamBuild(t *testing.T) {
 		}
 	})
 }
+
+func TestSamConfig(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(root, "samconfig.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A [section] holds key = value lines; a flat view is enough here.
+	settings := map[string]string{}
+	section := ""
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(line, "["):
+			section = strings.Trim(line, "[]")
+		case line != "" && !strings.HasPrefix(line, "#"):
+			k, v, _ := strings.Cut(line, "=")
+			settings[section+"."+strings.TrimSpace(k)] = strings.Trim(strings.TrimSpace(v), `"`)
+		}
+	}
+
+	t.Run("sam deploy --guided needs nothing but the answers it asks for", func(t *testing.T) {
+		for key, want := range map[string]string{
+			"default.global.parameters.stack_name":        "billing",
+			"default.deploy.parameters.capabilities":      "CAPABILITY_IAM CAPABILITY_AUTO_EXPAND",
+			"default.deploy.parameters.resolve_s3":        "true",
+			"default.deploy.parameters.confirm_changeset": "true",
+			"default.local_invoke.parameters.env_vars":    "infra/env.json",
+			"default.local_start_api.parameters.env_vars": "infra/env.json",
+		} {
+			if got := settings[key]; got != want {
+				t.Errorf("samconfig.toml %s = %q, want %q", key, got, want)
+			}
+		}
+	})
+
+	t.Run("CAPABILITY_IAM suffices: no IAM resource of the transformed template has a name", func(t *testing.T) {
+		for id, res := range obj(load(t).CFN["Resources"]) {
+			typ := str(obj(res)["Type"])
+			if !strings.HasPrefix(typ, "AWS::IAM::") {
+				continue
+			}
+			for _, name := range []string{"RoleName", "UserName", "GroupName", "ManagedPolicyName", "InstanceProfileName"} {
+				if _, ok := obj(obj(res)["Properties"])[name]; ok {
+					t.Errorf("%s (%s) has %s, which needs CAPABILITY_NAMED_IAM in samconfig.toml", id, typ, name)
+				}
+			}
+		}
+	})
+}
