@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 )
 
 // submitButton is the submit button of a page's form (the top bar's
@@ -87,6 +89,37 @@ func TestForms(t *testing.T) {
 		b.setToggle(t, "enabled", true)
 		b.fill(t, "daily_budget", "lots")
 		wantFieldError(t, b, "daily_budget", "amount")
+	})
+
+	t.Run("Spend Management's webhook: the secret is revealed with a working Copy button, and rotating asks first", func(t *testing.T) {
+		b.open(t, "/billing/spend-management")
+		b.fill(t, "webhook_url", "https://127.0.0.1:9/hooks/billing")
+		wantSuccess(t, b, "/billing/spend-management", "reveal it under Webhook")
+		if b.visible(t, "#signing-secret") {
+			t.Error("the secret shows before Reveal signing secret is pressed")
+		}
+		b.do(t, "reveal the secret", chromedp.Click(chromedp.CSS("details.secret summary")))
+		secret := b.text(t, "#signing-secret")
+		if !strings.HasPrefix(secret, "whsec_") || !b.visible(t, "#signing-secret") {
+			t.Errorf("the revealed secret is %q", secret)
+		}
+		if !b.visible(t, "button[data-copy]") {
+			t.Error("the Copy button stays hidden: copy.js did not run under the Content-Security-Policy")
+		}
+		if b.visible(t, "details.confirm form") {
+			t.Error("Rotate now shows before Rotate signing secret is pressed")
+		}
+		b.do(t, "ask to rotate", chromedp.Click(chromedp.CSS("details.confirm summary")))
+		if _, at := b.submit(t, "details.confirm form button[type=submit]"); at != "/billing/spend-management" {
+			t.Errorf("rotating led to %s", at)
+		}
+		if flash := b.text(t, ".flash-success"); !strings.Contains(flash, "The signing secret is rotated.") {
+			t.Errorf("after rotating: %q", flash)
+		}
+		b.do(t, "reveal the new secret", chromedp.Click(chromedp.CSS("details.secret summary")))
+		if got := b.text(t, "#signing-secret"); got == secret || !strings.HasPrefix(got, "whsec_") {
+			t.Errorf("after rotating the page holds %q, want a new secret", got)
+		}
 	})
 
 	t.Run("Spend Management saves a daily budget and an email threshold", func(t *testing.T) {

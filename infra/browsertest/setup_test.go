@@ -259,14 +259,14 @@ func (b *tab) attr(t *testing.T, id, name string) string {
 }
 
 // visible reports whether the first element matching the CSS selector is
-// rendered with a size and not hidden.
+// rendered with a size and not hidden, inside a closed <details> included.
 func (b *tab) visible(t *testing.T, selector string) bool {
 	t.Helper()
 	return b.eval(t, `(() => {
   const e = document.querySelector(`+js(selector)+`);
   if (!e) return false;
   const r = e.getBoundingClientRect();
-  return r.width > 0 && r.height > 0 && getComputedStyle(e).visibility !== 'hidden';
+  return r.width > 0 && r.height > 0 && e.checkVisibility({visibilityProperty: true});
 })()`) == "true"
 }
 

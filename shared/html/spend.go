@@ -18,6 +18,8 @@ type Delivery struct {
 	Status   string
 	Code     int
 	Attempts int
+	// Reason says why a delivery failed or waits for a retry.
+	Reason string
 }
 
 // SpendProps is the Spend Management page.
@@ -30,14 +32,15 @@ type SpendProps struct {
 	Yesterday money.Money
 	// Usage is the daily usage of the last 30 days, for the chart.
 	Usage map[string]money.Money
-	// WebhookURL is the saved URL; HasSecret says a signing secret exists.
-	WebhookURL string
-	HasSecret  bool
-	// NewSecret is a signing secret just created or rotated: shown once.
-	NewSecret  string
-	Deliveries []Delivery
-	Values     map[string]string
-	Errors     map[string]string
+	// WebhookURL is the saved URL. Secret is its signing secret, for admins
+	// only; PreviousUntil, when set, is until when the secret a rotation
+	// replaced signs too.
+	WebhookURL    string
+	Secret        string
+	PreviousUntil time.Time
+	Deliveries    []Delivery
+	Values        map[string]string
+	Errors        map[string]string
 }
 
 // SpendPage controls and monitors the organisation's credit usage: the
@@ -51,10 +54,6 @@ func SpendPage(p SpendProps) Node {
 	return Page(p.Page,
 		pageHeader("Spend Management", "Control and monitor your organization's credit usage and expenses."),
 		If(!admin, Div(Class("notice"), Text("Only admins can change Spend Management."))),
-		If(p.NewSecret != "", Div(Class("flash flash-info"), Role("status"),
-			P(Text("Your webhook signing secret. Copy it now: it is shown only once.")),
-			P(Code(ID("signing-secret"), Text(p.NewSecret))),
-		)),
 		Div(Class("card-grid"),
 			Section(Class("card"), Aria("labelledby", "consumed"),
 				H2(Class("card-title"), ID("consumed"), Text("Credit usage")),
@@ -85,16 +84,40 @@ func SpendPage(p SpendProps) Node {
 		If(p.WebhookURL != "", Section(Class("card"), Aria("labelledby", "webhook"),
 			H2(Class("card-title"), ID("webhook"), Text("Webhook")),
 			P(Text("Deliveries to "), Code(Text(p.WebhookURL)), Text(" are signed (Standard Webhooks: webhook-id, webhook-timestamp, webhook-signature with HMAC-SHA256).")),
+			If(admin && p.Secret != "", signingSecret(p.Secret, p.PreviousUntil)),
 			If(admin, Div(Class("card-footer"),
 				Form(Class("inline"), Method("post"), Action("/billing/spend-management/test"),
 					Button(Class("btn btn-secondary btn-sm"), Type("submit"), Text("Send test event"))),
-				Form(Class("inline"), Method("post"), Action("/billing/spend-management/rotate-secret"),
-					Button(Class("btn btn-secondary btn-sm"), Type("submit"), Text("Rotate signing secret"))),
+				// Rotating asks first: the disclosure says what happens, and
+				// its button rotates.
+				Details(Class("confirm"),
+					Summary(Class("btn btn-secondary btn-sm"), Text("Rotate signing secret")),
+					Div(Class("confirm-body"),
+						P(Text("A new secret signs deliveries at once. The current one keeps signing beside it for 24 hours, so your receiver can switch over without losing events.")),
+						Form(Class("inline"), Method("post"), Action("/billing/spend-management/rotate-secret"),
+							Button(Class("btn btn-danger btn-sm"), Type("submit"), Text("Rotate now"))),
+					),
+				),
 			)),
 		)),
+		If(admin && p.Secret != "", Script(Src("/static/copy.js"), Defer())),
 		H2(Text("Recent deliveries")),
 		deliveries(p.Deliveries),
 	)
+}
+
+// signingSecret reveals the webhook signing secret on request, with a copy
+// button (copy.js shows it; without JavaScript the secret can be selected).
+func signingSecret(secret string, previousUntil time.Time) Node {
+	return Group{
+		Details(Class("secret"),
+			Summary(Text("Reveal signing secret")),
+			P(Code(ID("signing-secret"), Text(secret)), Text(" "),
+				Button(Class("btn btn-secondary btn-sm"), Type("button"), Data("copy", "signing-secret"), Attr("hidden"), Text("Copy"))),
+		),
+		If(!previousUntil.IsZero(), P(Class("muted"), ID("previous-secret"),
+			Text("The secret this one replaced signs deliveries too until "), timestamp(previousUntil), Text("."))),
+	}
 }
 
 func budgetIfOn(s billing.SpendSettings) money.Money {
@@ -111,7 +134,8 @@ func deliveries(ds []Delivery) Node {
 	return Div(Class("table-wrap"), Table(Class("table table-stack"),
 		Caption(Text("The last 20 notifications, newest first. Times are UTC.")),
 		THead(Tr(Th(Scope("col"), Text("Time")), Th(Scope("col"), Text("Event")), Th(Scope("col"), Text("Channel")),
-			Th(Scope("col"), Text("Status")), Th(Scope("col"), Class("num"), Text("Response")), Th(Scope("col"), Class("num"), Text("Attempts")))),
+			Th(Scope("col"), Text("Status")), Th(Scope("col"), Class("num"), Text("Response")), Th(Scope("col"), Class("num"), Text("Attempts")),
+			Th(Scope("col"), Text("Reason")))),
 		TBody(Map(ds, func(d Delivery) Node {
 			badge := "badge badge-gray"
 			switch d.Status {
@@ -126,7 +150,8 @@ func deliveries(ds []Delivery) Node {
 			}
 			return Tr(labelled("Time", timestamp(d.Time)), labelled("Event", Text(d.Type)), labelled("Channel", Text(d.Channel)),
 				labelled("Status", Span(Class(badge), Text(d.Status))),
-				labelled("Response", Class("num"), Text(code)), labelled("Attempts", Class("num"), Text(strconv.Itoa(d.Attempts))))
+				labelled("Response", Class("num"), Text(code)), labelled("Attempts", Class("num"), Text(strconv.Itoa(d.Attempts))),
+				labelled("Reason", Text(d.Reason)))
 		})),
 	))
 }

@@ -242,7 +242,7 @@ func (n *Notifier) send(ctx context.Context, c deliveryRecord) (outcome, error) 
 		if _, err := parseWebhookURL(ep.URL, n.local); err != nil {
 			return outcome{err: describe(err), target: ep.URL}, nil
 		}
-		code, err := post(ctx, n.client, ep.URL, ep.Secret, c.EventID, n.now(), []byte(c.Event))
+		code, err := post(ctx, n.client, ep.URL, ep.SigningSecrets(n.now()), c.EventID, n.now(), []byte(c.Event))
 		if err != nil {
 			log.Warn("webhook not delivered", "host", hostOf(ep.URL), "status", code, "error", describe(err))
 			return outcome{statusCode: code, err: describe(err), target: ep.URL}, nil

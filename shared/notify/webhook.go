@@ -44,14 +44,20 @@ func Sign(secret, id string, timestamp int64, body []byte) (string, error) {
 }
 
 // post delivers a signed webhook: body to url with the id, the time of
-// this attempt and its signature. It returns the response's status code
-// (0 when there was none) and, for anything but a 2xx answer, an error
-// whose message is safe to record (see describe).
-func post(ctx context.Context, client *http.Client, url, secret, id string, at time.Time, body []byte) (int, error) {
-	sig, err := Sign(secret, id, at.Unix(), body)
-	if err != nil {
-		return 0, err
+// this attempt and its signature by each of secrets (Standard Webhooks
+// lists several, space-separated: after a rotation the old secret signs
+// too for a while). It returns the response's status code (0 when there
+// was none) and, for anything but a 2xx answer, an error whose message is
+// safe to record (see describe).
+func post(ctx context.Context, client *http.Client, url string, secrets []string, id string, at time.Time, body []byte) (int, error) {
+	sigs := make([]string, len(secrets))
+	for i, secret := range secrets {
+		var err error
+		if sigs[i], err = Sign(secret, id, at.Unix(), body); err != nil {
+			return 0, err
+		}
 	}
+	sig := strings.Join(sigs, " ")
 	ctx, cancel := context.WithTimeout(ctx, WebhookTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))

@@ -15,18 +15,37 @@ import (
 type WebhookEndpoint struct {
 	URL string
 	// Secret signs deliveries (Standard Webhooks: "whsec_" + base64 of 32
-	// random bytes). It is shown to the customer once, when created or
-	// rotated.
-	Secret  string
-	Updated time.Time
+	// random bytes). Admins can reveal it on the Spend Management page.
+	Secret string
+	// Previous is the secret a rotation replaced. It still signs
+	// deliveries, beside Secret, until PreviousUntil, so that receivers can
+	// switch without losing events.
+	Previous      string
+	PreviousUntil time.Time
+	Updated       time.Time
+}
+
+// SecretOverlap is how long a rotated-out signing secret keeps signing.
+const SecretOverlap = 24 * time.Hour
+
+// SigningSecrets are the secrets that sign a delivery at now: Secret, and
+// Previous until PreviousUntil.
+func (w WebhookEndpoint) SigningSecrets(now time.Time) []string {
+	if w.Previous != "" && now.Before(w.PreviousUntil) {
+		return []string{w.Secret, w.Previous}
+	}
+	return []string{w.Secret}
 }
 
 type webhookRecord struct {
-	PK      string    `dynamodbav:"PK"` // ORG#<org>
-	SK      string    `dynamodbav:"SK"` // WEBHOOK
-	URL     string    `dynamodbav:"url"`
-	Secret  string    `dynamodbav:"secret"`
-	Updated time.Time `dynamodbav:"updated"`
+	PK     string `dynamodbav:"PK"` // ORG#<org>
+	SK     string `dynamodbav:"SK"` // WEBHOOK
+	URL    string `dynamodbav:"url"`
+	Secret string `dynamodbav:"secret"`
+	// Previous signs too until PreviousUntil (see WebhookEndpoint).
+	Previous      string    `dynamodbav:"previous,omitempty"`
+	PreviousUntil time.Time `dynamodbav:"previous_until"`
+	Updated       time.Time `dynamodbav:"updated"`
 }
 
 const skWebhook = "WEBHOOK"
@@ -42,13 +61,13 @@ func (s *Store) Webhook(ctx context.Context, orgID string) (WebhookEndpoint, err
 	if err != nil {
 		return WebhookEndpoint{}, fmt.Errorf("webhook %s: %w", orgID, err)
 	}
-	return WebhookEndpoint{URL: r.URL, Secret: r.Secret, Updated: r.Updated}, nil
+	return WebhookEndpoint{URL: r.URL, Secret: r.Secret, Previous: r.Previous, PreviousUntil: r.PreviousUntil.UTC(), Updated: r.Updated}, nil
 }
 
 // SetWebhookURL sets (or, with "", removes) the organisation's webhook URL.
-// The first URL gets a new signing secret, which it returns (shown once);
-// changing the URL keeps the secret and returns "". The caller validates
-// the URL (https, not a private address).
+// The first URL gets a new signing secret, which it returns; changing the
+// URL keeps the secrets and returns "". The caller validates the URL
+// (https, not a private address).
 func (s *Store) SetWebhookURL(ctx context.Context, orgID, url string) (string, error) {
 	cur, err := s.Webhook(ctx, orgID)
 	if err != nil {
@@ -63,14 +82,18 @@ func (s *Store) SetWebhookURL(ctx context.Context, orgID, url string) (string, e
 		fresh = secret
 	}
 	rec := webhookRecord{PK: orgPK(orgID), SK: skWebhook, URL: url, Secret: secret, Updated: s.now().UTC()}
+	if fresh == "" {
+		rec.Previous, rec.PreviousUntil = cur.Previous, cur.PreviousUntil
+	}
 	if err := s.Items().Put(ctx, rec, false); err != nil {
 		return "", fmt.Errorf("set webhook %s: %w", orgID, err)
 	}
 	return fresh, nil
 }
 
-// RotateWebhookSecret replaces the signing secret and returns the new one
-// (shown once). It returns ENOTFOUND when no webhook URL is set.
+// RotateWebhookSecret replaces the signing secret and returns the new one.
+// The replaced secret keeps signing beside it for SecretOverlap. It returns
+// ENOTFOUND when no webhook URL is set.
 func (s *Store) RotateWebhookSecret(ctx context.Context, orgID string) (string, error) {
 	cur, err := s.Webhook(ctx, orgID)
 	if err != nil {
@@ -79,7 +102,9 @@ func (s *Store) RotateWebhookSecret(ctx context.Context, orgID string) (string, 
 	if cur.URL == "" {
 		return "", billing.Errorf(billing.ENOTFOUND, "Set a webhook URL first.")
 	}
-	rec := webhookRecord{PK: orgPK(orgID), SK: skWebhook, URL: cur.URL, Secret: NewWebhookSecret(), Updated: s.now().UTC()}
+	now := s.now().UTC()
+	rec := webhookRecord{PK: orgPK(orgID), SK: skWebhook, URL: cur.URL, Secret: NewWebhookSecret(), Updated: now,
+		Previous: cur.Secret, PreviousUntil: now.Add(SecretOverlap)}
 	if err := s.Items().Put(ctx, rec, false); err != nil {
 		return "", fmt.Errorf("rotate webhook secret %s: %w", orgID, err)
 	}

@@ -37,13 +37,13 @@ func TestAuditTrail(t *testing.T) {
 		{"Spend Management's budget and webhook URL, whose path is never recorded", func(t *testing.T) {
 			res := ann.post(t, "/billing/spend-management", url.Values{"enabled": {"on"}, "daily_budget": {"30"}, "email_threshold": {"15"},
 				"webhook_url": {"https://127.0.0.1:8443/hooks/tok_secret123"}})
-			if res.status != http.StatusOK {
+			if res.status != http.StatusSeeOther {
 				t.Fatalf("status %d:\n%s", res.status, res.text())
 			}
 		}, "ann@acme.test", "Spend Management",
 			`Daily budget: "$25.00" → "$30.00"; Webhook URL: (empty) → "https://127.0.0.1:8443/…"; webhook signing secret created`},
 		{"the webhook signing secret, rotated", func(t *testing.T) {
-			if res := ann.post(t, "/billing/spend-management/rotate-secret", nil); res.status != http.StatusOK {
+			if res := ann.post(t, "/billing/spend-management/rotate-secret", nil); res.status != http.StatusSeeOther {
 				t.Fatalf("status %d:\n%s", res.status, res.text())
 			}
 		}, "ann@acme.test", "Spend Management", "webhook signing secret rotated"},

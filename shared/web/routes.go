@@ -107,7 +107,7 @@ func Routes(d Deps) []Route {
 		{Function: "payment-methods", Method: http.MethodGet, Path: "/billing/payment-methods/new", Handler: handleAddCardForm(d.Payments, d.StripePublishableKey, d.Log)},
 		{Function: "spend-management", Method: http.MethodGet, Path: "/billing/spend-management", Handler: handleSpend(d.Store, d.Notify, d.Now, d.Log)},
 		{Function: "spend-management", Method: http.MethodPost, Path: "/billing/spend-management", Handler: handleSaveSpend(d.Store, d.Notify, d.Local, d.Now, d.Log)},
-		{Function: "spend-management", Method: http.MethodPost, Path: "/billing/spend-management/rotate-secret", Handler: handleRotateSecret(d.Store, d.Notify, d.Now, d.Log)},
+		{Function: "spend-management", Method: http.MethodPost, Path: "/billing/spend-management/rotate-secret", Handler: handleRotateSecret(d.Store, d.Now, d.Log)},
 		{Function: "spend-management", Method: http.MethodPost, Path: "/billing/spend-management/test", Handler: handleTestWebhook(d.Notify, d.Log)},
 		{Function: "credits", Method: http.MethodGet, Path: "/billing/credits", Handler: handleCreditsForm(d.Payments, d.Log)},
 		{Function: "credits", Method: http.MethodPost, Path: "/billing/credits", Handler: handleAddCredits(d.Payments, d.StripePublishableKey, d.PublicURL, d.Log)},

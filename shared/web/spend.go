@@ -33,13 +33,20 @@ func spendView(w http.ResponseWriter, r *http.Request, s *store.Store, n *notify
 	if err != nil {
 		return props, err
 	}
-	props.WebhookURL, props.HasSecret = hook.URL, hook.Secret != ""
+	props.WebhookURL = hook.URL
+	if sess.Role.CanChange() { // only admins may reveal the signing secret
+		props.Secret = hook.Secret
+		if len(hook.SigningSecrets(now)) > 1 {
+			props.PreviousUntil = hook.PreviousUntil
+		}
+	}
 	ds, err := n.Deliveries(r.Context(), sess.OrgID, 20)
 	if err != nil {
 		return props, err
 	}
 	for _, d := range ds {
-		props.Deliveries = append(props.Deliveries, html.Delivery{Time: d.Updated, Type: d.Type, Channel: d.Channel, Status: d.Status, Code: d.StatusCode, Attempts: d.Attempts})
+		props.Deliveries = append(props.Deliveries, html.Delivery{Time: d.Updated, Type: d.Type, Channel: d.Channel, Status: d.Status,
+			Code: d.StatusCode, Attempts: d.Attempts, Reason: d.Error})
 	}
 	return props, nil
 }
@@ -72,7 +79,7 @@ func handleSpend(s *store.Store, n *notify.Notifier, now func() time.Time, log *
 
 // handleSaveSpend saves the settings. The webhook URL is checked here
 // (https, not a private address) and again when dialling. A first webhook
-// URL gets a signing secret, shown once on the page that answers.
+// URL gets a signing secret, which admins reveal on the page.
 func handleSaveSpend(s *store.Store, n *notify.Notifier, local bool, now func() time.Time, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sess, _ := auth.FromContext(r.Context())
@@ -135,32 +142,20 @@ func handleSaveSpend(s *store.Store, n *notify.Notifier, local bool, now func() 
 			return
 		}
 		if secret != "" {
-			showSecret(w, r, s, n, now, log, secret, "Spend Management is saved.")
+			redirect(w, r, "/billing/spend-management", "success", "Spend Management is saved. Your webhook has a signing secret: reveal it under Webhook to copy it.")
 			return
 		}
 		redirect(w, r, "/billing/spend-management", "success", "Spend Management is saved.")
 	})
 }
 
-// showSecret answers with the page and a signing secret shown once, not
-// through a redirect: the secret never sits in a cookie or a URL.
-func showSecret(w http.ResponseWriter, r *http.Request, s *store.Store, n *notify.Notifier, now func() time.Time, log *slog.Logger, secret, msg string) {
-	props, err := spendView(w, r, s, n, now())
-	if err != nil {
-		renderError(w, r, log, err)
-		return
-	}
-	props.Values, props.NewSecret = spendValues(props.Settings, props.WebhookURL), secret
-	props.Page.Flash = html.Flash{Kind: "success", Message: msg}
-	renderStatus(w, r, log, http.StatusOK, html.SpendPage(props))
-}
-
-// handleRotateSecret replaces the webhook signing secret and shows the new
-// one once.
-func handleRotateSecret(s *store.Store, n *notify.Notifier, now func() time.Time, log *slog.Logger) http.Handler {
+// handleRotateSecret replaces the webhook signing secret, and redirects so
+// that reloading the page cannot rotate again. The old secret signs beside
+// the new one for store.SecretOverlap.
+func handleRotateSecret(s *store.Store, now func() time.Time, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sess, _ := auth.FromContext(r.Context())
-		secret, err := s.RotateWebhookSecret(r.Context(), sess.OrgID)
+		_, err := s.RotateWebhookSecret(r.Context(), sess.OrgID)
 		if billing.ErrorCode(err) == billing.ENOTFOUND {
 			redirect(w, r, "/billing/spend-management", "error", billing.ErrorMessage(err))
 			return
@@ -170,7 +165,8 @@ func handleRotateSecret(s *store.Store, n *notify.Notifier, now func() time.Time
 			return
 		}
 		recordChanges(r, s, log, auditSpend, billing.Changes{{What: "webhook signing secret rotated"}})
-		showSecret(w, r, s, n, now, log, secret, "The signing secret is rotated; deliveries are signed with the new one from now on.")
+		until := now().Add(store.SecretOverlap).UTC().Format("Jan 2, 2006 15:04 UTC")
+		redirect(w, r, "/billing/spend-management", "success", "The signing secret is rotated. Deliveries are signed with the new secret, and until "+until+" with the old one too, so your receiver can switch without losing events.")
 	})
 }
 

@@ -153,7 +153,7 @@ type deliveryRow struct {
 	time, event, channel, badge, status, code, attempts string
 }
 
-var deliveryRowPattern = regexp.MustCompile(`<tr><td data-label="[^"]*"><time datetime="([^"]+)">[^<]*</time></td><td data-label="[^"]*">([^<]*)</td><td data-label="[^"]*">([^<]*)</td><td data-label="[^"]*"><span class="([^"]*)">([^<]*)</span></td><td data-label="[^"]*" class="num">([^<]*)</td><td data-label="[^"]*" class="num">([^<]*)</td></tr>`)
+var deliveryRowPattern = regexp.MustCompile(`<tr><td data-label="[^"]*"><time datetime="([^"]+)">[^<]*</time></td><td data-label="[^"]*">([^<]*)</td><td data-label="[^"]*">([^<]*)</td><td data-label="[^"]*"><span class="([^"]*)">([^<]*)</span></td><td data-label="[^"]*" class="num">([^<]*)</td><td data-label="[^"]*" class="num">([^<]*)</td><td data-label="[^"]*">[^<]*</td></tr>`)
 
 func deliveryRows(body string) []deliveryRow {
 	var rows []deliveryRow
@@ -202,7 +202,7 @@ func (e *env) wantSpendState(t *testing.T, org string, want spendState) {
 }
 
 // saveWebhook saves url as the webhook URL through the form (other
-// settings as given) and returns the signing secret the answer shows.
+// settings as given) and returns the signing secret the page then reveals.
 func (b *browser) saveWebhook(t *testing.T, sp billing.SpendSettings, webhookURL string) string {
 	t.Helper()
 	budget, threshold := "", ""
@@ -212,10 +212,7 @@ func (b *browser) saveWebhook(t *testing.T, sp billing.SpendSettings, webhookURL
 	if sp.EmailThreshold > 0 {
 		threshold = sp.EmailThreshold.String()
 	}
-	res := b.post(t, spendPath, spendForm(sp.Enabled, budget, threshold, webhookURL))
-	if res.status != http.StatusOK {
-		t.Fatalf("saving the first webhook URL: status %d, want 200 showing the secret:\n%s", res.status, res.text())
-	}
+	res := b.redirected(t, b.post(t, spendPath, spendForm(sp.Enabled, budget, threshold, webhookURL)), spendPath, false)
 	secret, ok := shownSecret(t, res.body)
 	if !ok {
 		t.Fatalf("saving the first webhook URL shows no signing secret:\n%s", res.text())
@@ -435,33 +432,39 @@ func TestSpendSave(t *testing.T) {
 	})
 
 	var secret string
-	t.Run("the first webhook URL answers with the page showing its signing secret once", func(t *testing.T) {
-		res := admin.post(t, spendPath, spendForm(true, "20", "10", rcv.url()))
-		if res.status != http.StatusOK {
-			t.Fatalf("status %d (Location %q), want 200 with the secret, never a redirect", res.status, res.header.Get("Location"))
-		}
-		wantFlash(t, res, "success", "Spend Management is saved.")
+	t.Run("the first webhook URL gets a signing secret that an admin reveals on the page, never in a cookie or URL", func(t *testing.T) {
+		post := admin.post(t, spendPath, spendForm(true, "20", "10", rcv.url()))
+		res := admin.redirected(t, post, spendPath, false)
+		wantFlash(t, res, "success", "Spend Management is saved. Your webhook has a signing secret: reveal it under Webhook to copy it.")
 		var ok bool
 		if secret, ok = shownSecret(t, res.body); !ok {
 			t.Fatalf("no #signing-secret:\n%s", res.text())
 		}
 		saved.hook = store.WebhookEndpoint{URL: rcv.url(), Secret: secret}
 		e.wantSpendState(t, "acme", saved)
-		if !strings.Contains(res.text(), "Copy it now: it is shown only once.") {
-			t.Error("the page does not say the secret is shown once")
+		if !regexp.MustCompile(`<details class="secret"><summary>Reveal signing secret</summary><p><code id="signing-secret">`).MatchString(res.body) {
+			t.Error("the secret is not behind Reveal signing secret")
 		}
 		if cc := res.header.Get("Cache-Control"); !strings.Contains(cc, "no-store") {
 			t.Errorf("the page with the secret may be cached: Cache-Control %q", cc)
 		}
+		key := strings.TrimPrefix(secret, "whsec_")[:16]
 		for _, c := range admin.cookies() {
-			if strings.Contains(c.Value, strings.TrimPrefix(secret, "whsec_")[:16]) {
+			if strings.Contains(c.Value, key) {
 				t.Errorf("cookie %s holds the secret", c.Name)
 			}
 		}
+		if strings.Contains(post.header.Get("Location"), key) {
+			t.Error("the redirect's URL holds the secret")
+		}
+		viewer := e.signIn("acme", "viewer@acme.test", "viewer").get(spendPath)
+		if _, ok := shownSecret(t, viewer.body); ok || strings.Contains(viewer.body, key) {
+			t.Error("a viewer's page reveals the secret")
+		}
 
 		page := admin.get(spendPath)
-		if _, ok := shownSecret(t, page.body); ok || strings.Contains(page.body, strings.TrimPrefix(secret, "whsec_")) {
-			t.Error("a reload shows the secret again")
+		if again, _ := shownSecret(t, page.body); again != secret {
+			t.Errorf("a reload reveals %q, want the same secret", again)
 		}
 		for _, want := range []string{`type="url" value="` + rcv.url() + `"`, "<code>" + rcv.url() + "</code>",
 			`action="/billing/spend-management/test"`, `action="/billing/spend-management/rotate-secret"`} {
@@ -471,34 +474,40 @@ func TestSpendSave(t *testing.T) {
 		}
 	})
 
-	t.Run("changing the URL keeps the secret and does not show it", func(t *testing.T) {
+	t.Run("changing the URL keeps the secret", func(t *testing.T) {
 		other := rcv.srv.URL + "/other"
 		page := admin.redirected(t, admin.post(t, spendPath, spendForm(true, "20", "10", other)), spendPath, false)
-		if _, ok := shownSecret(t, page.body); ok {
-			t.Error("the secret is shown again")
+		wantFlash(t, page, "success", "Spend Management is saved.")
+		if got, _ := shownSecret(t, page.body); got != secret {
+			t.Errorf("the page reveals %q, want the same secret", got)
 		}
 		e.wantSpendState(t, "acme", spendState{spend: saved.spend, hook: store.WebhookEndpoint{URL: other, Secret: secret}})
 		admin.redirected(t, admin.post(t, spendPath, spendForm(true, "20", "10", rcv.url())), spendPath, false)
 	})
 
-	t.Run("rotating the secret shows the new one once, and deliveries are signed with it from then on", func(t *testing.T) {
-		res := admin.post(t, spendPath+"/rotate-secret", nil)
-		if res.status != http.StatusOK {
-			t.Fatalf("status %d, want 200 with the new secret", res.status)
+	t.Run("rotating asks first, redirects so that a reload cannot rotate again, and both secrets sign for 24 hours", func(t *testing.T) {
+		page := admin.get(spendPath)
+		if !regexp.MustCompile(`<details class="confirm"><summary class="btn btn-secondary btn-sm">Rotate signing secret</summary><div class="confirm-body"><p>[^<]*24 hours[^<]*</p><form class="inline" method="post" action="/billing/spend-management/rotate-secret">`).MatchString(page.body) {
+			t.Error("Rotate signing secret does not open a confirmation that says what happens")
 		}
-		wantFlash(t, res, "success", "The signing secret is rotated")
+		res := admin.redirected(t, admin.post(t, spendPath+"/rotate-secret", nil), spendPath, false)
+		until := lateInMonth.Add(24 * time.Hour).Format("Jan 2, 2006 15:04 UTC")
+		wantFlash(t, res, "success", "The signing secret is rotated. Deliveries are signed with the new secret, and until "+until+" with the old one too")
 		rotated, ok := shownSecret(t, res.body)
 		if !ok || rotated == secret {
-			t.Fatalf("rotating shows %q (shown: %v), want a new secret, not %q", rotated, ok, secret)
+			t.Fatalf("the page reveals %q (shown: %v), want a new secret, not %q", rotated, ok, secret)
+		}
+		if got, _ := element(res.body, "previous-secret"); !strings.Contains(got, until) {
+			t.Errorf("#previous-secret %q, want it to say the old secret signs until %s", got, until)
 		}
 		saved.hook.Secret = rotated
 		e.wantSpendState(t, "acme", saved)
-		if page := admin.get(spendPath); strings.Contains(page.body, strings.TrimPrefix(rotated, "whsec_")) {
-			t.Error("a reload shows the rotated secret again")
+		if again, _ := shownSecret(t, admin.get(spendPath).body); again != rotated {
+			t.Error("a reload changed the secret")
 		}
 
 		rcv.setSecret(rotated)
-		page := admin.redirected(t, admin.post(t, spendPath+"/test", nil), spendPath, false)
+		page = admin.redirected(t, admin.post(t, spendPath+"/test", nil), spendPath, false)
 		wantFlash(t, page, "success", "The test event was delivered.")
 		reqs := rcv.requests()
 		if len(reqs) != 1 {
@@ -507,8 +516,8 @@ func TestSpendSave(t *testing.T) {
 		if err := verifyWebhook(rotated, reqs[0].header, reqs[0].body, lateInMonth); err != nil {
 			t.Errorf("not signed with the rotated secret: %v", err)
 		}
-		if err := verifyWebhook(secret, reqs[0].header, reqs[0].body, lateInMonth); err == nil {
-			t.Error("still signed with the old secret")
+		if err := verifyWebhook(secret, reqs[0].header, reqs[0].body, lateInMonth); err != nil {
+			t.Errorf("not signed with the old secret within 24 hours of the rotation: %v", err)
 		}
 	})
 
@@ -526,7 +535,7 @@ func TestSpendSave(t *testing.T) {
 		e.wantSpendState(t, "acme", saved)
 	})
 
-	t.Run("a URL set again after removal gets a new secret, shown once", func(t *testing.T) {
+	t.Run("a URL set again after removal gets a new secret", func(t *testing.T) {
 		again := admin.saveWebhook(t, saved.spend, rcv.url())
 		if again == secret || again == saved.hook.Secret {
 			t.Error("the secret of the removed webhook came back")
@@ -595,6 +604,9 @@ func TestSpendTestEvent(t *testing.T) {
 		}
 		if rows := deliveryRows(page.body); fmt.Sprint(rows) != fmt.Sprint(want) {
 			t.Errorf("deliveries %+v, want %+v", rows, want)
+		}
+		if !strings.Contains(page.body, `<td data-label="Reason">The endpoint answered 500 Internal Server Error.</td>`) {
+			t.Error("the failed delivery's row does not say why it failed")
 		}
 		if n := len(rcv.requests()); n != 2 {
 			t.Errorf("the receiver got %d requests, want 2 (a test is not retried)", n)
