@@ -37,7 +37,11 @@ func (be *boundsEnv) post(amounts ...string) []string {
 	var evs []string
 	for _, a := range amounts {
 		be.seq++
-		evs = append(evs, fmt.Sprintf(`{"id":"evt-%d","org_id":"acme","amount":%q,"time":%q}`, be.seq, a, be.now.Format("2006-01-02T15:04:05Z07:00")))
+		amount, err := json.Marshal(a)
+		if err != nil {
+			be.t.Fatal(err)
+		}
+		evs = append(evs, fmt.Sprintf(`{"id":"evt-%d","org_id":"acme","amount":%s,"time":%q}`, be.seq, amount, be.now.Format("2006-01-02T15:04:05Z07:00")))
 	}
 	req, err := http.NewRequestWithContext(be.t.Context(), http.MethodPost, be.srv.URL+"/v1/usage", strings.NewReader(`{"events":[`+strings.Join(evs, ",")+`]}`))
 	if err != nil {
@@ -229,6 +233,64 @@ func TestUsageAPIBounds(t *testing.T) {
 			}
 		}
 		be.accepted = near("1")
+		be.checkReadable()
+	})
+}
+
+// FuzzUsageAPIAmounts posts fuzzed amounts through POST /v1/usage, starting
+// from fuzzed counters, and checks every outcome against the rules (an
+// amount counts iff it parses, is in 0 < a ≤ MaxUsageEvent and fits under
+// MaxUsageCounter in both counters) and that the account stays exact and
+// its pages and allowance answer. requests separates requests with '|' and
+// amounts with ','. go test runs the seeds; fuzz with
+// go test -run '^$' -fuzz FuzzUsageAPIAmounts ./shared/web/.
+func FuzzUsageAPIAmounts(f *testing.F) {
+	maxC := int64(billing.MaxUsageCounter)
+	f.Add(int64(0), int64(0), "5000000000000,5000000000000")
+	f.Add(int64(0), int64(0), "9223372036854.775807|0.000001")
+	f.Add(int64(0), int64(0), "10000,10000.000001,-1,0,1e3, 1")
+	f.Add(maxC-5_000_000, int64(0), "3,3,2,0.000001")
+	f.Add(int64(0), maxC-1_000_000, "0.5,0.6,0.5|0.000001")
+	f.Add(maxC, maxC, "0.000001")
+	f.Fuzz(func(t *testing.T, period, today int64, requests string) {
+		clamp := func(v int64) money.Money {
+			if v < 0 {
+				v = -(v + 1)
+			}
+			return money.Money(v % (maxC + 1))
+		}
+		var reqs [][]string
+		for r := range strings.SplitSeq(requests, "|") {
+			amounts := strings.Split(r, ",")
+			if len(amounts) > billing.MaxUsageEvents || len(reqs) == 5 {
+				t.Skip("more than a test's worth of events")
+			}
+			reqs = append(reqs, amounts)
+		}
+		be := newBoundsEnv(t)
+		p, d := clamp(period), clamp(today)
+		be.setCounter("usage_period", p)
+		be.setCounter("used_"+billing.Day(lateInMonth), d)
+		be.accepted = p
+		for i, amounts := range reqs {
+			want := make([]string, len(amounts))
+			for j, a := range amounts {
+				m, err := money.Parse(a)
+				np, perr := p.Add(m)
+				nd, derr := d.Add(m)
+				switch {
+				case err != nil || m <= 0 || m > billing.MaxUsageEvent:
+					want[j] = "rejected invalid_amount"
+				case perr != nil || derr != nil || np > billing.MaxUsageCounter || nd > billing.MaxUsageCounter:
+					want[j] = "rejected usage_limit"
+				default:
+					want[j], p, d = "accepted", np, nd
+				}
+			}
+			if got := be.post(amounts...); fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("request %d %q: %q, want %q", i+1, amounts, got, want)
+			}
+		}
 		be.checkReadable()
 	})
 }
