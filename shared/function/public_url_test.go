@@ -140,7 +140,7 @@ func TestPublicOrigin(t *testing.T) {
 	// stripe-mock, recording what it sends.
 	api := stripetest.Mock(t)
 	rec := &stripeRecorder{next: api.Client().Transport}
-	deps.Payments = payments.NewService(deps.Store, stripeprovider.New(stripetest.Client(api.URL, &http.Client{Transport: rec})), deps.Now, deps.Log)
+	deps.Payments = payments.NewService(deps.Store, stripeprovider.New(stripetest.Client(api.URL, &http.Client{Transport: rec})).WithCrypto(true), deps.Now, deps.Log)
 	lambda := gateway.Handler(web.Handler(deps, web.Routes(deps)))
 
 	admin := "billing_session=" + sessionCookie(t, auth.Session{OrgID: demo.OrgID, Email: "you@acme.test", Role: billing.RoleAdmin})
