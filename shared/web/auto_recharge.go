@@ -38,7 +38,17 @@ func autoRechargeView(w http.ResponseWriter, r *http.Request, s *store.Store, pa
 	if err != nil {
 		return props, err
 	}
-	props.PendingPayment = st.PendingPayment
+	if st.PendingPayment != "" {
+		// The engine clears it on its next run; until then a payment the
+		// customer has confirmed already is not offered again.
+		p, err := pay.TopUpPayment(r.Context(), sess.OrgID, st.PendingPayment)
+		if err != nil && billing.ErrorCode(err) != billing.ENOTFOUND {
+			return props, err
+		}
+		if err == nil && payments.NeedsCustomer(p) {
+			props.PendingPayment = st.PendingPayment
+		}
+	}
 	props.Attempts, err = s.RechargeAttempts(r.Context(), sess.OrgID, 10)
 	return props, err
 }

@@ -159,6 +159,9 @@ func TestRechargeNeedsConfirmation(t *testing.T) {
 	if b := e.books(t, "acme"); b.ledger != before.ledger+money.Dollars(25) || b.orders != before.orders+1 {
 		t.Errorf("ledger %v with %d orders, want $25 more in one order", b.ledger, b.orders)
 	}
+	if page := admin.get("/billing/auto-recharge"); strings.Contains(page.text(), "Your bank asks you to confirm") {
+		t.Error("the confirmed payment is still offered for confirmation")
+	}
 }
 
 // TestCryptoOnlyWhenApproved proves the Cryptocurrency option is offered
