@@ -207,6 +207,20 @@ func (s *Store) CreditPayment(ctx context.Context, orgID string, p PaymentCredit
 	return true, nil
 }
 
+// AddPaymentAlias records alias as another id of the payment credited as
+// paymentID (a checkout credited before its PaymentIntent was recorded
+// with it). An alias recorded before is left as it is.
+func (s *Store) AddPaymentAlias(ctx context.Context, orgID, alias, paymentID string) error {
+	if alias == "" || paymentID == "" || alias == paymentID {
+		return nil
+	}
+	err := s.Items().Put(ctx, aliasRecord{PK: orgPK(orgID), SK: prefixAlias + alias, PaymentID: paymentID}, true)
+	if err != nil && billing.ErrorCode(err) != billing.ECONFLICT {
+		return fmt.Errorf("payment alias %s: %w", alias, err)
+	}
+	return nil
+}
+
 // Credited is a payment credited to an organisation.
 type Credited struct {
 	PaymentID string // the id it was credited under

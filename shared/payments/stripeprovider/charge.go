@@ -113,7 +113,11 @@ func toPayment(pi *stripe.PaymentIntent) (payments.Payment, error) {
 	// A top-up is marked so by its purpose when created; an invoice's
 	// PaymentIntent and a crypto checkout's (credited under the session's
 	// id) are not top-ups, whatever their metadata says.
-	pay.TopUp = payments.IsTopUpPurpose(pay.Purpose) && pi.Invoice == nil && !slices.Contains(pi.PaymentMethodTypes, "crypto")
+	if slices.Contains(pi.PaymentMethodTypes, "crypto") {
+		// A crypto checkout's own payment, whatever older metadata says.
+		pay.Purpose = payments.PurposeCheckout
+	}
+	pay.TopUp = payments.IsTopUpPurpose(pay.Purpose) && pi.Invoice == nil
 	switch pi.Status {
 	case stripe.PaymentIntentStatusSucceeded:
 		pay.Status = payments.StatusSucceeded

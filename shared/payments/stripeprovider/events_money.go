@@ -95,6 +95,9 @@ func (ev *Events) applyRefund(ctx context.Context, typ string, raw json.RawMessa
 	if org == "" || err != nil {
 		return err
 	}
+	if err := ev.checkoutOf(ctx, org, pay); err != nil {
+		return err
+	}
 	refunds, err := ev.api.refunds(ctx, pay.ID)
 	if err != nil {
 		return err
@@ -161,6 +164,9 @@ func (ev *Events) applyDispute(ctx context.Context, typ string, raw json.RawMess
 		ev.log.Error("stripe dispute in a currency other than USD not applied", "org", org, "dispute", d.ID, "currency", d.Currency)
 		return nil
 	}
+	if err := ev.checkoutOf(ctx, org, pay); err != nil {
+		return err
+	}
 	amount := fromCents(d.Amount)
 	switch {
 	case typ == "charge.dispute.closed" && d.Status == stripe.DisputeStatusWon:
@@ -175,6 +181,37 @@ func (ev *Events) applyDispute(ctx context.Context, typ string, raw json.RawMess
 		return nil
 	}
 	return err
+}
+
+// checkoutOf makes sure the checkout a checkout's PaymentIntent paid is
+// credited, and known by that PaymentIntent, before a refund or dispute
+// of it is applied: the session is read from Stripe, so a refund reported
+// before the session's completion, or of a session credited before its
+// PaymentIntent was recorded with it, lands all the same. Any other
+// payment is left alone.
+func (ev *Events) checkoutOf(ctx context.Context, org string, pay payments.Payment) error {
+	if pay.Purpose != payments.PurposeCheckout {
+		return nil
+	}
+	params := &stripe.CheckoutSessionListParams{PaymentIntent: stripe.String(pay.ID)}
+	params.Context = ctx
+	it := ev.api.api.CheckoutSessions.List(params)
+	for it.Next() {
+		cs := it.CheckoutSession()
+		if cs.PaymentStatus != stripe.CheckoutSessionPaymentStatusPaid {
+			continue
+		}
+		c := payments.PaidCheckout{ID: cs.ID, PaymentID: pay.ID, CustomerID: customerID(cs.Customer), Currency: string(cs.Currency),
+			Amount: fromCents(cs.AmountTotal), OrgID: cs.Metadata[metaOrgID], Purpose: cs.Metadata[metaPurpose]}
+		if _, err := ev.svc.CheckoutPaid(ctx, org, c); err != nil {
+			return notOurs(err)
+		}
+		return ev.store.AddPaymentAlias(ctx, org, pay.ID, cs.ID)
+	}
+	if err := it.Err(); err != nil {
+		return wrap("list checkout sessions", err)
+	}
+	return nil
 }
 
 // cardOf names the card of a PaymentIntent for the order history, "Visa

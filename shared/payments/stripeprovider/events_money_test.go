@@ -204,20 +204,44 @@ func TestEventsRefunds(t *testing.T) {
 		}
 	})
 
-	t.Run("a refund of a crypto checkout debits the checkout once, and waits (Stripe retries) until the checkout is credited", func(t *testing.T) {
-		e := newEventsEnv(t)
-		e.stripe.addIntent(paymentIntent("pi_of_cs", 5000, "succeeded", "cus_acme",
-			map[string]string{"org_id": "acme", "purpose": payments.PurposeCheckout}, "crypto"))
-		e.stripe.addRefund("re_cs", "pi_of_cs", 2000, "succeeded")
-		refund := event(t, "evt_refund_cs", "charge.refunded", charge("pi_of_cs", 5000, 2000, "cus_acme"))
-		if err := e.events.Apply(t.Context(), refund); err == nil || e.recorded(refund.ID) {
-			t.Fatalf("a refund before its checkout was applied (%v); Stripe would not retry it", err)
+	t.Run("a refund of a crypto checkout debits the checkout once, in any order with the checkout's completion", func(t *testing.T) {
+		for _, refundFirst := range []bool{true, false} {
+			e := newEventsEnv(t)
+			e.stripe.addIntent(paymentIntent("pi_of_cs", 5000, "succeeded", "cus_acme",
+				map[string]string{"org_id": "acme", "purpose": payments.PurposeCheckout}, "crypto"))
+			cs := checkoutSession("cs_crypto", "paid", 5000, "cus_acme", addCredits, "pi_of_cs")
+			e.stripe.addSession("pi_of_cs", cs)
+			e.stripe.addRefund("re_cs", "pi_of_cs", 2000, "succeeded")
+			refund := event(t, "evt_refund_cs", "charge.refunded", charge("pi_of_cs", 5000, 2000, "cus_acme"))
+			completed := event(t, "evt_cs", "checkout.session.completed", cs)
+			evs := []stripe.Event{completed, refund, refund, completed}
+			if refundFirst {
+				evs = []stripe.Event{refund, completed, refund, completed}
+			}
+			for _, ev := range evs {
+				e.apply(ev)
+			}
+			e.wantBooks(t, "acme", map[string]money.Money{billing.DescFreeTrial: trialCredits,
+				"Stripe Checkout Session cs_crypto via Add Credits": money.Dollars(50), payments.RefundDescription("pi_of_cs"): -money.Dollars(20)})
 		}
-		e.apply(event(t, "evt_cs", "checkout.session.completed", checkoutSession("cs_crypto", "paid", 5000, "cus_acme", addCredits, "pi_of_cs")))
+	})
+
+	t.Run("a refund of a crypto checkout credited before its payment was recorded with it (older metadata) is debited once", func(t *testing.T) {
+		e := newEventsEnv(t)
+		// An older session's payment: purpose Add Credits, but a crypto one.
+		e.stripe.addIntent(paymentIntent("pi_of_cs", 5000, "succeeded", "cus_acme", addCredits, "crypto"))
+		cs := checkoutSession("cs_crypto", "paid", 5000, "cus_acme", addCredits, "pi_of_cs")
+		e.stripe.addSession("pi_of_cs", cs)
+		if _, err := e.store.CreditPayment(t.Context(), "acme", store.PaymentCredit{PaymentID: "cs_crypto", Amount: money.Dollars(50),
+			Description: "Stripe Checkout Session cs_crypto via Add Credits", Method: "Cryptocurrency"}); err != nil {
+			t.Fatal(err)
+		}
+		e.stripe.addRefund("re_cs", "pi_of_cs", 5000, "succeeded")
+		refund := event(t, "evt_refund_cs", "charge.refunded", charge("pi_of_cs", 5000, 5000, "cus_acme"))
 		e.apply(refund)
 		e.apply(refund)
 		e.wantBooks(t, "acme", map[string]money.Money{billing.DescFreeTrial: trialCredits,
-			"Stripe Checkout Session cs_crypto via Add Credits": money.Dollars(50), payments.RefundDescription("pi_of_cs"): -money.Dollars(20)})
+			"Stripe Checkout Session cs_crypto via Add Credits": money.Dollars(50), payments.RefundDescription("pi_of_cs"): -money.Dollars(50)})
 	})
 
 	t.Run("a refund of another customer's payment changes nothing", func(t *testing.T) {
@@ -343,6 +367,7 @@ func TestEventsReplayShuffled(t *testing.T) {
 		for _, pi := range []map[string]any{card, auto, lost, ofCS, inv} {
 			e.stripe.addIntent(pi)
 		}
+		e.stripe.addSession("pi_of_cs", checkoutSession("cs_crypto", "paid", 5000, "cus_acme", addCredits, "pi_of_cs"))
 		e.stripe.addRefund("re_1", "pi_card", 500, "succeeded")
 		e.stripe.addRefund("re_2", "pi_card", 1000, "succeeded")
 		e.stripe.addRefund("re_cs", "pi_of_cs", 2000, "succeeded")

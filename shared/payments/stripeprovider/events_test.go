@@ -41,6 +41,7 @@ type fakeStripe struct {
 	owners   map[string]string           // payment method → customer
 	intents  map[string]map[string]any   // PaymentIntent id → its JSON
 	refunds  map[string][]map[string]any // PaymentIntent id → its refunds' JSON
+	sessions map[string]map[string]any   // PaymentIntent id → its Checkout Session's JSON
 	calls    int
 	failing  bool // answer every request with Stripe's api_error
 }
@@ -51,6 +52,7 @@ func newFakeStripeAPI(t *testing.T) (*fakeStripe, *httptest.Server) {
 		owners:   map[string]string{"pm_new": "cus_acme"},
 		intents:  map[string]map[string]any{},
 		refunds:  map[string][]map[string]any{},
+		sessions: map[string]map[string]any{},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/customers/{id}", f.customer)
@@ -59,6 +61,7 @@ func newFakeStripeAPI(t *testing.T) (*fakeStripe, *httptest.Server) {
 	mux.HandleFunc("GET /v1/payment_methods/{id}", f.paymentMethod)
 	mux.HandleFunc("GET /v1/payment_intents/{id}", f.paymentIntent)
 	mux.HandleFunc("GET /v1/refunds", f.refundList)
+	mux.HandleFunc("GET /v1/checkout/sessions", f.sessionList)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		t.Errorf("unexpected Stripe request %s %s", r.Method, r.URL.Path)
 		f.missing(w)
@@ -188,6 +191,24 @@ func (f *fakeStripe) refundList(w http.ResponseWriter, r *http.Request) {
 	data := append([]map[string]any{}, f.refunds[r.URL.Query().Get("payment_intent")]...)
 	f.mu.Unlock()
 	f.reply(w, map[string]any{"object": "list", "url": "/v1/refunds", "has_more": false, "data": data})
+}
+
+func (f *fakeStripe) sessionList(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	data := []map[string]any{}
+	if cs, ok := f.sessions[r.URL.Query().Get("payment_intent")]; ok {
+		data = append(data, cs)
+	}
+	f.mu.Unlock()
+	f.reply(w, map[string]any{"object": "list", "url": "/v1/checkout/sessions", "has_more": false, "data": data})
+}
+
+// addSession makes Stripe know the Checkout Session its PaymentIntent pi
+// paid.
+func (f *fakeStripe) addSession(pi string, cs map[string]any) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sessions[pi] = cs
 }
 
 // addIntent makes Stripe know a PaymentIntent.
