@@ -3,10 +3,13 @@ package stripeprovider_test
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/acme/billing/shared/payments/stripetest"
 
@@ -14,6 +17,8 @@ import (
 	"github.com/acme/billing/shared/money"
 	"github.com/acme/billing/shared/payments"
 	"github.com/acme/billing/shared/payments/stripeprovider"
+	"github.com/acme/billing/shared/store"
+	"github.com/acme/billing/shared/store/storetest"
 )
 
 // newMockProvider returns a provider talking to an in-process stripe-mock
@@ -328,4 +333,78 @@ func TestConfirmOnSession(t *testing.T) {
 		t.Fatalf("requests %+v, want the read then POST /v1/payment_intents/pi_123/confirm", reqs)
 	}
 	wantForm(t, reqs[1], map[string]string{"payment_method": "pm_3184", "return_url": "https://billing.test/billing/credits/complete"})
+}
+
+// TestEventsRequestsAgainstStripeMock applies a charge.refunded and a
+// charge.dispute.created through Events on stripe-mock v0.203.0, so the
+// reads they make (the PaymentIntent with its card, its refunds) are
+// checked against Stripe's spec. stripe-mock's PaymentIntent is made a
+// succeeded $25 top-up of acme's customer on the way back.
+func TestEventsRequestsAgainstStripeMock(t *testing.T) {
+	p, rec := newMockProvider(t)
+	rec.patch = func(method, path string, body []byte) []byte {
+		if method != http.MethodGet || !strings.HasPrefix(path, "/v1/payment_intents/") {
+			return body
+		}
+		var pi map[string]any
+		if err := json.Unmarshal(body, &pi); err != nil {
+			return body
+		}
+		pi["customer"], pi["status"], pi["currency"], pi["amount"], pi["invoice"] = "cus_acme", "succeeded", "usd", 2500, nil
+		pi["metadata"] = map[string]string{"org_id": "acme", "purpose": payments.PurposeAddCredits}
+		pi["payment_method_types"] = []string{"card"}
+		b, err := json.Marshal(pi)
+		if err != nil {
+			return body
+		}
+		return b
+	}
+	st := storetest.New(t).Store(time.Now)
+	ctx := t.Context()
+	if err := st.CreateOrg(ctx, store.NewOrg{Org: billing.Org{ID: "acme", Name: "Acme"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.SetCustomerID(ctx, "acme", "cus_acme"); err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ev := stripeprovider.NewEvents(payments.NewService(st, p, time.Now, log), st, time.Now, log)
+	refunded := event(t, "evt_mock_refund", "charge.refunded", map[string]any{"id": "ch_123", "object": "charge", "amount": 2500,
+		"amount_refunded": 100, "currency": "usd", "customer": "cus_acme", "payment_intent": "pi_123", "status": "succeeded"})
+	if err := ev.Apply(ctx, refunded); err != nil {
+		t.Fatal(err)
+	}
+	reqs := rec.requests()
+	wantAccepted(t, reqs)
+	var paths []string
+	for _, r := range reqs {
+		paths = append(paths, r.Method+" "+r.Path+"?"+r.Form.Encode())
+	}
+	want := []string{"GET /v1/payment_intents/pi_123?expand%5B0%5D=payment_method", "GET /v1/refunds?payment_intent=pi_123"}
+	if strings.Join(paths, ",") != strings.Join(want, ",") {
+		t.Errorf("requests %q, want %q", paths, want)
+	}
+	acct, err := st.Account(ctx, "acme", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// stripe-mock's refund is $1.00 and succeeded: the $25 top-up is
+	// credited (the refund came first) and $1.00 of it debited.
+	if acct.Ledger != money.MustParse("24.00") {
+		t.Errorf("ledger %v, want 24.00", acct.Ledger)
+	}
+
+	disputed := event(t, "evt_mock_dispute", "charge.dispute.created", map[string]any{"id": "dp_123", "object": "dispute", "amount": 500,
+		"currency": "usd", "charge": "ch_123", "payment_intent": "pi_123", "status": "needs_response", "reason": "fraudulent"})
+	if err := ev.Apply(ctx, disputed); err != nil {
+		t.Fatal(err)
+	}
+	reqs = rec.requests()
+	wantAccepted(t, reqs)
+	if len(reqs) != 1 || reqs[0].Path != "/v1/payment_intents/pi_123" {
+		t.Errorf("requests %+v, want one read of the PaymentIntent", reqs)
+	}
+	if acct, err = st.Account(ctx, "acme", time.Now()); err != nil || acct.Ledger != money.MustParse("19.00") {
+		t.Errorf("ledger %v (%v), want 19.00 after the $5 dispute", acct.Ledger, err)
+	}
 }
