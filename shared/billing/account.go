@@ -24,6 +24,13 @@ type Account struct {
 	OverageLimit money.Money
 	// UsedToday is usage recorded on the current UTC day.
 	UsedToday money.Money
+	// OldestDue is the due date of the oldest unpaid invoice (zero when
+	// every invoice is paid), UnpaidDue what the unpaid invoices are owed.
+	OldestDue time.Time
+	UnpaidDue money.Money
+	// PastDue is PastDueAt at the time the account was read: Overage
+	// Protection counts as $0 while it holds (invariant 12).
+	PastDue bool
 
 	Spend        SpendSettings
 	AutoRecharge AutoRechargeSettings
@@ -82,7 +89,20 @@ func (s AutoRechargeSettings) Validate() error {
 const (
 	ReasonInsufficientCredits = "insufficient_credits"
 	ReasonDailyLimitReached   = "daily_limit_reached"
+	// ReasonPaymentOverdue: credit is used up and Overage Protection,
+	// which would cover more, is suspended by an invoice past due.
+	ReasonPaymentOverdue = "payment_overdue"
 )
+
+// PastDueGrace is how long after its due date an unpaid invoice makes its
+// organisation past due.
+const PastDueGrace = 7 * 24 * time.Hour
+
+// PastDueAt reports whether the organisation is past due at now: an invoice
+// unpaid PastDueGrace after its due date.
+func (a Account) PastDueAt(now time.Time) bool {
+	return !a.OldestDue.IsZero() && !now.Before(a.OldestDue.Add(PastDueGrace))
+}
 
 // Figures are the numbers of the Billing Overview, derived from an Account.
 type Figures struct {
@@ -99,6 +119,9 @@ type Figures struct {
 	Available money.Money
 	// Reason says why Available is zero, or is "" while usage is allowed.
 	Reason string
+	// OverageSuspended: the organisation is past due, so OverageLimit
+	// counts as $0 in Available.
+	OverageSuspended bool
 }
 
 // Allowed reports whether a new call may proceed: Available to Use > 0.
@@ -107,10 +130,13 @@ func (f Figures) Allowed() bool { return f.Available > 0 }
 // Figures computes the account figures:
 //
 //	Remaining = Ledger − UsagePeriod
-//	Available = max(0, min(Remaining + L, B − used today)), the B term only when Spend Management is on with a budget set.
+//	Available = max(0, min(Remaining + L, B − used today)), the B term only when Spend Management is on with a budget set,
+//	and L counted as $0 while the organisation is past due (PastDue).
 //
-// When nothing is available, Reason is ReasonInsufficientCredits if credit
-// (including the overage line) is exhausted, else ReasonDailyLimitReached.
+// When nothing is available, Reason is ReasonPaymentOverdue if credit is
+// exhausted only because the overage line is suspended,
+// ReasonInsufficientCredits if credit (including the line) is exhausted,
+// else ReasonDailyLimitReached.
 // Sums saturate instead of overflowing, so extreme values stay ordered.
 func (a Account) Figures() Figures {
 	f := Figures{
@@ -122,13 +148,19 @@ func (a Account) Figures() Figures {
 		DailyBudget:  a.Spend.DailyBudget,
 		UsedToday:    a.UsedToday,
 	}
-	credit := add(f.Remaining, f.OverageLimit)
+	line := f.OverageLimit
+	if a.PastDue && line > 0 {
+		line, f.OverageSuspended = 0, true
+	}
+	credit := add(f.Remaining, line)
 	avail := credit
 	if f.DailyLimitOn {
 		avail = min(avail, sub(a.Spend.DailyBudget, a.UsedToday))
 	}
 	f.Available = max(avail, 0)
 	switch {
+	case credit <= 0 && f.OverageSuspended && add(f.Remaining, f.OverageLimit) > 0:
+		f.Reason = ReasonPaymentOverdue
 	case credit <= 0:
 		f.Reason = ReasonInsufficientCredits
 	case f.Available <= 0:

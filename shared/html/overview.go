@@ -35,6 +35,7 @@ const (
 	helpAvailable      = "The total number of credits available to you right now."
 	reasonInsufficient = "New usage is blocked: your remaining credits and overage protection are used up. Add usage credits to continue."
 	reasonDailyLimit   = "New usage is blocked until 00:00 UTC: today's usage has reached your daily hard limit."
+	reasonOverdue      = "New usage is blocked: your credits are used up, and Overage Protection is suspended while an invoice is past due."
 )
 
 // OverviewPage is the snapshot of the organisation's financial status and
@@ -45,6 +46,7 @@ func OverviewPage(p OverviewProps) Node {
 	return Page(p.Page,
 		pageHeader("Overview", "A snapshot of your organization's financial status and related settings.",
 			If(p.Page.Session.Role.CanChange(), A(Class("btn btn-primary"), Href("/billing/credits"), Text("Add credits")))),
+		unpaidBanner(p.Account),
 		blocked(f.Reason),
 		Div(Class("card-grid"),
 			Section(Class("card"), Aria("labelledby", "credit-balance"),
@@ -78,8 +80,27 @@ func OverviewPage(p OverviewProps) Node {
 	)
 }
 
+// unpaidBanner tells of money owed: the unpaid invoices' total and the
+// oldest's due date, with Pay now; past due, that Overage Protection is
+// suspended until they are paid.
+func unpaidBanner(a billing.Account) Node {
+	if a.UnpaidDue <= 0 {
+		return nil
+	}
+	pay := A(Class("btn btn-primary btn-sm"), Href("/billing/invoices"), Text("Pay now"))
+	if a.PastDue {
+		return Div(Class("flash flash-error"), Role("status"), ID("unpaid-banner"),
+			Text("Your invoice is past due: "), amount(a.UnpaidDue), Text(" was due on "), date(a.OldestDue),
+			Text(". Overage Protection is suspended until it is paid. "), pay)
+	}
+	return Div(Class("flash flash-info"), Role("status"), ID("unpaid-banner"),
+		amount(a.UnpaidDue), Text(" is due on "), date(a.OldestDue), Text(". "), pay)
+}
+
 func blocked(reason string) Node {
 	switch reason {
+	case billing.ReasonPaymentOverdue:
+		return Div(Class("flash flash-error"), Role("status"), Text(reasonOverdue), Text(" "), A(Href("/billing/invoices"), Text("Pay now")))
 	case billing.ReasonInsufficientCredits:
 		return Div(Class("flash flash-error"), Role("status"), Text(reasonInsufficient), Text(" "), A(Href("/billing/credits"), Text("Add usage credits")))
 	case billing.ReasonDailyLimitReached:
@@ -104,6 +125,7 @@ func overage(f billing.Figures) Node {
 	return Div(Class("figure"),
 		Dt(ID("overage-protection-label"), Text("Overage Protection")),
 		Dd(Class("figure-value"), ID("overage-protection"), Aria("labelledby", "overage-protection-label"), amount(f.OverageLimit)),
+		If(f.OverageSuspended, Dd(Class("field-error"), ID("overage-suspended"), Text("Suspended while an invoice is past due."))),
 		If(f.OverageLimit > 0, Group{
 			Dd(Class("figure-help"), ID("overage-used"), Text("Overage used "), amount(used), Text(" of "), amount(f.OverageLimit)),
 			Dd(meter(percent(used, f.OverageLimit), "Overage Protection in use")),

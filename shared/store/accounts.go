@@ -146,7 +146,9 @@ func accountFrom(orgID string, item map[string]types.AttributeValue, now time.Ti
 	if err != nil {
 		return billing.Account{}, fmt.Errorf("read account %s: %w", orgID, err)
 	}
-	return rec.account(days[billing.Day(now)]), nil
+	acct := rec.account(days[billing.Day(now)])
+	acct.PastDue = acct.PastDueAt(now)
+	return acct, nil
 }
 
 // usedDays returns the used_<day> attributes of an ACCOUNT item by day.

@@ -190,6 +190,9 @@ func (s *Store) CloseCycle(ctx context.Context, inv Invoice, ledger money.Money)
 	reasons := cancelReasons(err)
 	switch {
 	case err == nil:
+		if err := s.refreshUnpaid(ctx, org); err != nil {
+			return Invoice{}, false, fmt.Errorf("close cycle %s: %w", org, err)
+		}
 		return rec.invoice(), true, nil
 	case conditionFailed(reasons, 0):
 		// Closed before: by a concurrent run, or by this very request
@@ -197,6 +200,10 @@ func (s *Store) CloseCycle(ctx context.Context, inv Invoice, ledger money.Money)
 		closed, err := s.InvoiceOfPeriod(ctx, org, inv.Period)
 		if err != nil {
 			return Invoice{}, false, err
+		}
+		// A retry also completes the refresh a failure cut short.
+		if err := s.refreshUnpaid(ctx, org); err != nil {
+			return Invoice{}, false, fmt.Errorf("close cycle %s: %w", org, err)
 		}
 		return closed, closed.ID == inv.ID, nil
 	case conditionFailed(reasons, 2):
@@ -300,9 +307,21 @@ type InvoiceChange struct {
 // ChangeInvoice applies ch to the organisation's invoice id and reports
 // whether it changed the status: false when the invoice had reached a
 // final state (a webhook and the synchronous answer both report one
-// payment, or events arrive out of order). It returns ENOTFOUND for an
+// payment, or events arrive out of order). A change with a status also
+// refreshes the account's unpaid invoices (changed or not, so that a retry
+// completes a refresh a failure cut short). It returns ENOTFOUND for an
 // unknown invoice.
 func (s *Store) ChangeInvoice(ctx context.Context, orgID, id string, ch InvoiceChange) (bool, error) {
+	changed, err := s.changeInvoice(ctx, orgID, id, ch)
+	if err == nil && ch.Status != "" {
+		if err := s.refreshUnpaid(ctx, orgID); err != nil {
+			return changed, fmt.Errorf("change invoice %s/%s: %w", orgID, id, err)
+		}
+	}
+	return changed, err
+}
+
+func (s *Store) changeInvoice(ctx context.Context, orgID, id string, ch InvoiceChange) (bool, error) {
 	exists := expression.AttributeExists(expression.Name(AttrPK))
 	if ch.Status != "" {
 		// A fresh builder: builders share their operations when copied.

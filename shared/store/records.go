@@ -53,6 +53,13 @@ type accountRecord struct {
 	RechargeThreshold money.Money `dynamodbav:"recharge_threshold"`
 	RechargeAmount    money.Money `dynamodbav:"recharge_amount"`
 	RechargeCap       money.Money `dynamodbav:"recharge_cap"`
+
+	// The unpaid invoices, kept here by refreshUnpaid so that one read of
+	// this item answers an allowance: the due date of the oldest (zero
+	// when none), their total due, and a revision that orders refreshes.
+	OldestDue time.Time   `dynamodbav:"oldest_due"`
+	UnpaidDue money.Money `dynamodbav:"unpaid_due"`
+	UnpaidRev int64       `dynamodbav:"unpaid_rev"`
 }
 
 func (r accountRecord) account(usedToday money.Money) billing.Account {
@@ -64,6 +71,8 @@ func (r accountRecord) account(usedToday money.Money) billing.Account {
 		UsagePeriod:  r.UsagePeriod,
 		OverageLimit: r.OverageLimit,
 		UsedToday:    usedToday,
+		OldestDue:    r.OldestDue.UTC(),
+		UnpaidDue:    r.UnpaidDue,
 		Spend: billing.SpendSettings{
 			Enabled:        r.SpendEnabled,
 			DailyBudget:    r.DailyBudget,
