@@ -17,8 +17,8 @@ LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
 run:
 	$(GO) run ./infra/local
 
-## test: lint, all tests with the race detector (the browser tests in Chromium too), and a short fuzz run of money parsing
-test: chromium lint unit fuzz
+## test: lint, all tests with the race detector (the browser tests in Chromium too, the template checks after the real SAM transform), and a short fuzz run of money parsing
+test: chromium samtranslator lint unit fuzz
 
 # chromium: Debian's Chromium for the browser tests (infra/browsertest), installed when missing.
 .PHONY: chromium
@@ -30,6 +30,17 @@ chromium:
 	apt-get update || { echo "make test: cannot install chromium: 'apt-get update' failed with exit code $$? (its messages are above)" >&2; exit 1; }; \
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium || { echo "make test: cannot install chromium: 'apt-get install chromium' failed with exit code $$? (its messages are above)" >&2; exit 1; }; \
 	command -v chromium >/dev/null 2>&1 || { echo "make test: apt-get installed chromium, but 'chromium' is still not on PATH" >&2; exit 1; }
+
+# samtranslator: python3 with aws-sam-translator, which the template checks
+# (infra/templatecheck) run template.yaml through; cfn-lint brings it, so
+# that is what is installed (with pip, for the user) when it is missing.
+.PHONY: samtranslator
+samtranslator:
+	@python3 -c 'import samtranslator' >/dev/null 2>&1 && exit 0; \
+	command -v python3 >/dev/null 2>&1 || { echo "make test: the template checks (infra/templatecheck) run template.yaml through the real SAM transform with python3, which is not on PATH: install Python 3 with pip (Debian: apt-get install python3-pip), then make test again" >&2; exit 1; }; \
+	echo "python3 cannot import samtranslator, which the template checks need: installing cfn-lint (it brings aws-sam-translator) with 'python3 -m pip install --user cfn-lint'"; \
+	python3 -m pip install --user cfn-lint || { echo "make test: cannot install cfn-lint: 'python3 -m pip install --user cfn-lint' failed (its messages are above); install it in a virtual environment instead (python3 -m venv ~/.venv/billing && . ~/.venv/billing/bin/activate && pip install cfn-lint) and run make test from that shell" >&2; exit 1; }; \
+	python3 -c 'import samtranslator' || { echo "make test: pip installed cfn-lint, but python3 still cannot import samtranslator" >&2; exit 1; }
 
 unit:
 	BROWSER_TESTS=required $(GO) test -race -count=1 ./...
