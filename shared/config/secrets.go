@@ -77,7 +77,9 @@ func (c Config) LoadSecrets(ctx context.Context, client secrets.Getter, now func
 }
 
 // parseStripeSecret parses {"secret_key": "sk_…", "webhook_secret":
-// "whsec_…"}. Its errors never quote the value.
+// "whsec_…"}. The webhook secret may be empty (before the endpoint is
+// registered): the webhook then answers that it is not configured. Its
+// errors never quote the value.
 func parseStripeSecret(v string) (stripeSecret, error) {
 	var s stripeSecret
 	if err := json.Unmarshal([]byte(v), &s); err != nil {
@@ -87,8 +89,8 @@ func parseStripeSecret(v string) (stripeSecret, error) {
 	if !strings.HasPrefix(s.SecretKey, "sk_") && !strings.HasPrefix(s.SecretKey, "rk_") {
 		errs = append(errs, errors.New(`"secret_key" must be a Stripe secret key (sk_…) or restricted key (rk_…)`))
 	}
-	if !strings.HasPrefix(s.WebhookSecret, "whsec_") {
-		errs = append(errs, errors.New(`"webhook_secret" must be a Stripe webhook signing secret (whsec_…)`))
+	if s.WebhookSecret != "" && !strings.HasPrefix(s.WebhookSecret, "whsec_") {
+		errs = append(errs, errors.New(`"webhook_secret" must be a Stripe webhook signing secret (whsec_…), or empty until the endpoint is registered`))
 	}
 	return s, errors.Join(errs...)
 }

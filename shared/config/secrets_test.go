@@ -118,6 +118,27 @@ func TestSecretsRotation(t *testing.T) {
 		}
 	})
 
+	t.Run("a Stripe secret without its webhook secret yet starts, and the webhook secret arrives with a later rotation", func(t *testing.T) {
+		sm, clk, _, _ := load(t)
+		sm.Put(stripeARN, stripeJSON("sk_test_first", ""))
+		c, err := config.Load(awsEnv(nil), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := c.LoadSecrets(t.Context(), sm.Client(), clk.Now, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.StripeKey() != "sk_test_first" || s.StripeWebhookSecret() != "" {
+			t.Errorf("key %q, webhook %q", s.StripeKey(), s.StripeWebhookSecret())
+		}
+		sm.Put(stripeARN, stripeJSON("sk_test_first", "whsec_registered"))
+		clk.Advance(secrets.DefaultMaxAge)
+		if got := s.StripeWebhookSecret(); got != "whsec_registered" {
+			t.Errorf("webhook secret %q after it was put, want whsec_registered", got)
+		}
+	})
+
 	t.Run("at cold start a failing endpoint or a malformed secret is a clear error, without the value", func(t *testing.T) {
 		c, err := config.Load(awsEnv(nil), false)
 		if err != nil {
