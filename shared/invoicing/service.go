@@ -255,3 +255,22 @@ func (s *Service) PaymentRefunded(ctx context.Context, orgID, paymentID, provide
 	}
 	return billing.Errorf(billing.ENOTFOUND, "No invoice was paid by payment %s.", paymentID)
 }
+
+// InvoiceRefunded records a refund of the payment of the organisation's
+// invoice invoiceID on it, once per refundID; the prepaid balance is not
+// touched. It returns ENOTFOUND when the organisation has no such
+// invoice.
+func (s *Service) InvoiceRefunded(ctx context.Context, orgID, invoiceID, paymentID, refundID string, amount money.Money) error {
+	if _, err := s.store.Invoice(ctx, orgID, invoiceID); err != nil {
+		return err
+	}
+	added, err := s.store.AddInvoiceRefund(ctx, orgID, store.InvoiceRefund{InvoiceID: invoiceID, RefundID: refundID, PaymentID: paymentID,
+		Amount: amount, Created: s.now()})
+	if err != nil {
+		return fmt.Errorf("refund of invoice %s: %w", invoiceID, err)
+	}
+	if added {
+		s.log.Info("invoice payment refunded", "org", orgID, "invoice", invoiceID, "refund", refundID, "amount", amount.String())
+	}
+	return nil
+}

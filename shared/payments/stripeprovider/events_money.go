@@ -130,7 +130,19 @@ func (ev *Events) invoiceRefunded(ctx context.Context, org string, pay payments.
 		ev.log.Info("stripe refund of a payment that is not a top-up; the balance is unchanged", "org", org, "payment", pay.ID, "refund", r.ID)
 		return nil
 	}
-	err := ev.invoices.PaymentRefunded(ctx, org, pay.ID, pay.InvoiceID, r.ID, fromCents(r.Amount))
+	// Our invoice is named in the Stripe invoice's metadata: read it, so
+	// a refund reported before the invoice's own events lands all the same.
+	params := &stripe.InvoiceParams{}
+	params.Context = ctx
+	inv, err := ev.api.api.Invoices.Get(pay.InvoiceID, params)
+	if err != nil && !isMissing(err) {
+		return wrap("get invoice", err)
+	}
+	if err == nil && inv.Metadata[metaInvoiceID] != "" && (inv.Metadata[metaOrgID] == "" || inv.Metadata[metaOrgID] == org) {
+		err = ev.invoices.InvoiceRefunded(ctx, org, inv.Metadata[metaInvoiceID], pay.ID, r.ID, fromCents(r.Amount))
+	} else {
+		err = ev.invoices.PaymentRefunded(ctx, org, pay.ID, pay.InvoiceID, r.ID, fromCents(r.Amount))
+	}
 	if notOurs(err) == nil && err != nil {
 		ev.log.Warn("stripe refund of an invoice payment of no invoice of ours", "org", org, "payment", pay.ID, "refund", r.ID)
 		return nil

@@ -204,6 +204,28 @@ func TestEventsRefunds(t *testing.T) {
 		}
 	})
 
+	t.Run("a refund of an invoice's payment reported before any event of the invoice lands on it, found by the Stripe invoice's metadata", func(t *testing.T) {
+		e := newEventsEnv(t)
+		inv := e.openInvoice(t)
+		e.stripe.mu.Lock()
+		e.stripe.invoices["in_1"] = map[string]any{"id": "in_1", "object": "invoice", "customer": "cus_acme", "status": "paid",
+			"metadata": map[string]string{"org_id": "acme", "invoice_id": inv.ID}}
+		e.stripe.mu.Unlock()
+		e.stripe.addIntent(invoicePayment("pi_inv", 2000, "cus_acme"))
+		e.stripe.addRefund("re_inv", "pi_inv", 2000, "succeeded")
+		ledger, _ := e.ledger("acme")
+		refund := event(t, "evt_refund_inv", "charge.refunded", charge("pi_inv", 2000, 2000, "cus_acme"))
+		e.apply(refund)
+		e.apply(refund)
+		got, err := e.store.Invoice(t.Context(), "acme", inv.ID)
+		if err != nil || got.Refunded != money.Dollars(20) {
+			t.Errorf("invoice %+v, %v; want $20.00 refunded", got, err)
+		}
+		if after, _ := e.ledger("acme"); after != ledger {
+			t.Errorf("ledger %v → %v: an invoice refund touched the prepaid balance", ledger, after)
+		}
+	})
+
 	t.Run("a refund of a crypto checkout debits the checkout once, in any order with the checkout's completion", func(t *testing.T) {
 		for _, refundFirst := range []bool{true, false} {
 			e := newEventsEnv(t)

@@ -42,6 +42,7 @@ type fakeStripe struct {
 	intents  map[string]map[string]any   // PaymentIntent id → its JSON
 	refunds  map[string][]map[string]any // PaymentIntent id → its refunds' JSON
 	sessions map[string]map[string]any   // PaymentIntent id → its Checkout Session's JSON
+	invoices map[string]map[string]any   // Stripe invoice id → its JSON
 	calls    int
 	failing  bool // answer every request with Stripe's api_error
 }
@@ -53,6 +54,7 @@ func newFakeStripeAPI(t *testing.T) (*fakeStripe, *httptest.Server) {
 		intents:  map[string]map[string]any{},
 		refunds:  map[string][]map[string]any{},
 		sessions: map[string]map[string]any{},
+		invoices: map[string]map[string]any{},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/customers/{id}", f.customer)
@@ -62,6 +64,7 @@ func newFakeStripeAPI(t *testing.T) (*fakeStripe, *httptest.Server) {
 	mux.HandleFunc("GET /v1/payment_intents/{id}", f.paymentIntent)
 	mux.HandleFunc("GET /v1/refunds", f.refundList)
 	mux.HandleFunc("GET /v1/checkout/sessions", f.sessionList)
+	mux.HandleFunc("GET /v1/invoices/{id}", f.invoice)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		t.Errorf("unexpected Stripe request %s %s", r.Method, r.URL.Path)
 		f.missing(w)
@@ -201,6 +204,17 @@ func (f *fakeStripe) sessionList(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Unlock()
 	f.reply(w, map[string]any{"object": "list", "url": "/v1/checkout/sessions", "has_more": false, "data": data})
+}
+
+func (f *fakeStripe) invoice(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	inv, ok := f.invoices[r.PathValue("id")]
+	f.mu.Unlock()
+	if !ok {
+		f.missing(w)
+		return
+	}
+	f.reply(w, inv)
 }
 
 // addSession makes Stripe know the Checkout Session its PaymentIntent pi

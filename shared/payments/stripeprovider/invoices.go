@@ -186,6 +186,8 @@ type InvoiceUpdater interface {
 	// PaymentRefunded records a refund of an invoice's payment on the
 	// invoice, once per refund id; ENOTFOUND for no invoice of ours.
 	PaymentRefunded(ctx context.Context, orgID, paymentID, providerInvoiceID, refundID string, amount money.Money) error
+	// InvoiceRefunded records it on our invoice invoiceID.
+	InvoiceRefunded(ctx context.Context, orgID, invoiceID, paymentID, refundID string, amount money.Money) error
 }
 
 // WithInvoices makes ev apply invoice.* events to our invoices through u
