@@ -381,11 +381,28 @@ func TestEventsReplayShuffled(t *testing.T) {
 		payments.RefundDescription("pi_of_cs"):                  -money.Dollars(20),
 		"Stripe Checkout Session cs_async via Add Credits":      money.Dollars(30),
 	}
+	want[billing.DescAppliedCredit] = -trialCredits // the invoice each round closes applies the trial credits
 	seed := time.Now().UnixNano()
 	t.Logf("shuffle seed %d", seed)
 	rng := rand.New(rand.NewPCG(uint64(seed), 12))
 	for round := range 4 {
 		e := newEventsEnv(t)
+		ours := e.openInvoice(t)
+		bus := events.NewBus(slog.New(slog.NewTextHandler(e.logs, nil)))
+		e.events.WithPublisher(bus)
+		failedPI := paymentIntent("pi_inv_failed", 2000, "requires_payment_method", "cus_acme", map[string]string{})
+		failedPI["invoice"] = "in_1"
+		e.stripe.addIntent(failedPI)
+		paid := stripeInvoiceOf(ours, "pi_inv")
+		paid["status"], paid["paid"], paid["amount_paid"] = "paid", true, 2000
+		e.stripe.mu.Lock()
+		e.stripe.invoices["in_1"] = paid
+		e.stripe.mu.Unlock()
+		set := append(append([]delivery{}, set...),
+			delivery{"evt_22", "invoice.payment_failed", stripeInvoiceOf(ours, "pi_inv_failed")},
+			delivery{"evt_23", "invoice.payment_action_required", stripeInvoiceOf(ours, "")},
+			delivery{"evt_24", "invoice.paid", paid},
+		)
 		for _, pi := range []map[string]any{card, auto, lost, ofCS, inv} {
 			e.stripe.addIntent(pi)
 		}
@@ -429,6 +446,19 @@ func TestEventsReplayShuffled(t *testing.T) {
 				t.Errorf("round %d: %s not recorded", round, d.id)
 			}
 		}
+		got, err := e.store.Invoice(t.Context(), "acme", ours.ID)
+		if err != nil || got.Status != store.InvoicePaid || got.Refunded != money.Dollars(40) {
+			t.Errorf("round %d: invoice %+v, %v; want paid with $40.00 refunded", round, got, err)
+		}
+		notices := 0
+		for _, p := range bus.Published() {
+			if p.DetailType == stripeprovider.TypeInvoiceActionRequired {
+				notices++
+			}
+		}
+		if notices != 1 {
+			t.Errorf("round %d: %d invoice notices, want 1", round, notices)
+		}
 	}
 }
 
@@ -453,13 +483,17 @@ func (e *eventsEnv) openInvoice(t *testing.T) store.Invoice {
 	return inv
 }
 
+// stripeInvoiceOf is Stripe's invoice in_1 of our invoice inv, open,
+// paid by PaymentIntent pi when set.
+func stripeInvoiceOf(inv store.Invoice, pi string) map[string]any {
+	return map[string]any{"id": "in_1", "object": "invoice", "customer": "cus_acme", "amount_due": 2000, "amount_paid": 0,
+		"currency": "usd", "status": "open", "collection_method": "charge_automatically", "payment_intent": orNull(pi),
+		"metadata": map[string]string{"org_id": "acme", "invoice_id": inv.ID}, "livemode": false, "created": time.Now().Unix(),
+		"hosted_invoice_url": "https://invoice.stripe.com/i/acct_1/test_1", "last_finalization_error": nil}
+}
+
 func TestInvoicePaymentEvents(t *testing.T) {
-	stripeInv := func(inv store.Invoice, pi string) map[string]any {
-		return map[string]any{"id": "in_1", "object": "invoice", "customer": "cus_acme", "amount_due": 2000, "amount_paid": 0,
-			"currency": "usd", "status": "open", "collection_method": "charge_automatically", "payment_intent": orNull(pi),
-			"metadata": map[string]string{"org_id": "acme", "invoice_id": inv.ID}, "livemode": false, "created": time.Now().Unix(),
-			"hosted_invoice_url": "https://invoice.stripe.com/i/acct_1/test_1", "last_finalization_error": nil}
-	}
+	stripeInv := stripeInvoiceOf
 
 	t.Run("invoice.payment_failed shows the PaymentIntent's last_payment_error", func(t *testing.T) {
 		e := newEventsEnv(t)
