@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -211,6 +212,76 @@ func TestUsageAPIBodyLimit(t *testing.T) {
 		e := decodeJSON[apiErrorAnswer](t, res)
 		if res.status != http.StatusBadRequest || e.Error.Code != "invalid_request" || !strings.Contains(e.Error.Message, "body is larger than 532 KB") {
 			t.Errorf("status %d, error %+v; want 400 naming the limit", res.status, e.Error)
+		}
+	})
+}
+
+// FuzzUsageAPIBody posts fuzzed bodies to POST /v1/usage and checks that
+// the strict reading never errs to one side: every answer is 200 or a 400
+// naming the problem with nothing recorded, and what it accepts
+// encoding/json reads as the same events (it is a stricter reading of the
+// same grammar), with Usage This Period the sum of the accepted amounts.
+// go test runs the seeds; fuzz with
+// go test -run '^$' -fuzz FuzzUsageAPIBody ./shared/web/.
+func FuzzUsageAPIBody(f *testing.F) {
+	at := lateInMonth.Format(time.RFC3339)
+	one := `{"events":[` + rawEvent("evt-1", "1") + `]}`
+	for _, seed := range []string{
+		one,
+		`{"events":[` + rawEvent("x-\xff", "5") + `,` + rawEvent("x-\xfe", "5") + `,` + rawEvent(`\ud800`, "1") + `]}`,
+		`{"events":[` + rawEvent(`p-\ud83d\ude00`, "2") + `,` + rawEvent("p-😀", "2") + `]}`,
+		one + "x",
+		`{"events":[],"events":[` + rawEvent("evt-1", "1") + `]}`,
+		`{"EVENTS":[` + rawEvent("evt-1", "1") + `]}`,
+		`{"events":[{"id":"a","org_id":"acme","amount":"1","amount":"2","time":"` + at + `"}]}`,
+		`{"events":[{"id":"a","Org_Id":"acme","amount":"1","time":"` + at + `"}]}`,
+		`{"events":[{"id":"a","org_id":"acme","amount":"1","time":"` + at + `","extra":1}]}`,
+		`{"events":null}`, `null`, ``, `{"events":[1]}`,
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		api := newUsageAPI(t, lateInMonth, usageAPIOptions{})
+		res := api.callDirect(http.MethodPost, "/v1/usage", "Bearer "+usageKey, body)
+		switch res.status {
+		case http.StatusBadRequest:
+			if e := decodeJSON[apiErrorAnswer](t, res); e.Error.Code != "invalid_request" || e.Error.Message == "" {
+				t.Errorf("400 with %+v, want invalid_request naming the problem", e.Error)
+			}
+			if p := api.usagePeriod("acme"); p != 0 {
+				t.Errorf("a refused body recorded %v", p)
+			}
+			return
+		case http.StatusOK:
+		default:
+			t.Fatalf("status %d, want 200 or 400: %s", res.status, res.body)
+		}
+		var std struct {
+			Events []struct {
+				ID     string `json:"id"`
+				OrgID  string `json:"org_id"`
+				Amount string `json:"amount"`
+			} `json:"events"`
+		}
+		dec := json.NewDecoder(strings.NewReader(body))
+		if err := dec.Decode(&std); err != nil {
+			t.Fatalf("accepted a body encoding/json refuses (%v): %q", err, body)
+		}
+		ans := decodeJSON[usageAnswer](t, res)
+		if len(ans.Results) != len(std.Events) {
+			t.Fatalf("%d results, encoding/json reads %d events: %q", len(ans.Results), len(std.Events), body)
+		}
+		var accepted money.Money
+		for i, r := range ans.Results {
+			if r.Reason != billing.RejectInvalidID && r.ID != std.Events[i].ID {
+				t.Errorf("event %d: id %q, encoding/json reads %q", i, r.ID, std.Events[i].ID)
+			}
+			if r.Status == "accepted" && std.Events[i].OrgID == "acme" {
+				accepted += money.MustParse(std.Events[i].Amount)
+			}
+		}
+		if p := api.usagePeriod("acme"); p != accepted {
+			t.Errorf("Usage This Period %v, want the accepted %v", p, accepted)
 		}
 	})
 }
