@@ -233,11 +233,11 @@ func decodeUsageBody(body []byte) ([]usageEventJSON, error) {
 	var events []usageEventJSON
 	seen := map[string]bool{}
 	for dec.More() {
-		key, err := objectKey(dec, "", []string{"events"}, seen)
-		if err != nil {
+		// "events" is the only key, so objectKey returning means it.
+		if _, err := objectKey(dec, "", []string{"events"}, seen); err != nil {
 			return nil, err
 		}
-		_ = key // "events" is the only key
+		var err error
 		if events, err = decodeEvents(dec); err != nil {
 			return nil, err
 		}
@@ -267,7 +267,7 @@ func decodeEvents(dec *json.Decoder) ([]usageEventJSON, error) {
 	var events []usageEventJSON
 	for dec.More() {
 		if len(events) == billing.MaxUsageEvents {
-			return events[:0:0], errors.New("events must hold 1 to 100 events")
+			return nil, errors.New("events must hold 1 to 100 events")
 		}
 		e, err := decodeEvent(dec, fmt.Sprintf("events[%d]", len(events)))
 		if err != nil {
