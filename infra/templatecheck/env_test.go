@@ -67,6 +67,8 @@ var envNeeds = map[string]envNeed{
 	"STRIPE_SECRET_KEY":      {SamLocal: true},
 	"STRIPE_WEBHOOK_SECRET":  {SamLocal: true},
 	"STRIPE_PUBLISHABLE_KEY": {Deps: []string{"StripePublishableKey"}},
+	// Only Add Usage Credits offers and creates crypto top-ups.
+	"STRIPE_CRYPTO": {Functions: []string{"credits"}},
 	// Only the notifier sends email (Notify.Handle and RetryDue); the Spend
 	// Management page uses the notifier for test webhooks and the delivery
 	// list, never email.

@@ -57,8 +57,9 @@ var calls = withSecrets(map[string][]string{
 	"auth": slices.Concat(reads, writes),
 	// Usage events and allowances: item reads and conditional writes, no
 	// queries; threshold crossings go to EventBridge.
-	"usage":          {getItem, batchGetItem, putItem, updateItem, conditionCheck, putEvents},
-	"stripe-webhook": slices.Concat(reads, writes),
+	"usage": {getItem, batchGetItem, putItem, updateItem, conditionCheck, putEvents},
+	// A payment the bank wants confirmed is a notice for the notifier.
+	"stripe-webhook": slices.Concat(reads, writes, []string{putEvents}),
 	// Jobs over every organisation (listed in a partition, not an index).
 	"daily-reset":   slices.Concat(reads, writes),
 	"invoicing":     slices.Concat(reads, writes),

@@ -51,6 +51,10 @@ const (
 	EnvStripePublic   = "STRIPE_PUBLISHABLE_KEY"
 	EnvStripeWebhook  = "STRIPE_WEBHOOK_SECRET"
 	EnvEmailFrom      = "EMAIL_FROM"
+	// EnvStripeCrypto ("on" or "off", default off) offers crypto top-ups
+	// through Stripe: set it on only once the Stripe account is approved
+	// for crypto payments. The local sandbox always offers them.
+	EnvStripeCrypto = "STRIPE_CRYPTO"
 
 	// Secrets in AWS mode: the ARNs of Secrets Manager secrets, read at run
 	// time (never the secret values in the Lambda's environment).
@@ -107,6 +111,8 @@ type Config struct {
 	StripeSecretKey      string
 	StripePublishableKey string
 	StripeWebhookSecret  string
+	// StripeCrypto offers crypto top-ups through Stripe (EnvStripeCrypto).
+	StripeCrypto bool
 	// EmailFrom is the sender of notification emails (SES, AWS mode).
 	EmailFrom string
 	// OIDC is the sign-in with an OpenID Connect provider (AWS mode; not
@@ -166,6 +172,13 @@ func Load(getenv func(string) string, local bool) (Config, error) {
 		}
 	} else if getenv(EnvSessionKey) != "" {
 		errs = append(errs, fmt.Errorf("set %s or %s, not both: in AWS the session keys come from the secret", EnvSessionSecretARN, EnvSessionKey))
+	}
+	switch getenv(EnvStripeCrypto) {
+	case "on":
+		c.StripeCrypto = true
+	case "", "off":
+	default:
+		errs = append(errs, fmt.Errorf("%s must be on or off", EnvStripeCrypto))
 	}
 	if c.TrialCredits, err = amount(getenv, EnvTrialCredits, "10.00"); err != nil {
 		errs = append(errs, err)
@@ -355,7 +368,7 @@ func (c Config) Deps(ctx context.Context, log *slog.Logger, now func() time.Time
 	var provider payments.Provider = payments.Unconfigured{}
 	switch {
 	case sec.StripeKey != nil:
-		provider = stripeprovider.New(NewStripeClient(sec.StripeKey, nil))
+		provider = stripeprovider.New(NewStripeClient(sec.StripeKey, nil)).WithCrypto(c.StripeCrypto)
 	case c.Local:
 		provider = sandbox.New(st, now, "/billing/credits/checkout/")
 	}
@@ -380,7 +393,7 @@ func (c Config) Deps(ctx context.Context, log *slog.Logger, now func() time.Time
 		Usage:        usage.NewService(st, pub, now, log),
 		UsageAPIKey:  c.UsageAPIKey,
 		Payments:     pay,
-		StripeEvents: stripeprovider.NewEvents(pay, st, now, log).WithInvoices(inv),
+		StripeEvents: stripeprovider.NewEvents(pay, st, now, log).WithInvoices(inv).WithPublisher(pub),
 		Invoicing:    inv,
 		Recharge:     recharge.New(st, pay, pub, now, log),
 		Notify:       notify.New(st, mailer, nil, now, log, c.Local).WithPublicURL(c.PublicURL),
