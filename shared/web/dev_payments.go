@@ -19,7 +19,7 @@ import (
 // handleDevPayments lists the organisation's sandbox card payments (top-up
 // orders and paid invoices) with the operator's refund and dispute
 // actions. Local mode only.
-func handleDevPayments(s *store.Store, log *slog.Logger) http.Handler {
+func handleDevPayments(svc *payments.Service, s *store.Store, log *slog.Logger) http.Handler {
 	return page(log, func(w http.ResponseWriter, r *http.Request) (g.Node, error) {
 		sess, _ := auth.FromContext(r.Context())
 		orders, err := s.Orders(r.Context(), sess.OrgID)
@@ -31,14 +31,31 @@ func handleDevPayments(s *store.Store, log *slog.Logger) http.Handler {
 			return nil, err
 		}
 		props := html.DevPaymentsProps{Page: pageProps(w, r, "/billing/invoices")}
+		// Only payments the sandbox made can be refunded or disputed here;
+		// the demo's seeded history has none behind it.
+		sandboxed := func(id string) (bool, error) {
+			_, err := svc.OwnPayment(r.Context(), sess.OrgID, id)
+			if billing.ErrorCode(err) == billing.ENOTFOUND {
+				return false, nil
+			}
+			return err == nil, err
+		}
 		for _, o := range orders {
-			if strings.HasPrefix(o.ID, "pi_") {
+			ok, err := sandboxed(o.ID)
+			if err != nil {
+				return nil, err
+			}
+			if ok && strings.HasPrefix(o.ID, "pi_") {
 				props.Payments = append(props.Payments, html.DevPayment{ID: o.ID, What: "Top-up " + o.Method, Amount: o.Amount,
 					Refunded: o.Refunded(), Disputed: o.Disputed()})
 			}
 		}
 		for _, inv := range invoices {
-			if inv.PaymentID != "" && inv.Status == store.InvoicePaid {
+			ok, err := sandboxed(inv.PaymentID)
+			if err != nil {
+				return nil, err
+			}
+			if ok && inv.Status == store.InvoicePaid {
 				props.Payments = append(props.Payments, html.DevPayment{ID: inv.PaymentID, What: "Invoice " + inv.ID, Amount: inv.Due, Refunded: inv.Refunded})
 			}
 		}

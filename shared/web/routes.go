@@ -143,7 +143,7 @@ func LocalRoutes(d Deps) []Route {
 		{Function: "local", Method: http.MethodGet, Path: "/dev/login", Handler: handleDevLogin(d.Store, d.Sessions, d.NewOrg, d.Now, d.Log), Access: AccessPublic},
 		{Function: "local", Method: http.MethodGet, Path: "/dev/outbox", Handler: handleOutbox(d.Store, d.Log)},
 		{Function: "local", Method: http.MethodPost, Path: "/dev/close-cycle", Handler: handleCloseCycle(d.Invoicing, d.Now, d.Log)},
-		{Function: "local", Method: http.MethodGet, Path: "/dev/payments", Handler: handleDevPayments(d.Store, d.Log)},
+		{Function: "local", Method: http.MethodGet, Path: "/dev/payments", Handler: handleDevPayments(d.Payments, d.Store, d.Log)},
 		{Function: "local", Method: http.MethodPost, Path: "/dev/payments/{id}/refund", Handler: handleDevRefund(d.Payments, d.Invoicing, d.Log)},
 		{Function: "local", Method: http.MethodPost, Path: "/dev/payments/{id}/dispute", Handler: handleDevDispute(d.Payments, d.Log)},
 		{Function: "local", Method: http.MethodPost, Path: "/billing/tax/{id}/verify", Handler: handleVerifyTaxID(d.Store, d.Payments, d.Log)},

@@ -243,7 +243,7 @@ func TestDevRefundsAndDisputes(t *testing.T) {
 		wantFlash(t, admin.redirected(t, res, "/billing/invoices", false), "success", "was refunded")
 	}
 	res := admin.post(t, "/dev/payments/"+pay+"/refund", url.Values{"amount": {"1"}})
-	wantFlash(t, admin.redirected(t, res, "/billing/invoices", false), "error", "at most $0.00")
+	wantFlash(t, admin.redirected(t, res, "/billing/invoices", false), "error", "is refunded in full: nothing is left to refund.")
 	if b := e.books(t, "acme"); b.ledger != start.ledger-money.Dollars(50) || b.count(payments.RefundDescription(pay)) != 2 {
 		t.Errorf("after refunding $50: ledger %v (want %v), history %q", b.ledger, start.ledger-money.Dollars(50), b.history)
 	}
@@ -266,5 +266,28 @@ func TestDevRefundsAndDisputes(t *testing.T) {
 	}
 	if b := e.books(t, "acme"); b.ledger != before.ledger {
 		t.Errorf("after winning: ledger %v, want %v", b.ledger, before.ledger)
+	}
+}
+
+// TestDevPaymentsListsOnlySandboxPayments: the demo's seeded top-ups have no
+// sandbox payment behind them, so /dev/payments offers no refund or dispute
+// of them (those would answer "No such payment").
+func TestDevPaymentsListsOnlySandboxPayments(t *testing.T) {
+	e := newEnv(t, lateInMonth)
+	e.seed()
+	admin := e.signIn("acme", "you@acme.test", "admin")
+	page := admin.get("/dev/payments")
+	if page.status != http.StatusOK || strings.Contains(page.body, "pi_3QDemo") {
+		t.Errorf("status %d; the seeded top-ups are offered for refund:\n%s", page.status, page.text())
+	}
+	admin.addCard(t, "Jenny Rosen", "4242424242424242", "12", expYear)
+	token, _ := admin.creditsForm(t)
+	var card string
+	for _, c := range admin.cards(t) {
+		card = c.id
+	}
+	admin.post(t, "/billing/credits", url.Values{"token": {token}, "amount": {"20"}, "method": {card}})
+	if page := admin.get("/dev/payments"); !strings.Contains(page.body, `action="/dev/payments/pi_sandbox_`) {
+		t.Errorf("the sandbox top-up is not offered:\n%s", page.text())
 	}
 }

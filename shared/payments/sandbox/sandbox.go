@@ -445,6 +445,8 @@ func (p *Provider) Refund(ctx context.Context, paymentID string, amount money.Mo
 	switch {
 	case pay.Status != payments.StatusSucceeded:
 		return pay, nil, billing.FieldError("amount", "Only a succeeded payment can be refunded.")
+	case refunded >= pay.Amount:
+		return pay, nil, billing.FieldError("amount", "%s is refunded in full: nothing is left to refund.", paymentID)
 	case amount <= 0 || amount%money.Cent != 0 || amount > pay.Amount-refunded:
 		return pay, nil, billing.FieldError("amount", "Enter an amount in whole cents, at most %s.", (pay.Amount - refunded).Display())
 	}
