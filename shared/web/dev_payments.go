@@ -63,21 +63,31 @@ func handleDevPayments(svc *payments.Service, s *store.Store, log *slog.Logger) 
 	})
 }
 
+// sandboxPayment is the organisation's sandbox payment the request's path
+// names; when there is none it answers the request and reports false.
+func sandboxPayment(w http.ResponseWriter, r *http.Request, svc *payments.Service, log *slog.Logger) (*sandbox.Provider, auth.Session, payments.Payment, bool) {
+	sess, _ := auth.FromContext(r.Context())
+	sb, ok := svc.Provider().(*sandbox.Provider)
+	if !ok {
+		renderError(w, r, log, billing.Errorf(billing.ENOTFOUND, "Refunds and disputes here are for sandbox payments only."))
+		return nil, sess, payments.Payment{}, false
+	}
+	pay, err := svc.OwnPayment(r.Context(), sess.OrgID, r.PathValue("id"))
+	if err != nil {
+		renderError(w, r, log, err)
+		return nil, sess, payments.Payment{}, false
+	}
+	return sb, sess, pay, true
+}
+
 // handleDevRefund refunds part or all of one of the organisation's sandbox
 // payments, as an operator does in Stripe's Dashboard, and applies it as
 // Stripe's charge.refunded would: a top-up's refund is debited once per
 // refund, an invoice's shows on the invoice. Local mode only.
 func handleDevRefund(svc *payments.Service, inv *invoicing.Service, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sb, ok := svc.Provider().(*sandbox.Provider)
+		sb, sess, pay, ok := sandboxPayment(w, r, svc, log)
 		if !ok {
-			renderError(w, r, log, billing.Errorf(billing.ENOTFOUND, "Refunds here are for sandbox payments only."))
-			return
-		}
-		sess, _ := auth.FromContext(r.Context())
-		pay, err := svc.OwnPayment(r.Context(), sess.OrgID, r.PathValue("id"))
-		if err != nil {
-			renderError(w, r, log, err)
 			return
 		}
 		amount, err := money.ParseInput(strings.TrimSpace(r.PostFormValue("amount")))
@@ -113,15 +123,8 @@ func handleDevRefund(svc *payments.Service, inv *invoicing.Service, log *slog.Lo
 // at once, credited back when won. Local mode only.
 func handleDevDispute(svc *payments.Service, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sb, ok := svc.Provider().(*sandbox.Provider)
+		sb, sess, pay, ok := sandboxPayment(w, r, svc, log)
 		if !ok {
-			renderError(w, r, log, billing.Errorf(billing.ENOTFOUND, "Disputes here are for sandbox payments only."))
-			return
-		}
-		sess, _ := auth.FromContext(r.Context())
-		pay, err := svc.OwnPayment(r.Context(), sess.OrgID, r.PathValue("id"))
-		if err != nil {
-			renderError(w, r, log, err)
 			return
 		}
 		outcome := r.PostFormValue("outcome")
