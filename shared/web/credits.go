@@ -87,10 +87,15 @@ func handleAddCredits(svc *payments.Service, stripeKey, publicURL string, log *s
 			if err != nil {
 				return err
 			}
-			switch top.Payment.Status {
-			case payments.StatusSucceeded:
+			switch {
+			case top.Payment.Amount != amount:
+				// The token was used before, for another amount: the
+				// provider returned that payment and charged nothing now.
+				redirect(w, r, "/billing/credits", "info", "This form was already submitted: its payment of "+top.Payment.Amount.Display()+
+					" (payment "+top.Payment.ID+") stands, and nothing more was charged. To add "+amount.Display()+", fill in the form again.")
+			case top.Payment.Status == payments.StatusSucceeded:
 				redirect(w, r, "/billing/credits", "success", amount.Display()+" was added to your balance (payment "+top.Payment.ID+").")
-			case payments.StatusRequiresAction:
+			case top.Payment.Status == payments.StatusRequiresAction:
 				allowStripeJS(w)
 				renderStatus(w, r, log, http.StatusOK, html.ConfirmPaymentPage(html.ConfirmPaymentProps{
 					Page: pageProps(w, r, "/billing/credits"), StripeKey: stripeKey, ClientSecret: top.Payment.ClientSecret, Amount: amount}))

@@ -291,3 +291,26 @@ func TestDevPaymentsListsOnlySandboxPayments(t *testing.T) {
 		t.Errorf("the sandbox top-up is not offered:\n%s", page.text())
 	}
 }
+
+// TestResubmittedTokenTellsTheTruth: a form's token charges once; sent
+// again with another amount, the answer says what was charged, not the new
+// amount.
+func TestResubmittedTokenTellsTheTruth(t *testing.T) {
+	e := newEnv(t, lateInMonth)
+	e.seed()
+	admin := e.signIn("globex", "you@globex.test", "admin")
+	admin.addCard(t, "Jenny Rosen", "4242424242424242", "12", expYear)
+	card := admin.cards(t)[0].id
+	token, _ := admin.creditsForm(t)
+	before := e.books(t, "globex")
+
+	first := admin.redirected(t, admin.post(t, "/billing/credits", url.Values{"token": {token}, "amount": {"10"}, "method": {card}}), "/billing/credits", false)
+	wantFlash(t, first, "success", "$10.00 was added to your balance")
+	again := admin.redirected(t, admin.post(t, "/billing/credits", url.Values{"token": {token}, "amount": {"5000"}, "method": {card}}), "/billing/credits", false)
+	if kind, msg := flash(again.body); kind != "info" || !strings.Contains(msg, "already submitted: its payment of $10.00") || strings.Contains(msg, "$5,000.00 was added") {
+		t.Errorf("flash %s %q, want it to say the first $10.00 stands and nothing more was charged", kind, msg)
+	}
+	if after := e.books(t, "globex"); after.ledger != before.ledger+money.Dollars(10) || after.orders != before.orders+1 {
+		t.Errorf("ledger %v with %d orders, want %v with %d: one $10 charge", after.ledger, after.orders, before.ledger+money.Dollars(10), before.orders+1)
+	}
+}
