@@ -403,6 +403,26 @@ func TestAddCreditsByCard(t *testing.T) {
 		wantNotFound(t, err)
 		e.wantUnchanged("acme", before)
 	})
+	t.Run("a 3-D Secure return of a payment the bank has not confirmed, or refused, credits nothing", func(t *testing.T) {
+		e := newService(t, "acme")
+		card := e.addCard("acme", "4000002760003184") // requires authentication
+		top, err := e.svc.AddCreditsByCard(ctx, "acme", money.Dollars(25), card.ID, "tok-3ds-refused", ret)
+		if err != nil || top.Payment.Status != payments.StatusRequiresAction {
+			t.Fatalf("AddCreditsByCard = %+v, %v; want a payment that requires action", top.Payment, err)
+		}
+		before := e.books("acme")
+		if pay, err := e.svc.ConfirmReturn(ctx, "acme", top.Payment.ID); err != nil || pay.Status != payments.StatusRequiresAction {
+			t.Errorf("ConfirmReturn before authentication = %+v, %v", pay, err)
+		}
+		e.wantUnchanged("acme", before)
+		if _, err := e.sb.Authenticate(ctx, top.Payment.ID, false); err != nil {
+			t.Fatal(err)
+		}
+		if pay, err := e.svc.ConfirmReturn(ctx, "acme", top.Payment.ID); err != nil || pay.Status == payments.StatusSucceeded {
+			t.Errorf("ConfirmReturn after a refused authentication = %+v, %v", pay, err)
+		}
+		e.wantUnchanged("acme", before)
+	})
 }
 
 func TestCards(t *testing.T) {

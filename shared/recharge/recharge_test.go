@@ -3,6 +3,7 @@ package recharge_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"regexp"
 	"slices"
@@ -675,6 +676,41 @@ func TestMonthlyCap(t *testing.T) {
 			t.Errorf("%d recharges, want 3", n)
 		}
 	})
+}
+
+// TestMonthlyCapBoundary: a recharge is charged only when it fits whole
+// under the cap (month total + amount ≤ cap), with caps that are not a
+// multiple of the amount.
+func TestMonthlyCapBoundary(t *testing.T) {
+	for _, c := range []struct {
+		cap     int64
+		charged int
+	}{
+		{cap: 60, charged: 2}, // a third $25 would make $75
+		{cap: 74, charged: 2},
+		{cap: 75, charged: 3}, // exactly fits
+		{cap: 99, charged: 3},
+	} {
+		t.Run(fmt.Sprintf("a $%d cap takes %d recharges of $25", c.cap, c.charged), func(t *testing.T) {
+			h := newHarness(t, 0)
+			h.org("acme")
+			h.card("acme", cardOK)
+			h.enable("acme", 5, 25, c.cap)
+			h.use("acme", money.Dollars(8))
+			for i := range c.charged + 1 {
+				want, why := recharge.OutcomeCharged, ""
+				if i == c.charged {
+					want, why = recharge.OutcomeSkipped, "the monthly cap"
+				}
+				wantOutcome(t, h.run("acme"), want, why)
+				h.use("acme", money.Dollars(25))
+				h.clock.advance(time.Hour)
+			}
+			if st := h.state("acme"); st.MonthTotal != money.Dollars(25*int64(c.charged)) {
+				t.Errorf("month total %v, want $%d", st.MonthTotal, 25*c.charged)
+			}
+		})
+	}
 }
 
 func TestNoDefaultCard(t *testing.T) {
