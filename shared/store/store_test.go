@@ -266,7 +266,10 @@ func TestTransactions(t *testing.T) {
 	})
 
 	t.Run("another organisation's history never shows", func(t *testing.T) {
-		page, _ := s.Transactions(ctx, "other", "", 50)
+		page, err := s.Transactions(ctx, "other", "", 50)
+		if err != nil || len(page.Items) != 1 || page.Items[0].Amount != money.Dollars(3) {
+			t.Fatalf("other's history %+v, %v; want its one $3 grant", page.Items, err)
+		}
 		for _, tx := range page.Items {
 			if tx.OrgID != "other" {
 				t.Errorf("saw %+v", tx)
