@@ -104,12 +104,20 @@ func (s *Store) Account(ctx context.Context, orgID string, now time.Time) (billi
 // turned itself off if it did, and the profile, in one
 // strongly consistent read. It returns ENOTFOUND for an unknown organisation.
 func (s *Store) Overview(ctx context.Context, orgID string, now time.Time) (billing.Account, billing.Profile, error) {
+	acct, profile, _, err := s.OverviewWithDays(ctx, orgID, now)
+	return acct, profile, err
+}
+
+// OverviewWithDays is Overview with, in the same one read, the usage of
+// the recent UTC days by day: the last billing.ForecastDays days the daily
+// reset closed (the RECENT item) and the days not closed yet.
+func (s *Store) OverviewWithDays(ctx context.Context, orgID string, now time.Time) (billing.Account, billing.Profile, map[string]money.Money, error) {
 	items, err := s.batchGet(ctx, []map[string]types.AttributeValue{
-		key(orgPK(orgID), skAccount), key(orgPK(orgID), skProfile), key(orgPK(orgID), skRecharge)})
+		key(orgPK(orgID), skAccount), key(orgPK(orgID), skProfile), key(orgPK(orgID), skRecharge), key(orgPK(orgID), skRecent)})
 	if err != nil {
-		return billing.Account{}, billing.Profile{}, fmt.Errorf("read overview %s: %w", orgID, err)
+		return billing.Account{}, billing.Profile{}, nil, fmt.Errorf("read overview %s: %w", orgID, err)
 	}
-	var acctItem map[string]types.AttributeValue
+	var acctItem, recentItem map[string]types.AttributeValue
 	var profile profileRecord
 	var recharge rechargeRecord
 	for _, it := range items {
@@ -119,17 +127,27 @@ func (s *Store) Overview(ctx context.Context, orgID string, now time.Time) (bill
 			target = &profile
 		case sk != nil && sk.Value == skRecharge:
 			target = &recharge
+		case sk != nil && sk.Value == skRecent:
+			recentItem = it
+			continue
 		default:
 			acctItem = it
 			continue
 		}
 		if err := attributevalue.UnmarshalMap(it, target); err != nil {
-			return billing.Account{}, billing.Profile{}, fmt.Errorf("read overview %s: %w", orgID, err)
+			return billing.Account{}, billing.Profile{}, nil, fmt.Errorf("read overview %s: %w", orgID, err)
 		}
 	}
 	acct, err := accountFrom(orgID, acctItem, now)
+	if err != nil {
+		return billing.Account{}, billing.Profile{}, nil, err
+	}
 	acct.AutoRecharge.DisabledReason = recharge.DisabledReason
-	return acct, profile.profile(), err
+	days, err := recentDays(recentItem, acctItem)
+	if err != nil {
+		return billing.Account{}, billing.Profile{}, nil, fmt.Errorf("read overview %s: %w", orgID, err)
+	}
+	return acct, profile.profile(), days, nil
 }
 
 // accountFrom decodes an ACCOUNT item, taking today's usage from its
@@ -283,6 +301,7 @@ func (s *Store) CloseDays(ctx context.Context, orgID string, before time.Time) e
 		return fmt.Errorf("close days %s: %w", orgID, err)
 	}
 	limit := billing.Day(before)
+	closed := false
 	for day, used := range days {
 		if day >= limit {
 			continue
@@ -304,6 +323,10 @@ func (s *Store) CloseDays(ctx context.Context, orgID string, before time.Time) e
 		if err != nil {
 			return fmt.Errorf("close day %s/%s: %w", orgID, day, err)
 		}
+		closed = true
+	}
+	if closed {
+		return s.refreshRecent(ctx, orgID, before)
 	}
 	return nil
 }

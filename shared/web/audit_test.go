@@ -130,7 +130,7 @@ func TestAuditTrail(t *testing.T) {
 		}
 	})
 
-	t.Run("the Overview still costs at most 4 DynamoDB requests", func(t *testing.T) {
+	t.Run("the Overview still costs at most 2 DynamoDB requests", func(t *testing.T) {
 		e.db.Reset()
 		if res := ann.get("/billing"); res.status != http.StatusOK {
 			t.Fatalf("status %d", res.status)
@@ -140,8 +140,8 @@ func TestAuditTrail(t *testing.T) {
 		for i, r := range reqs {
 			ops[i] = r.Op
 		}
-		if len(reqs) > 4 { // see TestOverview: account and profile, changes, the forecast's days
-			t.Errorf("%d requests %v, want at most 4", len(reqs), ops)
+		if len(reqs) > 2 {
+			t.Errorf("%d requests %v, want at most 2", len(reqs), ops)
 		}
 	})
 

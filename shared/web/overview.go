@@ -12,19 +12,14 @@ import (
 	g "maragu.dev/gomponents"
 )
 
-// handleOverview serves the Billing Overview with four bounded reads of the
-// store: the account and profile in one batch, the last settings changes,
-// and the usage of the forecast's days (a query of at most
-// billing.ForecastDays items and the account item).
+// handleOverview serves the Billing Overview with two reads of the store:
+// the account, profile and recent days in one batch, and the last settings
+// changes.
 func handleOverview(s *store.Store, now func() time.Time, log *slog.Logger) http.Handler {
 	return page(log, func(w http.ResponseWriter, r *http.Request) (g.Node, error) {
 		sess, _ := auth.FromContext(r.Context())
 		at := now()
-		acct, profile, err := s.Overview(r.Context(), sess.OrgID, at)
-		if err != nil {
-			return nil, err
-		}
-		daily, err := s.DailyUsage(r.Context(), sess.OrgID, at.AddDate(0, 0, -billing.ForecastDays), at.AddDate(0, 0, -1))
+		acct, profile, daily, err := s.OverviewWithDays(r.Context(), sess.OrgID, at)
 		if err != nil {
 			return nil, err
 		}
