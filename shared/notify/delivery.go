@@ -33,9 +33,6 @@ const RetryWindow = 24 * time.Hour
 // repeats (cut short by RetryWindow).
 var backoffs = []time.Duration{time.Minute, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 6 * time.Hour, 12 * time.Hour}
 
-// deliveryMonths is how far back Deliveries looks.
-const deliveryMonths = 13
-
 // Delivery is one notification of one event on one channel.
 type Delivery struct {
 	// ID is the event's id: the webhook-id and the idempotency key.
@@ -267,11 +264,16 @@ func (n *Notifier) current(ctx context.Context, orgID, key string) (deliveryReco
 	return recs[len(recs)-1], nil
 }
 
-// monthDeliveries returns the latest version of each of the
-// organisation's deliveries for days of month, newest first.
-func (n *Notifier) monthDeliveries(ctx context.Context, orgID string, month time.Time) ([]deliveryRecord, error) {
+// deliveryScan is how many delivery records (every version of every
+// delivery) recentDeliveries reads in its one request.
+const deliveryScan = 300
+
+// recentDeliveries returns the latest version of each of the organisation's
+// last limit deliveries, newest first, in one bounded query: keys sort
+// newest day first, so the first deliveryScan records are the newest days'.
+func (n *Notifier) recentDeliveries(ctx context.Context, orgID string, limit int) ([]deliveryRecord, error) {
 	var recs []deliveryRecord
-	if err := n.items.Query(ctx, deliveryPK(orgID), "DLV#"+monthKey(month), &recs); err != nil {
+	if err := n.items.QueryFirst(ctx, deliveryPK(orgID), "DLV#", deliveryScan, &recs); err != nil {
 		return nil, err
 	}
 	var latest []deliveryRecord
@@ -283,5 +285,5 @@ func (n *Notifier) monthDeliveries(ctx context.Context, orgID string, month time
 		latest = append(latest, r)
 	}
 	slices.SortStableFunc(latest, func(a, b deliveryRecord) int { return cmp.Or(b.Created.Compare(a.Created), cmp.Compare(a.Key, b.Key)) })
-	return latest, nil
+	return latest[:min(limit, len(latest))], nil
 }

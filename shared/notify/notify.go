@@ -183,16 +183,13 @@ func (n *Notifier) Deliveries(ctx context.Context, orgID string, limit int) ([]D
 	if limit <= 0 {
 		return nil, nil
 	}
-	var out []Delivery
-	y, m, _ := n.now().UTC().Date()
-	for i := 0; i < deliveryMonths && len(out) < limit; i++ {
-		recs, err := n.monthDeliveries(ctx, orgID, time.Date(y, m-time.Month(i), 1, 0, 0, 0, 0, time.UTC))
-		if err != nil {
-			return nil, fmt.Errorf("deliveries of %s: %w", orgID, err)
-		}
-		for _, r := range recs {
-			out = append(out, r.delivery())
-		}
+	recs, err := n.recentDeliveries(ctx, orgID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("deliveries of %s: %w", orgID, err)
 	}
-	return out[:min(limit, len(out))], nil
+	out := make([]Delivery, len(recs))
+	for i, r := range recs {
+		out[i] = r.delivery()
+	}
+	return out, nil
 }

@@ -79,6 +79,25 @@ func (it Items) Query(ctx context.Context, pk, prefix string, out any) error {
 	return nil
 }
 
+// QueryFirst reads, in one request, at most n items of partition pk whose
+// sort key starts with prefix, the first in sort key order, into out (a
+// pointer to a slice of records).
+func (it Items) QueryFirst(ctx context.Context, pk, prefix string, n int32, out any) error {
+	in, err := it.s.query(pk, beginsWith(prefix), false)
+	if err != nil {
+		return fmt.Errorf("query %s: %w", pk, err)
+	}
+	in.Limit = aws.Int32(n)
+	res, err := it.s.db.Query(ctx, in)
+	if err == nil {
+		err = attributevalue.UnmarshalListOfMaps(res.Items, out)
+	}
+	if err != nil {
+		return fmt.Errorf("query %s: %w", pk, err)
+	}
+	return nil
+}
+
 // Delete removes the item pk/sk, if it exists.
 func (it Items) Delete(ctx context.Context, pk, sk string) error {
 	if _, err := it.s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(it.s.table), Key: key(pk, sk)}); err != nil {

@@ -61,7 +61,11 @@ func (s *Store) Webhook(ctx context.Context, orgID string) (WebhookEndpoint, err
 	if err != nil {
 		return WebhookEndpoint{}, fmt.Errorf("webhook %s: %w", orgID, err)
 	}
-	return WebhookEndpoint{URL: r.URL, Secret: r.Secret, Previous: r.Previous, PreviousUntil: r.PreviousUntil.UTC(), Updated: r.Updated}, nil
+	return r.endpoint(), nil
+}
+
+func (r webhookRecord) endpoint() WebhookEndpoint {
+	return WebhookEndpoint{URL: r.URL, Secret: r.Secret, Previous: r.Previous, PreviousUntil: r.PreviousUntil.UTC(), Updated: r.Updated}
 }
 
 // SetWebhookURL sets (or, with "", removes) the organisation's webhook URL.

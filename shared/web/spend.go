@@ -20,19 +20,12 @@ import (
 func spendView(w http.ResponseWriter, r *http.Request, s *store.Store, n *notify.Notifier, now time.Time) (html.SpendProps, error) {
 	sess, _ := auth.FromContext(r.Context())
 	props := html.SpendProps{Page: pageProps(w, r, "/billing/spend-management"), Day: now}
-	acct, err := s.Account(r.Context(), sess.OrgID, now)
+	acct, usage, hook, err := s.SpendView(r.Context(), sess.OrgID, now.AddDate(0, 0, -29), now)
 	if err != nil {
 		return props, err
 	}
-	props.Settings, props.Today = acct.Spend, acct.UsedToday
-	if props.Usage, err = s.DailyUsage(r.Context(), sess.OrgID, now.AddDate(0, 0, -29), now); err != nil {
-		return props, err
-	}
+	props.Settings, props.Today, props.Usage = acct.Spend, acct.UsedToday, usage
 	props.Yesterday = props.Usage[billing.Day(now.AddDate(0, 0, -1))]
-	hook, err := s.Webhook(r.Context(), sess.OrgID)
-	if err != nil {
-		return props, err
-	}
 	props.WebhookURL = hook.URL
 	if sess.Role.CanChange() { // only admins may reveal the signing secret
 		props.Secret = hook.Secret
