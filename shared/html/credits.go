@@ -1,6 +1,8 @@
 package html
 
 import (
+	"strconv"
+
 	"github.com/acme/billing/shared/money"
 	"github.com/acme/billing/shared/payments"
 	. "maragu.dev/gomponents"
@@ -49,6 +51,11 @@ func CreditsPage(p CreditsProps) Node {
 				Div(Class("input-prefix"), Span(Class("prefix"), Aria("hidden", "true"), Text("$")),
 					control(Input, "amount", true, e, Value(p.Amount), Attr("inputmode", "decimal"), Placeholder("25.00"))),
 				"Enter an amount between $5 and $5000.", e),
+			Div(Class("presets"), Aria("label", "Preset amounts"), Role("group"),
+				Map([]int64{25, 50, 100, 500}, func(d int64) Node {
+					return A(Class("btn btn-secondary btn-sm"), Href("/billing/credits?amount="+strconv.FormatInt(d, 10)),
+						Aria("label", "Add "+money.Dollars(d).Display()), Text(money.Dollars(d).Display()))
+				})),
 			formField("method", "Select a payment method", control(Select, "method", false, e, Group(options)), "", e),
 			P(A(Href("/billing/payment-methods/new?next=/billing/credits"), Text("Add new payment method +"))),
 			Div(Class("form-actions"), Button(Class("btn btn-primary"), Type("submit"), If(!admin, Disabled()), Text("Add to my balance"))),

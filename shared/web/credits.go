@@ -25,14 +25,21 @@ func handleCreditsForm(svc *payments.Service, log *slog.Logger) http.Handler {
 		if err != nil {
 			return nil, err
 		}
-		method := ""
+		// ?method= preselects one of the organisation's own cards (the one
+		// just added); ?amount= fills in a preset amount. Both only fill the
+		// form: anything else is ignored.
+		method, want := "", r.URL.Query().Get("method")
 		for _, c := range cards {
-			if c.Default {
+			if c.Default && method == "" || c.ID == want {
 				method = c.ID
 			}
 		}
-		return html.CreditsPage(html.CreditsProps{Page: pageProps(w, r, "/billing/credits"), Cards: cards, Method: method, Token: formToken(),
-			Crypto: svc.CryptoEnabled()}), nil
+		amount := ""
+		if m, err := money.ParseInput(r.URL.Query().Get("amount")); err == nil && payments.ValidateTopUp(m) == nil {
+			amount = m.String()
+		}
+		return html.CreditsPage(html.CreditsProps{Page: pageProps(w, r, "/billing/credits"), Cards: cards, Method: method, Amount: amount,
+			Token: formToken(), Crypto: svc.CryptoEnabled()}), nil
 	})
 }
 

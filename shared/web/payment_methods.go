@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -159,6 +160,9 @@ func handleAddCard(svc *payments.Service, s *store.Store, log *slog.Logger) http
 		next := "/billing/payment-methods"
 		if values["next"] != "" && values["next"] != "/billing" {
 			next = safeNext(values["next"])
+		}
+		if next == "/billing/credits" { // back to the top-up, with the new card chosen
+			next += "?method=" + url.QueryEscape(card.ID)
 		}
 		redirect(w, r, next, "success", "Your card is saved.")
 	})
