@@ -218,8 +218,16 @@ func InvoiceDocumentPage(p InvoiceDocumentProps) Node {
 	}
 	totals = append(totals, totalRow("Amount paid", d.AmountPaid, "amount-paid"))
 	tax := Node(P(Class("muted"), ID("tax-registrations"), Text("None on file.")))
-	if len(d.TaxRegistrations) > 0 {
+	switch {
+	case d.Unrecorded:
+		tax = P(Class("muted"), ID("tax-registrations"), Text("Not recorded on this document when it was issued."))
+	case len(d.TaxRegistrations) > 0:
 		tax = Ul(ID("tax-registrations"), Map(d.TaxRegistrations, func(s string) Node { return Li(Text(s)) }))
+	}
+	po := Node(Dl(Class("kv"), kv("Purchase order (PO) number", Span(ID("po-number"), Text(orNone(d.PONumber))))))
+	buyer := party("Bill to", "buyer", d.Buyer)
+	if d.BuyerUnrecorded() {
+		buyer, po = Div(H3(Text("Bill to")), P(Class("muted"), ID("buyer"), Text("Not recorded on this receipt when it was issued."))), nil
 	}
 	return Page(p.Page,
 		Link(Rel("stylesheet"), Href("/static/invoice.css")),
@@ -231,13 +239,7 @@ func InvoiceDocumentPage(p InvoiceDocumentProps) Node {
 		Article(Class("card invoice-doc"), ID("invoice-document"), Aria("label", title),
 			Div(Class("invoice-parties"),
 				party("From", "seller", d.Seller),
-				Div(
-					party("Bill to", "buyer", d.Buyer),
-					Dl(Class("kv"),
-						kv("Purchase order (PO) number", Span(ID("po-number"), Text(orNone(d.PONumber)))),
-					),
-					H3(Text("Tax registrations")), tax,
-				),
+				Div(buyer, po, H3(Text("Tax registrations")), tax),
 			),
 			Dl(Class("kv invoice-facts"), Group(facts)),
 			Table(Class("table"), ID("invoice-lines"),

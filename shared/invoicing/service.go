@@ -21,12 +21,17 @@ type Service struct {
 	provider Provider
 	now      func() time.Time
 	log      *slog.Logger
+	// seller is the seller of the documents issued (WithSeller).
+	seller Party
 }
 
 // New returns the Service on the payment provider of pay, which must
 // implement Provider (Stripe and the sandbox do); with any other provider
 // every collection fails with payments.ErrNotConfigured and invoices stay
 // listed under Payments Due.
+//
+// New makes the Service the issuer of st (store.IssueWith): every invoice
+// and receipt st writes records the parties of Service.Parties.
 func New(st *store.Store, pay *payments.Service, now func() time.Time, log *slog.Logger) *Service {
 	var p Provider = unavailable{}
 	if pay != nil {
@@ -34,7 +39,11 @@ func New(st *store.Store, pay *payments.Service, now func() time.Time, log *slog
 			p = ip
 		}
 	}
-	return &Service{store: st, payments: pay, provider: p, now: now, log: log}
+	s := &Service{store: st, payments: pay, provider: p, now: now, log: log, seller: DefaultSeller()}
+	if st != nil {
+		st.IssueWith(s.Parties)
+	}
+	return s
 }
 
 // maxCloseAttempts bounds how often Close computes again when the account
@@ -69,7 +78,7 @@ func (s *Service) Close(ctx context.Context, orgID string, period time.Time) (st
 // cut writes the invoice of period, computing it again whenever the
 // account changed between the read and the write.
 func (s *Service) cut(ctx context.Context, orgID string, period time.Time) (store.Invoice, error) {
-	profile, err := s.store.Profile(ctx, orgID)
+	parties, err := s.Parties(ctx, orgID)
 	if err != nil {
 		return store.Invoice{}, err
 	}
@@ -83,7 +92,7 @@ func (s *Service) cut(ctx context.Context, orgID string, period time.Time) (stor
 		inv := store.Invoice{
 			OrgID: orgID, Period: period, Created: now,
 			Usage: f.Invoiced, Applied: f.Applied, Due: f.Due, Carried: f.Carried,
-			BillTo: profile.Address, BillingEmail: profile.BillingEmail, Status: store.InvoicePaid,
+			BillTo: parties.BillTo, BillingEmail: parties.BillingEmail, Issued: parties, Status: store.InvoicePaid,
 		}
 		if f.Due > 0 {
 			inv.Status, inv.DueDate = store.InvoiceOpen, now.AddDate(0, 0, DueDays)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -221,7 +222,7 @@ func TestClose(t *testing.T) {
 			}
 			w := tt.wantInvoice
 			got := store.Invoice{Usage: inv.Usage, Applied: inv.Applied, Due: inv.Due, Carried: inv.Carried, Status: inv.Status, PaidWith: inv.PaidWith, LastError: inv.LastError}
-			if got != w {
+			if !reflect.DeepEqual(got, w) {
 				t.Errorf("invoice =\n %+v\nwant\n %+v", got, w)
 			}
 			if !strings.HasPrefix(inv.ID, "in_") || !inv.Period.Equal(november) || !inv.Created.Equal(closeAt) {

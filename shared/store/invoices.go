@@ -41,6 +41,10 @@ type Invoice struct {
 	// BillTo is the invoice address when the cycle closed.
 	BillTo       billing.Address
 	BillingEmail string
+	// Issued are the seller and the buyer as they stood at the close
+	// (BillTo and BillingEmail are its); not Recorded on invoices closed
+	// before parties were recorded.
+	Issued Parties
 
 	Status  string
 	DueDate time.Time // zero when nothing was due
@@ -66,6 +70,72 @@ func (inv Invoice) Unpaid() bool {
 	return inv.Status == InvoiceOpen || inv.Status == InvoiceUncollectible
 }
 
+// Seller is the company selling the credits, as a document records it.
+type Seller struct {
+	Name    string   `dynamodbav:"name"`
+	Address []string `dynamodbav:"address,omitempty"` // lines
+	Email   string   `dynamodbav:"email"`
+	TaxID   string   `dynamodbav:"tax_id"`
+}
+
+// Parties are the seller and the buyer of an invoice or a receipt as they
+// stood when it was issued. They are copied onto the document then and
+// never read again from the live settings (DESIGN.md invariant 11).
+type Parties struct {
+	Seller       Seller          `dynamodbav:"seller"`
+	BillTo       billing.Address `dynamodbav:"bill_to"`
+	BillingEmail string          `dynamodbav:"billing_email"`
+	// TaxRegistrations are the buyer's, as shown, e.g. "European VAT
+	// number DE123456789".
+	TaxRegistrations []string `dynamodbav:"tax_registrations,omitempty"`
+	// Recorded is set on the parties of a document that recorded them: a
+	// document issued before they were recorded has the zero Parties.
+	Recorded bool `dynamodbav:"-"`
+}
+
+// record is p as a document's record stores it: nil when not Recorded
+// (the attribute is then absent).
+func (p Parties) record() *Parties {
+	if !p.Recorded {
+		return nil
+	}
+	return &p
+}
+
+// parties are the parties of a record's attribute; not Recorded when it is
+// absent.
+func (p *Parties) parties() Parties {
+	if p == nil {
+		return Parties{}
+	}
+	out := *p
+	out.Recorded = true
+	return out
+}
+
+// Issuer returns the parties of a document issued to the organisation
+// now.
+type Issuer func(ctx context.Context, orgID string) (Parties, error)
+
+// IssueWith makes f give the parties recorded on each invoice (CloseCycle)
+// and receipt (CreditPayment) written without them. Call it before the
+// store is used; invoicing.New does.
+func (s *Store) IssueWith(f Issuer) { s.issuer = f }
+
+// issue returns the parties of a document issued to orgID now, Recorded;
+// not Recorded without an issuer.
+func (s *Store) issue(ctx context.Context, orgID string) (Parties, error) {
+	if s.issuer == nil {
+		return Parties{}, nil
+	}
+	p, err := s.issuer(ctx, orgID)
+	if err != nil {
+		return Parties{}, fmt.Errorf("parties of a document of %s: %w", orgID, err)
+	}
+	p.Recorded = true
+	return p, nil
+}
+
 type invoiceRecord struct {
 	PK            string          `dynamodbav:"PK"` // ORG#<org>
 	SK            string          `dynamodbav:"SK"` // INVOICE#<id>
@@ -80,6 +150,7 @@ type invoiceRecord struct {
 	TransactionID string          `dynamodbav:"tx_id"`
 	BillTo        billing.Address `dynamodbav:"bill_to"`
 	BillingEmail  string          `dynamodbav:"billing_email"`
+	Issued        *Parties        `dynamodbav:"issued,omitempty"`
 	Status        string          `dynamodbav:"status"`
 	DueDate       time.Time       `dynamodbav:"due_date"`
 	PaidAt        time.Time       `dynamodbav:"paid_at"`
@@ -99,7 +170,7 @@ func (r invoiceRecord) invoice() Invoice {
 	return Invoice{
 		ID: r.ID, OrgID: r.OrgID, Period: r.Period.UTC(), Created: r.Created.UTC(),
 		Usage: r.Usage, Applied: r.Applied, Due: r.Due, Carried: r.Carried, TransactionID: r.TransactionID,
-		BillTo: r.BillTo, BillingEmail: r.BillingEmail,
+		BillTo: r.BillTo, BillingEmail: r.BillingEmail, Issued: r.Issued.parties(),
 		Status: r.Status, DueDate: r.DueDate.UTC(), PaidAt: r.PaidAt.UTC(), PaidWith: r.PaidWith,
 		ProviderID: r.ProviderID, Collection: r.Collection, HostedURL: r.HostedURL, PDFURL: r.PDFURL,
 		PaymentID: r.PaymentID, LastError: r.LastError,
@@ -133,12 +204,26 @@ func periodSK(period time.Time) string { return "INVPERIOD#" + period.UTC().Form
 // does not, CloseCycle changes nothing and returns ECONFLICT, and the
 // caller computes again from a fresh read.
 //
+// The invoice records inv.Issued, or else the parties of the store's
+// issuer (IssueWith), as its seller and buyer: BillTo and BillingEmail
+// become theirs. Without either it records BillTo and BillingEmail only.
+//
 // It is idempotent per organisation and period: when the period is closed
 // already it changes nothing and returns that invoice with created false.
 // It returns ENOTFOUND for an unknown organisation.
 func (s *Store) CloseCycle(ctx context.Context, inv Invoice, ledger money.Money) (Invoice, bool, error) {
 	if inv.Usage < 0 || inv.Applied < 0 || inv.Due < 0 || inv.Carried < 0 || inv.Applied+inv.Due != inv.Usage {
 		return Invoice{}, false, billing.FieldError("amount", "An invoice's usage must equal its applied credit plus the amount due.")
+	}
+	if !inv.Issued.Recorded {
+		issued, err := s.issue(ctx, inv.OrgID)
+		if err != nil {
+			return Invoice{}, false, fmt.Errorf("close cycle %s: %w", inv.OrgID, err)
+		}
+		inv.Issued = issued
+	}
+	if inv.Issued.Recorded {
+		inv.BillTo, inv.BillingEmail = inv.Issued.BillTo, inv.Issued.BillingEmail
 	}
 	if inv.Created.IsZero() {
 		inv.Created = s.now()
@@ -219,7 +304,7 @@ func newInvoiceRecord(inv Invoice) invoiceRecord {
 	return invoiceRecord{
 		PK: orgPK(inv.OrgID), SK: invoiceSK(inv.ID), ID: inv.ID, OrgID: inv.OrgID, Period: inv.Period, Created: inv.Created,
 		Usage: inv.Usage, Applied: inv.Applied, Due: inv.Due, Carried: inv.Carried, TransactionID: inv.TransactionID,
-		BillTo: inv.BillTo, BillingEmail: inv.BillingEmail,
+		BillTo: inv.BillTo, BillingEmail: inv.BillingEmail, Issued: inv.Issued.record(),
 		Status: inv.Status, DueDate: inv.DueDate.UTC(), PaidAt: inv.PaidAt.UTC(), PaidWith: inv.PaidWith,
 		ProviderID: inv.ProviderID, Collection: inv.Collection, HostedURL: inv.HostedURL, PDFURL: inv.PDFURL,
 		PaymentID: inv.PaymentID, LastError: inv.LastError,

@@ -111,6 +111,10 @@ type Order struct {
 	TransactionID string
 	// Adjustments are the refunds and disputes of the order, oldest first.
 	Adjustments []Adjustment
+	// Issued are the seller and the buyer of its receipt as they stood
+	// when it was credited; not Recorded on orders credited before parties
+	// were recorded.
+	Issued Parties
 }
 
 // Refunded is the sum of the order's refunds.
@@ -146,6 +150,7 @@ type orderRecord struct {
 	Created       time.Time   `dynamodbav:"created"`
 	PaidAt        time.Time   `dynamodbav:"paid_at"`
 	TransactionID string      `dynamodbav:"tx_id"`
+	Issued        *Parties    `dynamodbav:"issued,omitempty"`
 }
 
 // PaymentCredit is a successful payment to credit.
@@ -176,7 +181,9 @@ const prefixAlias = "PAYALIAS#"
 // transaction (keyed by the payment id), the ledger, Total Credits, the
 // paid order and the payment's alias are written in one transaction. A
 // payment credited before (the synchronous answer and the webhook both
-// report it) returns (false, nil) and changes nothing.
+// report it) returns (false, nil) and changes nothing. The order records
+// the parties of its receipt from the store's issuer (IssueWith), read
+// before the write; a failure to read them fails the credit, to be retried.
 func (s *Store) CreditPayment(ctx context.Context, orgID string, p PaymentCredit) (bool, error) {
 	if p.Amount <= 0 || p.PaymentID == "" {
 		return false, billing.FieldError("amount", "A payment credit needs a payment id and a positive amount.")
@@ -184,11 +191,15 @@ func (s *Store) CreditPayment(ctx context.Context, orgID string, p PaymentCredit
 	if p.Paid.IsZero() {
 		p.Paid = s.now()
 	}
+	issued, err := s.issue(ctx, orgID)
+	if err != nil {
+		return false, fmt.Errorf("credit payment %s: %w", p.PaymentID, err)
+	}
 	order := orderRecord{
 		PK: orgPK(orgID), SK: "ORDER#" + p.Paid.UTC().Format(time.RFC3339Nano) + "#" + p.PaymentID, ID: p.PaymentID, OrgID: orgID,
-		Amount: p.Amount, Method: p.Method, Created: p.Paid.UTC(), PaidAt: p.Paid.UTC(),
+		Amount: p.Amount, Method: p.Method, Created: p.Paid.UTC(), PaidAt: p.Paid.UTC(), Issued: issued.record(),
 	}
-	_, err := s.appendTransaction(ctx, orgID, billing.NewTransaction{
+	_, err = s.appendTransaction(ctx, orgID, billing.NewTransaction{
 		Description: p.Description, Amount: p.Amount, Created: p.Paid, Key: p.PaymentID,
 	}, func(txID string) ([]any, error) {
 		order.TransactionID = txID
@@ -334,7 +345,7 @@ func (s *Store) Orders(ctx context.Context, orgID string) ([]Order, error) {
 	}
 	var orders []Order
 	err = each(ctx, s, in, func(r orderRecord) error {
-		orders = append(orders, Order{ID: r.ID, OrgID: r.OrgID, Amount: r.Amount, Method: r.Method, Created: r.Created, PaidAt: r.PaidAt, TransactionID: r.TransactionID})
+		orders = append(orders, Order{ID: r.ID, OrgID: r.OrgID, Amount: r.Amount, Method: r.Method, Created: r.Created, PaidAt: r.PaidAt, TransactionID: r.TransactionID, Issued: r.Issued.parties()})
 		return nil
 	})
 	if err != nil {

@@ -25,6 +25,8 @@ type Store struct {
 
 	mu      sync.Mutex
 	entropy *ulid.MonotonicEntropy
+	// issuer gives the parties recorded on each document (IssueWith).
+	issuer Issuer
 }
 
 // New returns a Store for the table named table. now is the clock used for

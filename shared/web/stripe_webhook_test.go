@@ -23,8 +23,8 @@ import (
 const webhookSecret = "whsec_test"
 
 // newStripeEnv is the web layer in Stripe mode: payments on the Stripe
-// provider (whose API answers only the card of pm_1: any other call fails
-// the test), the webhook secret, and the event applier.
+// provider (whose API answers only the card of pm_1 and acme's tax
+// registrations, none: any other call fails the test), the webhook secret, and the event applier.
 func newStripeEnv(t *testing.T) *env {
 	t.Helper()
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -33,6 +33,12 @@ func newStripeEnv(t *testing.T) *env {
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = io.WriteString(w, `{"id":"pm_1","object":"payment_method","type":"card","customer":"cus_acme",`+
 				`"card":{"brand":"visa","last4":"4242","exp_month":4,"exp_year":2040},"metadata":{}}`)
+			return
+		}
+		if r.Method == http.MethodGet && r.URL.Path == "/v1/customers/cus_acme/tax_ids" {
+			// A receipt records the tax registrations when it is issued.
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, `{"object":"list","data":[],"has_more":false,"url":"/v1/customers/cus_acme/tax_ids"}`)
 			return
 		}
 		t.Errorf("unexpected Stripe request %s %s", r.Method, r.URL.Path)

@@ -39,19 +39,28 @@ func Write(w io.Writer, d invoicing.Document) error {
 	f.SetAutoPageBreak(true, margin)
 	f.AddPage()
 
+	// text writes s from the left margin, wrapped to the page's width.
 	text := func(style string, size float64, s string) {
 		f.SetFont("Helvetica", style, size)
-		f.CellFormat(0, lineH, tr(s), "", 1, "L", false, 0, "")
+		f.MultiCell(0, lineH, tr(s), "", "L", false)
 	}
-	// Heading: the kind and number left, the seller right.
+	// Heading: the kind left, the seller right, each of its lines wrapped
+	// to the right half of the page.
+	top := f.GetY()
 	f.SetFont("Helvetica", "B", 20)
 	f.CellFormat(width/2, 10, tr(d.Kind), "", 0, "L", false, 0, "")
+	f.SetXY(margin+width/2, top+2.5)
 	f.SetFont("Helvetica", "B", 11)
-	f.CellFormat(width/2, 10, tr(d.Seller.Name), "", 1, "R", false, 0, "")
+	f.MultiCell(width/2, 5, tr(d.Seller.Name), "", "R", false)
 	f.SetFont("Helvetica", "", 9)
 	for _, l := range append(append([]string{}, d.Seller.Address...), d.Seller.Email, d.Seller.TaxID) {
-		f.CellFormat(0, 4.5, tr(l), "", 1, "R", false, 0, "")
+		if l == "" {
+			continue
+		}
+		f.SetX(margin + width/2)
+		f.MultiCell(width/2, 4.5, tr(l), "", "R", false)
 	}
+	f.SetY(max(f.GetY(), top+10))
 	f.Ln(4)
 
 	facts := [][2]string{{"Number", d.Number}, {"Date", day(d)}, {"Status", strings.ToUpper(d.Status)}}
@@ -74,7 +83,10 @@ func Write(w io.Writer, d invoicing.Document) error {
 
 	text("B", 11, "Bill to")
 	name := d.Buyer.Name
-	if name == "" {
+	switch {
+	case d.BuyerUnrecorded():
+		name = "(not recorded on this receipt when it was issued)"
+	case name == "":
 		name = "(no invoice address on file)"
 	}
 	text("", 10, name)
@@ -84,16 +96,26 @@ func Write(w io.Writer, d invoicing.Document) error {
 	if d.Buyer.Email != "" {
 		text("", 10, d.Buyer.Email)
 	}
-	po := d.PONumber
-	if po == "" {
-		po = "none"
+	if !d.BuyerUnrecorded() {
+		po := d.PONumber
+		if po == "" {
+			po = "none"
+		}
+		text("", 10, "Purchase order (PO) number: "+po)
 	}
-	text("", 10, "Purchase order (PO) number: "+po)
-	tax := "none on file"
-	if len(d.TaxRegistrations) > 0 {
-		tax = strings.Join(d.TaxRegistrations, "; ")
+	// One registration a line, so that however many there are, each shows
+	// whole.
+	switch {
+	case d.Unrecorded:
+		text("", 10, "Tax registrations: not recorded on this document when it was issued")
+	case len(d.TaxRegistrations) == 0:
+		text("", 10, "Tax registrations: none on file")
+	default:
+		text("", 10, "Tax registrations:")
+		for _, r := range d.TaxRegistrations {
+			text("", 10, r)
+		}
 	}
-	text("", 10, "Tax registrations: "+tax)
 	f.Ln(6)
 
 	// The lines, then the totals.

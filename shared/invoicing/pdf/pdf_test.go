@@ -16,13 +16,20 @@ import (
 
 var closed = time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 
+// seller is invoicing.DefaultSeller as recorded on a document.
+func seller() store.Seller {
+	s := invoicing.DefaultSeller()
+	return store.Seller{Name: s.Name, Address: s.Address, Email: s.Email, TaxID: s.TaxID}
+}
+
 func invoice() store.Invoice {
 	m := money.MustParse
+	billTo := billing.Address{CompanyName: "Acme (Europe) GmbH", Address1: "Hauptstraße 1", City: "Berlin", PostalCode: "10115", Country: "DE", PONumber: "PO-2026-0042"}
 	return store.Invoice{
 		ID: "in_01TESTINVOICE", OrgID: "acme", Period: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), Created: closed,
 		Usage: m("50.12"), Applied: m("20"), Due: m("30.12"), Carried: m("0.003456"),
-		BillTo:       billing.Address{CompanyName: "Acme (Europe) GmbH", Address1: "Hauptstraße 1", City: "Berlin", PostalCode: "10115", Country: "DE", PONumber: "PO-2026-0042"},
-		BillingEmail: "billing@acme.test", Status: store.InvoicePaid, PaidAt: closed, PaidWith: "Visa •••• 4242",
+		BillTo: billTo, BillingEmail: "billing@acme.test", Issued: store.Parties{Seller: seller(), BillTo: billTo, BillingEmail: "billing@acme.test", Recorded: true},
+		Status: store.InvoicePaid, PaidAt: closed, PaidWith: "Visa •••• 4242",
 	}
 }
 
@@ -81,8 +88,9 @@ func TestWrite(t *testing.T) {
 
 	t.Run("a receipt of a top-up shows the amount paid and how", func(t *testing.T) {
 		var buf bytes.Buffer
-		o := store.Order{ID: "pi_3QDemoTopUp0001", OrgID: "acme", Amount: money.Dollars(100), Method: "Visa •••• 4242", Created: closed, PaidAt: closed}
-		if err := pdf.Write(&buf, invoicing.ReceiptDocument(o, billing.Profile{Address: invoice().BillTo})); err != nil {
+		o := store.Order{ID: "pi_3QDemoTopUp0001", OrgID: "acme", Amount: money.Dollars(100), Method: "Visa •••• 4242", Created: closed, PaidAt: closed,
+			Issued: store.Parties{Seller: seller(), BillTo: invoice().BillTo, Recorded: true}}
+		if err := pdf.Write(&buf, invoicing.ReceiptDocument(o)); err != nil {
 			t.Fatal(err)
 		}
 		got := text(buf.Bytes())
