@@ -18,6 +18,7 @@ const (
 	auditSpend          = "Spend Management"
 	auditAutoRecharge   = "Auto Recharge"
 	auditPaymentMethods = "Payment Methods"
+	auditTax            = "Tax Settings"
 )
 
 // recordChanges adds a save's changes, made by the signed-in member, to the

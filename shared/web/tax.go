@@ -131,6 +131,7 @@ func handleAddTaxID(s *store.Store, pay *payments.Service, log *slog.Logger) htt
 		}) {
 			return
 		}
+		recordChanges(r, s, log, auditTax, billing.Changes{{What: "tax registration " + payments.TaxIDDescription(added.Type) + " " + added.Value + " added"}})
 		redirect(w, r, "/billing/tax", "success", payments.TaxIDDescription(added.Type)+" "+added.Value+" is added.")
 	})
 }
@@ -171,6 +172,7 @@ func handleDeleteTaxID(s *store.Store, pay *payments.Service, log *slog.Logger) 
 			renderError(w, r, log, err)
 			return
 		}
+		recordChanges(r, s, log, auditTax, billing.Changes{{What: "tax registration " + payments.TaxIDDescription(t.Type) + " " + t.Value + " deleted"}})
 		redirect(w, r, "/billing/tax", "success", payments.TaxIDDescription(t.Type)+" "+t.Value+" is deleted.")
 	})
 }
@@ -200,6 +202,7 @@ func handleVerifyTaxID(s *store.Store, pay *payments.Service, log *slog.Logger) 
 			renderError(w, r, log, err)
 			return
 		}
+		recordChanges(r, s, log, auditTax, billing.Changes{{What: "tax registration " + payments.TaxIDDescription(t.Type) + " " + t.Value + " marked verified (sandbox)"}})
 		redirect(w, r, "/billing/tax", "success", payments.TaxIDDescription(t.Type)+" "+t.Value+" is marked verified (sandbox).")
 	})
 }
