@@ -38,6 +38,9 @@ const TypeRechargeFailed = "balance.recharge_failed"
 // Recharge page, where the customer completes the payment.
 const TypeRechargeActionRequired = "balance.recharge_action_required"
 
+// AuditActor is who Recent changes names for what the engine changes.
+const AuditActor = "auto-recharge"
+
 // MaxFailures is how many consecutive failures turn auto-recharge off.
 const MaxFailures = 3
 
@@ -192,6 +195,14 @@ func (e *Engine) Run(ctx context.Context, orgID string) (Result, error) {
 	}
 	if err := e.store.FinishRecharge(ctx, orgID, attempt, st, disable); err != nil {
 		return res, err
+	}
+	if disable {
+		// The setting changed without a member: Recent changes says so.
+		entry := billing.AuditEntry{Actor: AuditActor, Page: "Auto Recharge", Changes: billing.Changes{
+			{What: fmt.Sprintf("turned itself off after %d failed charges in a row", st.Failures)}}}
+		if err := e.store.AddAudit(ctx, orgID, entry); err != nil {
+			e.log.Error("record auto-recharge turned off", "org", orgID, "error", err)
+		}
 	}
 	if err := e.store.AddRechargeAttempt(ctx, orgID, store.RechargeAttempt{
 		ID: attempt, Created: now, Amount: ar.Amount, Status: res.Outcome, PaymentID: res.Payment.ID, Message: res.Reason,

@@ -580,6 +580,10 @@ func TestDeclinedCard(t *testing.T) {
 		if st.Failures != recharge.MaxFailures || !strings.Contains(st.DisabledReason, "3 failed charges") || !strings.Contains(st.DisabledReason, "Your card was declined.") {
 			t.Errorf("state = %+v, want the reason it turned off", st)
 		}
+		changes, err := h.st.RecentChanges(t.Context(), "acme", 5)
+		if err != nil || len(changes) != 1 || changes[0].Actor != recharge.AuditActor || !strings.Contains(changes[0].Summary(), "turned itself off after 3 failed charges") {
+			t.Errorf("Recent changes %+v (%v), want the engine turning auto-recharge off", changes, err)
+		}
 		overview, _, err := h.st.Overview(t.Context(), "acme", h.clock.now())
 		if err != nil || overview.AutoRecharge.DisabledReason != st.DisabledReason {
 			t.Errorf("Overview's reason = %q (%v), want %q", overview.AutoRecharge.DisabledReason, err, st.DisabledReason)
