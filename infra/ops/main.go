@@ -9,6 +9,7 @@
 //	go run ./infra/ops set-overage ORG AMOUNT
 //	go run ./infra/ops show ORG
 //	go run ./infra/ops list
+//	go run ./infra/ops member -org ORG -email EMAIL -role admin|viewer|remove
 //
 // session-cookie needs no table: it prints a session cookie signed with
 // SESSION_KEY (the key in infra/env.json for sam local), for the sample
@@ -45,7 +46,7 @@ func main() {
 	}
 }
 
-var errUsage = errors.New("usage: ops create-org|grant|set-overage|show|list|session-cookie … (see -h of each)")
+var errUsage = errors.New("usage: ops create-org|grant|set-overage|show|list|member|session-cookie … (see -h of each)")
 
 // errNoTable is returned when the environment names no table to work on.
 var errNoTable = fmt.Errorf("no table given: set %s to the stack's TableName output to use the table in AWS (with your AWS credentials), or %s to a local endpoint (the one make run prints, table %q unless %s says otherwise)",
@@ -140,6 +141,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		}
 		show(stdout, acct, now())
 		return nil
+	case "member":
+		return member(ctx, s, fs, args, stdout)
 	case "list":
 		if err := parse(fs, args, 0); err != nil {
 			return err

@@ -22,6 +22,9 @@ const CookieName = "billing_session"
 
 // Session is a signed-in member of an organisation.
 type Session struct {
+	// ID names the session's record (see Records); empty for a session
+	// issued without one (by Issue alone), which cannot be revoked.
+	ID    string `json:"i,omitempty"`
 	OrgID string `json:"o"`
 	// OrgName is the organisation's display name at sign-in.
 	OrgName string       `json:"n,omitempty"`
@@ -52,6 +55,11 @@ type Sessions struct {
 	secure bool
 	ttl    time.Duration
 	now    func() time.Time
+
+	// records keeps the session records (nil: cookies only); live caches
+	// their checks for safe requests, for at most RecheckAfter.
+	records Records
+	live    liveCache
 }
 
 // MinKeyBytes is the shortest signing key Sessions accepts.
@@ -110,11 +118,16 @@ func (m *Sessions) Issue(w http.ResponseWriter, s Session) error {
 	if err := s.Validate(); err != nil {
 		return err
 	}
+	s.Expires = m.now().Add(m.ttl).UTC().Truncate(time.Second)
+	return m.setCookie(w, s)
+}
+
+// setCookie signs s, with its expiry, into the session cookie.
+func (m *Sessions) setCookie(w http.ResponseWriter, s Session) error {
 	keys := m.keys()
 	if CheckKeys(keys) != nil {
 		return errors.New("issue session: the key ring has no valid signing key")
 	}
-	s.Expires = m.now().Add(m.ttl).UTC().Truncate(time.Second)
 	payload, err := json.Marshal(s)
 	if err != nil {
 		return err
@@ -123,6 +136,9 @@ func (m *Sessions) Issue(w http.ResponseWriter, s Session) error {
 	http.SetCookie(w, m.cookie(value, s.Expires))
 	return nil
 }
+
+// Secure reports whether cookies are marked Secure (always in AWS).
+func (m *Sessions) Secure() bool { return m.secure }
 
 // Clear removes the session cookie.
 func (m *Sessions) Clear(w http.ResponseWriter) {
@@ -133,7 +149,8 @@ func (m *Sessions) Clear(w http.ResponseWriter) {
 
 // Read returns the session of the request's cookie, and false when there
 // is none, it is forged or altered, signed by no key of the ring, or it has
-// expired.
+// expired. It checks the cookie only, never the session's record: pages
+// use Live, which also refuses a session that was signed out or removed.
 func (m *Sessions) Read(r *http.Request) (Session, bool) {
 	c, err := r.Cookie(CookieName)
 	if err != nil {

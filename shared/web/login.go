@@ -64,7 +64,7 @@ func handleCallback(oidc *auth.OIDC, s *store.Store, sessions *auth.Sessions, ne
 			renderError(w, r, log, err)
 			return
 		}
-		if err := sessions.Issue(w, auth.Session{OrgID: id.OrgID, OrgName: name, Email: id.Email, Role: id.Role}); err != nil {
+		if err := sessions.SignIn(r.Context(), w, auth.Session{OrgID: id.OrgID, OrgName: name, Email: id.Email, Role: id.Role}); err != nil {
 			renderError(w, r, log, err)
 			return
 		}
@@ -72,13 +72,19 @@ func handleCallback(oidc *auth.OIDC, s *store.Store, sessions *auth.Sessions, ne
 	})
 }
 
-// handleLogout ends the session. With OIDC it then ends the session at the
-// identity provider too, when the provider has an end_session_endpoint;
-// otherwise it returns to the sign-in page.
+// handleLogout ends the session: its record first, so that every copy of
+// the cookie is refused, then the cookie. With OIDC it then ends the
+// session at the identity provider too, when the provider has an
+// end_session_endpoint; otherwise it returns to the sign-in page. When the
+// record cannot be ended it shows the error page and keeps the cookie, so
+// that signing out can be tried again.
 func handleLogout(sessions *auth.Sessions, oidc *auth.OIDC, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sessions.Clear(w)
 		w.Header().Set("Cache-Control", "no-store")
+		if err := sessions.SignOut(w, r); err != nil {
+			renderError(w, r, log, err)
+			return
+		}
 		to := "/auth/login"
 		if oidc != nil {
 			switch end, err := oidc.LogoutURL(r.Context()); {
@@ -117,13 +123,16 @@ func handleDevLogin(s *store.Store, sessions *auth.Sessions, newOrg store.NewOrg
 			return
 		}
 		sess.OrgName = name
-		if err := sessions.Issue(w, sess); err != nil {
+		if err := sessions.SignIn(r.Context(), w, sess); err != nil {
 			renderError(w, r, log, err)
 			return
 		}
 		http.Redirect(w, r, next, http.StatusSeeOther)
 	})
 }
+
+// The store keeps the session records.
+var _ auth.Records = (*store.Store)(nil)
 
 // ensureOrg returns the name of the organisation signing in, creating it
 // on its first sign-in with the configured trial credits and overage limit.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -127,13 +128,16 @@ func crossOrigin(log *slog.Logger, publicURL string, next http.Handler) http.Han
 	return cop.Handler(next)
 }
 
-// requireSession lets a request through only with a valid session, which it
-// puts in the context. Without one, a GET is sent to sign in and anything
-// else is refused.
+// requireSession lets a request through only with a live session (a valid
+// cookie whose session was not signed out or removed), which it puts in the
+// context with its current role, together with sessions for the flash
+// messages. Without one, a GET is sent to sign in and anything else is
+// refused; when the session cannot be checked, the request gets the error
+// page.
 func requireSession(sessions *auth.Sessions, log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, ok := sessions.Read(r)
-		if !ok {
+		s, err := sessions.Live(r)
+		if errors.Is(err, auth.ErrNoSession) {
 			if r.Method == http.MethodGet || r.Method == http.MethodHead {
 				http.Redirect(w, r, "/auth/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 				return
@@ -141,9 +145,22 @@ func requireSession(sessions *auth.Sessions, log *slog.Logger, next http.Handler
 			renderError(w, r, log, errUnauthorized)
 			return
 		}
+		if err != nil {
+			renderError(w, r, log, err)
+			return
+		}
 		info(r.Context()).Org = s.OrgID
-		next.ServeHTTP(w, r.WithContext(auth.WithSession(r.Context(), s)))
+		ctx := context.WithValue(auth.WithSession(r.Context(), s), sessionsKey{}, sessions)
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+type sessionsKey struct{}
+
+// sessionsOf returns the sessions requireSession put in ctx, if any.
+func sessionsOf(ctx context.Context) (*auth.Sessions, bool) {
+	m, ok := ctx.Value(sessionsKey{}).(*auth.Sessions)
+	return m, ok
 }
 
 var errUnauthorized = &billing.Error{Code: codeUnauthorized, Message: "Your session has ended. Sign in again; nothing was changed."}
@@ -173,7 +190,7 @@ func adminForChanges(log *slog.Logger, next http.Handler) http.Handler {
 func notFound(mux *http.ServeMux, sessions *auth.Sessions, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, pattern := mux.Handler(r); pattern == "" && !routedOtherwise(mux, r) {
-			if s, ok := sessions.Read(r); ok {
+			if s, err := sessions.Live(r); err == nil {
 				r = r.WithContext(auth.WithSession(r.Context(), s))
 			}
 			renderError(w, r, log, billing.Errorf(billing.ENOTFOUND, "There is no page at this address."))

@@ -3,7 +3,8 @@ package web
 import (
 	"log/slog"
 	"net/http"
-	"net/url"
+	"strings"
+	"time"
 
 	"github.com/acme/billing/shared/auth"
 	"github.com/acme/billing/shared/billing"
@@ -86,42 +87,52 @@ func pageProps(w http.ResponseWriter, r *http.Request, path string) html.PagePro
 
 const flashCookie = "billing_flash"
 
-// setFlash leaves a message for the next page the browser loads: the
-// POST-redirect-GET of every form.
-func setFlash(w http.ResponseWriter, f html.Flash) {
+// setFlash leaves a message for the next page the browser loads (the
+// POST-redirect-GET of every form) in a cookie sealed for the request's
+// session: the browser can neither read nor change it, it is Secure in AWS,
+// and it lasts a minute. Without a session it leaves nothing.
+func setFlash(w http.ResponseWriter, r *http.Request, f html.Flash) {
+	sessions, ok := sessionsOf(r.Context())
+	s, signedIn := auth.FromContext(r.Context())
+	if !ok || !signedIn {
+		return
+	}
+	value := sessions.SealFlash(s, []byte(f.Kind+":"+f.Message))
+	if value == "" {
+		return
+	}
 	http.SetCookie(w, &http.Cookie{
-		Name: flashCookie, Value: url.QueryEscape(f.Kind + ":" + f.Message), Path: "/billing",
-		MaxAge: 60, HttpOnly: true, SameSite: http.SameSiteLaxMode,
+		Name: flashCookie, Value: value, Path: "/billing",
+		MaxAge: int(auth.FlashTTL / time.Second), HttpOnly: true, Secure: sessions.Secure(), SameSite: http.SameSiteLaxMode,
 	})
 }
 
+// takeFlash returns the message setFlash left and clears it. A flash that
+// was altered, forged, sealed for another session or too old shows
+// nothing.
 func takeFlash(w http.ResponseWriter, r *http.Request) html.Flash {
 	c, err := r.Cookie(flashCookie)
 	if err != nil {
 		return html.Flash{}
 	}
-	http.SetCookie(w, &http.Cookie{Name: flashCookie, Path: "/billing", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode})
-	v, err := url.QueryUnescape(c.Value)
-	if err != nil {
+	sessions, ok := sessionsOf(r.Context())
+	s, signedIn := auth.FromContext(r.Context())
+	if !ok || !signedIn {
 		return html.Flash{}
 	}
-	kind, msg, _ := splitFlash(v)
-	return html.Flash{Kind: kind, Message: msg}
-}
-
-func splitFlash(v string) (kind, msg string, ok bool) {
-	for i := range len(v) {
-		if v[i] == ':' {
-			return v[:i], v[i+1:], true
-		}
+	http.SetCookie(w, &http.Cookie{Name: flashCookie, Path: "/billing", MaxAge: -1, HttpOnly: true, Secure: sessions.Secure(), SameSite: http.SameSiteLaxMode})
+	v, ok := sessions.OpenFlash(s, c.Value)
+	if !ok {
+		return html.Flash{}
 	}
-	return "", "", false
+	kind, msg, _ := strings.Cut(string(v), ":")
+	return html.Flash{Kind: kind, Message: msg}
 }
 
 // redirect leaves a flash message and sends the browser to path with 303:
 // the POST-redirect-GET of every form.
 func redirect(w http.ResponseWriter, r *http.Request, path, kind, msg string) {
-	setFlash(w, html.Flash{Kind: kind, Message: msg})
+	setFlash(w, r, html.Flash{Kind: kind, Message: msg})
 	http.Redirect(w, r, path, http.StatusSeeOther)
 }
 

@@ -97,6 +97,7 @@ func newEnvWith(t *testing.T, now time.Time, configure func(*web.Deps), extra ..
 	}
 	logs := &logtest.Buffer{}
 	st := db.Store(clock)
+	sessions.UseRecords(st)
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	bus := events.NewBus(log)
 	deps := web.Deps{
