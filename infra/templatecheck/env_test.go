@@ -69,6 +69,13 @@ var envNeeds = map[string]envNeed{
 	"STRIPE_PUBLISHABLE_KEY": {Deps: []string{"StripePublishableKey"}},
 	// Only Add Usage Credits offers and creates crypto top-ups.
 	"STRIPE_CRYPTO": {Functions: []string{"credits"}},
+	// The seller recorded on each invoice and receipt at issue: every
+	// function that closes cycles (Invoicing) or credits top-ups (credits,
+	// the webhook's StripeEvents, auto-recharge's Recharge).
+	"SELLER_NAME":    {Deps: []string{"Invoicing", "StripeEvents", "Recharge"}, Functions: []string{"credits"}},
+	"SELLER_ADDRESS": {Deps: []string{"Invoicing", "StripeEvents", "Recharge"}, Functions: []string{"credits"}},
+	"SELLER_EMAIL":   {Deps: []string{"Invoicing", "StripeEvents", "Recharge"}, Functions: []string{"credits"}},
+	"SELLER_TAX_ID":  {Deps: []string{"Invoicing", "StripeEvents", "Recharge"}, Functions: []string{"credits"}},
 	// Only the notifier sends email (Notify.Handle and RetryDue); the Spend
 	// Management page uses the notifier for test webhooks and the delivery
 	// list, never email.

@@ -78,6 +78,15 @@ const (
 	EnvOIDCClientSecret = "OIDC_CLIENT_SECRET"
 	EnvOIDCOrgClaim     = "OIDC_ORG_CLAIM"
 	EnvOIDCRoleClaim    = "OIDC_ROLE_CLAIM"
+
+	// The seller on every invoice and receipt issued from now on: the
+	// company selling the credits. Each defaults to invoicing's
+	// DefaultSeller. SELLER_ADDRESS is its lines, separated by newlines
+	// or " | ".
+	EnvSellerName    = "SELLER_NAME"
+	EnvSellerAddress = "SELLER_ADDRESS"
+	EnvSellerEmail   = "SELLER_EMAIL"
+	EnvSellerTaxID   = "SELLER_TAX_ID"
 )
 
 // Config is the configuration shared by every function.
@@ -118,6 +127,9 @@ type Config struct {
 	// OIDC is the sign-in with an OpenID Connect provider (AWS mode; not
 	// configured when its Issuer is empty).
 	OIDC auth.OIDCConfig
+	// Seller is the seller recorded on the invoices and receipts issued
+	// (the SELLER_* variables).
+	Seller invoicing.Party
 }
 
 // String never prints secrets, so a Config can be logged.
@@ -142,6 +154,7 @@ func Load(getenv func(string) string, local bool) (Config, error) {
 		OIDC: auth.OIDCConfig{Issuer: getenv(EnvOIDCIssuer), ClientID: getenv(EnvOIDCClientID), ClientSecret: getenv(EnvOIDCClientSecret),
 			OrgClaim: getenv(EnvOIDCOrgClaim), RoleClaim: getenv(EnvOIDCRoleClaim)}}
 	c.OIDC.PublicURL = c.PublicURL
+	c.Seller = seller(getenv)
 	var errs []error
 	if err := checkPublicURL(c.PublicURL, local); err != nil {
 		errs = append(errs, err)
@@ -311,6 +324,33 @@ func amount(getenv func(string) string, name, def string) (money.Money, error) {
 	return m, nil
 }
 
+// seller is the seller of the SELLER_* variables, each defaulting to
+// invoicing.DefaultSeller's.
+func seller(getenv func(string) string) invoicing.Party {
+	p := invoicing.DefaultSeller()
+	p.Name = orDefault(getenv, EnvSellerName, p.Name)
+	p.Email = orDefault(getenv, EnvSellerEmail, p.Email)
+	p.TaxID = orDefault(getenv, EnvSellerTaxID, p.TaxID)
+	if v := getenv(EnvSellerAddress); strings.TrimSpace(v) != "" {
+		p.Address = nil
+		for _, l := range strings.FieldsFunc(strings.ReplaceAll(v, " | ", "\n"), func(r rune) bool { return r == '\n' }) {
+			if l = strings.TrimSpace(l); l != "" {
+				p.Address = append(p.Address, l)
+			}
+		}
+	}
+	return p
+}
+
+// orDefault is the variable name, trimmed, or def when it is unset or
+// blank.
+func orDefault(getenv func(string) string, name, def string) string {
+	if v := strings.TrimSpace(getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
 // Logger returns the structured logger: JSON in AWS (for CloudWatch
 // queries), text locally.
 func (c Config) Logger(w io.Writer) *slog.Logger {
@@ -363,6 +403,7 @@ func (c Config) Deps(ctx context.Context, log *slog.Logger, now func() time.Time
 		}
 	}
 	st := store.New(db, c.TableName, now)
+	sessions.UseRecords(st) // sign-out and role changes end sessions before their cookies expire
 	// The sandbox is local only: a deployed function without a Stripe key
 	// (one that takes no payments) gets a provider that refuses every call.
 	var provider payments.Provider = payments.Unconfigured{}
@@ -373,7 +414,7 @@ func (c Config) Deps(ctx context.Context, log *slog.Logger, now func() time.Time
 		provider = sandbox.New(st, now, "/billing/credits/checkout/")
 	}
 	pay := payments.NewService(st, provider, now, log)
-	inv := invoicing.New(st, pay, now, log)
+	inv := invoicing.New(st, pay, now, log).WithSeller(c.Seller)
 	var mailer notify.Mailer = notify.NewOutbox(st, now)
 	if !c.Local {
 		cfg, err := awsconfig.LoadDefaultConfig(ctx)
