@@ -116,6 +116,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		if err != nil {
 			return explain(err)
 		}
+		audit(ctx, s, fs.Arg(0), stdout, billing.Change{What: fmt.Sprintf("granted %s as %q", a.Display(), tx.Description)})
 		fmt.Fprintf(stdout, "Granted %s to %s as %q (%s).\n", a.Display(), fs.Arg(0), tx.Description, tx.ID)
 		return nil
 	case "set-overage":
@@ -126,9 +127,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		if err != nil {
 			return err
 		}
+		old, err := s.Account(ctx, fs.Arg(0), now())
+		if err != nil {
+			return explain(err)
+		}
 		if err := s.SetOverageLimit(ctx, fs.Arg(0), a); err != nil {
 			return explain(err)
 		}
+		audit(ctx, s, fs.Arg(0), stdout, billing.Change{What: "Overage Protection", Old: old.OverageLimit.Display(), New: a.Display()})
 		fmt.Fprintf(stdout, "Overage limit of %s is now %s.\n", fs.Arg(0), a.Display())
 		return nil
 	case "show":
@@ -195,6 +201,18 @@ func sessionCookie(args []string, cfg config.Config, getenv func(string) string,
 		}
 	}
 	return errors.New("the session was issued without a cookie")
+}
+
+// operator is who Recent changes names for what infra/ops changes.
+const operator = "operator"
+
+// audit records an operator's change in the organisation's Recent changes.
+// The change is made already, so a failure to record it is reported, not
+// returned.
+func audit(ctx context.Context, s *store.Store, org string, stdout io.Writer, c billing.Change) {
+	if err := s.AddAudit(ctx, org, billing.AuditEntry{Actor: operator, Page: "Operations", Changes: billing.Changes{c}}); err != nil {
+		fmt.Fprintf(stdout, "Warning: the change is made, but recording it in Recent changes failed: %v\n", err)
+	}
 }
 
 func parse(fs *flag.FlagSet, args []string, n int) error {

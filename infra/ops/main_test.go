@@ -68,6 +68,23 @@ func TestOps(t *testing.T) {
 		}
 	})
 
+	t.Run("grants and overage changes are in Recent changes, made by the operator", func(t *testing.T) {
+		changes, err := db.Store(clock).RecentChanges(ctx, "newco", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, c := range changes {
+			if c.Actor == "operator" {
+				got = append(got, c.Summary())
+			}
+		}
+		want := []string{`Overage Protection: "$40.00" → "$7.50"`, `granted $12.35 as "Goodwill credit"`}
+		if strings.Join(got, "|") != strings.Join(want, "|") {
+			t.Errorf("operator changes %q, want %q", got, want)
+		}
+	})
+
 	t.Run("list shows every organisation", func(t *testing.T) {
 		out, err := ops("list")
 		if err != nil || !strings.Contains(out, "newco\tNewco Ltd\tcreated 2026-11-27") {
