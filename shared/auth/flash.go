@@ -73,7 +73,14 @@ func flashAD(s Session) []byte {
 // its own derived key, so a flash can never pass for a session or a
 // sign-in cookie.
 func flashAEAD(sessionKey []byte) (cipher.AEAD, error) {
-	key, err := hkdf.Key(sha256.New, sessionKey, nil, "billing-flash-v1", 32)
+	return purposeAEAD(sessionKey, "billing-flash-v1")
+}
+
+// purposeAEAD returns AES-GCM keyed with a key derived (HKDF-SHA256) from
+// a session key for one purpose: what one purpose seals, another cannot
+// open.
+func purposeAEAD(sessionKey []byte, purpose string) (cipher.AEAD, error) {
+	key, err := hkdf.Key(sha256.New, sessionKey, nil, purpose, 32)
 	if err != nil {
 		return nil, err
 	}

@@ -1,11 +1,8 @@
 package auth
 
 import (
-	"crypto/aes"
 	"crypto/cipher"
-	"crypto/hkdf"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -111,15 +108,7 @@ func (m *Sessions) openSignIn(sealed []byte) ([]byte, bool) {
 // Its key is derived from the session key for this one purpose, so a
 // sign-in cookie can never pass for a session or the other way round.
 func signInAEAD(sessionKey []byte) (cipher.AEAD, error) {
-	key, err := hkdf.Key(sha256.New, sessionKey, nil, "billing-signin-v1", 32)
-	if err != nil {
-		return nil, err
-	}
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, err
-	}
-	return cipher.NewGCM(block)
+	return purposeAEAD(sessionKey, "billing-signin-v1")
 }
 
 func (m *Sessions) signInCookie(value string, expires time.Time, maxAge int) *http.Cookie {
