@@ -211,6 +211,22 @@ func decodeJSON[T any](t *testing.T, res response) T {
 	return v
 }
 
+// wantRefused expects a usage request answered 400 invalid_request with a
+// message containing message, and Usage This Period still before.
+func wantRefused(t *testing.T, api *usageAPI, res response, message string, before money.Money) {
+	t.Helper()
+	if res.status != http.StatusBadRequest {
+		t.Errorf("status %d, want 400: %s", res.status, res.body)
+	}
+	e := decodeJSON[apiErrorAnswer](t, res)
+	if e.Error.Code != "invalid_request" || !strings.Contains(e.Error.Message, message) {
+		t.Errorf("error %+v, want invalid_request saying %q", e.Error, message)
+	}
+	if got := api.usagePeriod("acme"); got != before {
+		t.Errorf("Usage This Period %v, want it unchanged at %v", got, before)
+	}
+}
+
 // apiErrorAnswer is the JSON of an error answer.
 type apiErrorAnswer struct {
 	Error struct{ Code, Message string }
@@ -324,16 +340,7 @@ func TestUsageAPIRequests(t *testing.T) {
 			api := base.as(t)
 			before := api.usagePeriod("acme")
 			res := api.post(tc.body)
-			if res.status != http.StatusBadRequest {
-				t.Errorf("status %d, want 400: %s", res.status, res.body)
-			}
-			e := decodeJSON[apiErrorAnswer](t, res)
-			if e.Error.Code != "invalid_request" || !strings.Contains(e.Error.Message, tc.message) {
-				t.Errorf("error %+v, want invalid_request saying %q", e.Error, tc.message)
-			}
-			if got := api.usagePeriod("acme"); got != before {
-				t.Errorf("Usage This Period %v, want it unchanged at %v", got, before)
-			}
+			wantRefused(t, api, res, tc.message, before)
 		})
 	}
 

@@ -125,16 +125,7 @@ func TestUsageAPIStrictBody(t *testing.T) {
 			api := base.as(t)
 			before := api.usagePeriod("acme")
 			res := api.callDirect(http.MethodPost, "/v1/usage", "Bearer "+usageKey, tc.body)
-			if res.status != http.StatusBadRequest {
-				t.Errorf("status %d, want 400: %s", res.status, res.body)
-			}
-			e := decodeJSON[apiErrorAnswer](t, res)
-			if e.Error.Code != "invalid_request" || !strings.Contains(e.Error.Message, tc.message) {
-				t.Errorf("error %+v, want invalid_request saying %q", e.Error, tc.message)
-			}
-			if got := api.usagePeriod("acme"); got != before {
-				t.Errorf("Usage This Period %v, want it unchanged at %v", got, before)
-			}
+			wantRefused(t, api, res, tc.message, before)
 		})
 	}
 

@@ -299,14 +299,10 @@ func TestStripeMock(t *testing.T) {
 
 }
 
-// TestConfirmOnSession checks, against stripe-mock, the confirmation of a
-// payment the bank refused off-session: the card it was tried with and
-// the return URL, expanded card.
-func TestConfirmOnSession(t *testing.T) {
-	p, rec := newMockProvider(t)
-	// stripe-mock's PaymentIntent is made the one an off-session charge
-	// left: refused with authentication_required, its card in the error.
-	rec.patch = func(method, path string, body []byte) []byte {
+// paymentIntents is a patch of stripe-mock's answers that lets edit change
+// every PaymentIntent it returns to a GET.
+func paymentIntents(edit func(pi map[string]any)) func(method, path string, body []byte) []byte {
+	return func(method, path string, body []byte) []byte {
 		if method != http.MethodGet || !strings.HasPrefix(path, "/v1/payment_intents/") {
 			return body
 		}
@@ -314,16 +310,28 @@ func TestConfirmOnSession(t *testing.T) {
 		if err := json.Unmarshal(body, &pi); err != nil {
 			return body
 		}
-		pi["status"], pi["payment_method"] = "requires_payment_method", nil
-		pi["last_payment_error"] = map[string]any{"type": "card_error", "code": "authentication_required",
-			"decline_code": "authentication_required", "message": "Your card was declined. This transaction requires authentication.",
-			"payment_method": map[string]any{"id": "pm_3184", "object": "payment_method", "type": "card"}}
+		edit(pi)
 		b, err := json.Marshal(pi)
 		if err != nil {
 			return body
 		}
 		return b
 	}
+}
+
+// TestConfirmOnSession checks, against stripe-mock, the confirmation of a
+// payment the bank refused off-session: the card it was tried with and
+// the return URL, expanded card.
+func TestConfirmOnSession(t *testing.T) {
+	p, rec := newMockProvider(t)
+	// stripe-mock's PaymentIntent is made the one an off-session charge
+	// left: refused with authentication_required, its card in the error.
+	rec.patch = paymentIntents(func(pi map[string]any) {
+		pi["status"], pi["payment_method"] = "requires_payment_method", nil
+		pi["last_payment_error"] = map[string]any{"type": "card_error", "code": "authentication_required",
+			"decline_code": "authentication_required", "message": "Your card was declined. This transaction requires authentication.",
+			"payment_method": map[string]any{"id": "pm_3184", "object": "payment_method", "type": "card"}}
+	})
 	if _, err := p.ConfirmOnSession(t.Context(), "pi_123", "https://billing.test/billing/credits/complete"); err != nil {
 		t.Fatal(err)
 	}
@@ -342,23 +350,11 @@ func TestConfirmOnSession(t *testing.T) {
 // succeeded $25 top-up of acme's customer on the way back.
 func TestEventsRequestsAgainstStripeMock(t *testing.T) {
 	p, rec := newMockProvider(t)
-	rec.patch = func(method, path string, body []byte) []byte {
-		if method != http.MethodGet || !strings.HasPrefix(path, "/v1/payment_intents/") {
-			return body
-		}
-		var pi map[string]any
-		if err := json.Unmarshal(body, &pi); err != nil {
-			return body
-		}
+	rec.patch = paymentIntents(func(pi map[string]any) {
 		pi["customer"], pi["status"], pi["currency"], pi["amount"], pi["invoice"] = "cus_acme", "succeeded", "usd", 2500, nil
 		pi["metadata"] = map[string]string{"org_id": "acme", "purpose": payments.PurposeAddCredits}
 		pi["payment_method_types"] = []string{"card"}
-		b, err := json.Marshal(pi)
-		if err != nil {
-			return body
-		}
-		return b
-	}
+	})
 	st := storetest.New(t).Store(time.Now)
 	ctx := t.Context()
 	if err := st.CreateOrg(ctx, store.NewOrg{Org: billing.Org{ID: "acme", Name: "Acme"}}); err != nil {
