@@ -96,6 +96,12 @@ func (n *Notifier) Handle(ctx context.Context, e awsevents.EventBridgeEvent) err
 	if d.ID == "" || d.OrgID == "" || strings.Contains(d.ID, "#") {
 		return fmt.Errorf("notify %s: the detail needs an id (without '#') and an organisation", e.ID)
 	}
+	return n.notify(ctx, d)
+}
+
+// notify emails the billing email and posts to the webhook URL about d,
+// once per channel for d.ID (see Handle).
+func (n *Notifier) notify(ctx context.Context, d events.Detail) error {
 	if _, err := time.Parse(billing.DayLayout, d.Day); err != nil {
 		d.Day = billing.Day(n.now())
 	}
