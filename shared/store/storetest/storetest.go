@@ -32,8 +32,9 @@ type DB struct {
 	// Table is the billing table's name.
 	Table string
 
-	mu       sync.Mutex
-	requests []Request
+	mu        sync.Mutex
+	requests  []Request
+	conflicts *conflicts // nil unless NewWithConflicts
 }
 
 // Request is one DynamoDB API call the client sent.
@@ -126,6 +127,11 @@ func (db *DB) record(w http.ResponseWriter, r *http.Request) {
 	op = op[strings.LastIndex(op, ".")+1:]
 	db.mu.Lock()
 	db.requests = append(db.requests, Request{Op: op, Body: body})
+	c := db.conflicts
 	db.mu.Unlock()
+	if c != nil {
+		c.serve(w, r, op, body, db.Server)
+		return
+	}
 	db.Server.ServeHTTP(w, r)
 }
