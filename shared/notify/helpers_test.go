@@ -65,11 +65,22 @@ func newEnvWith(t *testing.T, client *http.Client, local bool) *env {
 	return e
 }
 
+// createOrg creates the organisation id with Spend Management on (with no
+// budget or threshold), so that every notification goes out.
 func (e *env) createOrg(id, billingEmail string) {
 	e.t.Helper()
 	err := e.store.CreateOrg(e.t.Context(), store.NewOrg{Org: billing.Org{ID: id, Name: strings.ToUpper(id[:1]) + id[1:]}, Profile: billing.Profile{BillingEmail: billingEmail}})
 	if err != nil {
 		e.t.Fatalf("create org %s: %v", id, err)
+	}
+	e.setSpend(id, true)
+}
+
+// setSpend turns the organisation's Spend Management on or off.
+func (e *env) setSpend(org string, on bool) {
+	e.t.Helper()
+	if err := e.store.SetSpendSettings(e.t.Context(), org, billing.SpendSettings{Enabled: on}); err != nil {
+		e.t.Fatalf("spend management of %s: %v", org, err)
 	}
 }
 

@@ -75,7 +75,11 @@ func (n *Notifier) WithPublicURL(publicURL string) *Notifier {
 
 // Handle is the target of the rule on Types: it emails the billing email
 // (skipped, with a log line, when there is none) and posts to the webhook
-// URL (when one is set). A delivery made before for the event's id and
+// URL (when one is set). Spend Management's switch decides what goes out
+// (see SentWhileOff): while it is off, the spend notifications are not
+// sent at all and nothing is posted to the webhook; the other billing
+// notifications (auto-recharge and invoice payments) are still emailed.
+// A delivery made before for the event's id and
 // the channel is not made again, so EventBridge's repeats and concurrent
 // invocations send once. A failed send is recorded and retried later, and
 // is not an error; errors are the table's (the event may be redelivered)
@@ -118,9 +122,21 @@ func (n *Notifier) notify(ctx context.Context, d events.Detail) error {
 	if err != nil {
 		return fmt.Errorf("notify %s: %w", d.ID, err)
 	}
+	acct, err := n.store.Account(ctx, d.OrgID, n.now())
+	if err != nil {
+		return fmt.Errorf("notify %s: %w", d.ID, err)
+	}
+	if !acct.Spend.Enabled && !SentWhileOff(d.Type) {
+		log.Info("Spend Management is off: notification not sent")
+		return nil
+	}
 	ep, err := n.store.Webhook(ctx, d.OrgID)
 	if err != nil {
 		return fmt.Errorf("notify %s: %w", d.ID, err)
+	}
+	if ep.URL != "" && !acct.Spend.Enabled {
+		log.Info("Spend Management is off: webhook not posted")
+		ep.URL = ""
 	}
 	var errs []error
 	if profile.BillingEmail == "" {
@@ -135,6 +151,17 @@ func (n *Notifier) notify(ctx context.Context, d events.Detail) error {
 		return fmt.Errorf("notify %s: %w", d.ID, err)
 	}
 	return nil
+}
+
+// SentWhileOff reports whether a notification of detail type typ goes out
+// while Spend Management is off, by email to the billing email only: all
+// but the spend notifications (email threshold, daily budget), since a
+// failed auto-recharge or an invoice payment waiting for the customer is
+// billing correspondence the customer must not miss. The webhook belongs
+// to Spend Management: nothing is posted to it while the switch is off
+// (except the test event, sent on request).
+func SentWhileOff(typ string) bool {
+	return typ != TypeSpendThreshold && typ != TypeSpendBudget
 }
 
 // deliver makes the first attempt of a new delivery, unless it was made
