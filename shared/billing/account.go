@@ -28,6 +28,10 @@ type Account struct {
 	// every invoice is paid), UnpaidDue what the unpaid invoices are owed.
 	OldestDue time.Time
 	UnpaidDue money.Money
+	// PastDueFrom is when the first of the unpaid invoices makes the
+	// organisation past due: its due date plus the grace period it was
+	// issued with (zero when every invoice is paid).
+	PastDueFrom time.Time
 	// PastDue is PastDueAt at the time the account was read: Overage
 	// Protection counts as $0 while it holds (invariant 12).
 	PastDue bool
@@ -94,14 +98,19 @@ const (
 	ReasonPaymentOverdue = "payment_overdue"
 )
 
-// PastDueGrace is how long after its due date an unpaid invoice makes its
-// organisation past due.
-const PastDueGrace = 7 * 24 * time.Hour
+// DefaultPastDueGrace is how long after its due date an unpaid invoice
+// makes its organisation past due, unless configured otherwise
+// (PAST_DUE_GRACE_DAYS, within MaxPastDueGrace). An invoice keeps the grace
+// it was issued with.
+const DefaultPastDueGrace = 7 * 24 * time.Hour
+
+// MaxPastDueGrace bounds the configured grace period.
+const MaxPastDueGrace = 90 * 24 * time.Hour
 
 // PastDueAt reports whether the organisation is past due at now: an invoice
-// unpaid PastDueGrace after its due date.
+// still unpaid at its due date plus its grace period (PastDueFrom).
 func (a Account) PastDueAt(now time.Time) bool {
-	return !a.OldestDue.IsZero() && !now.Before(a.OldestDue.Add(PastDueGrace))
+	return !a.PastDueFrom.IsZero() && !now.Before(a.PastDueFrom)
 }
 
 // Figures are the numbers of the Billing Overview, derived from an Account.

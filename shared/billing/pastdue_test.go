@@ -11,12 +11,13 @@ import (
 // A pure test: the clock is an argument.
 func TestPastDue(t *testing.T) {
 	due := time.Date(2026, 12, 15, 0, 0, 0, 0, time.UTC)
-	t.Run("an invoice is past due from its due date plus the grace period, not a nanosecond earlier", func(t *testing.T) {
-		a := billing.Account{OldestDue: due}
-		if a.PastDueAt(due.Add(billing.PastDueGrace - time.Nanosecond)) {
+	t.Run("an organisation is past due from the time its first unpaid invoice's grace ends, not a nanosecond earlier", func(t *testing.T) {
+		from := due.Add(billing.DefaultPastDueGrace)
+		a := billing.Account{OldestDue: due, PastDueFrom: from}
+		if a.PastDueAt(from.Add(-time.Nanosecond)) {
 			t.Error("past due before the grace period ends")
 		}
-		if !a.PastDueAt(due.Add(billing.PastDueGrace)) {
+		if !a.PastDueAt(from) {
 			t.Error("not past due when the grace period ends")
 		}
 		if (billing.Account{}).PastDueAt(due.AddDate(1, 0, 0)) {

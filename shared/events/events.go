@@ -50,4 +50,8 @@ type Detail struct {
 	Remaining  money.Money `json:"remaining"`
 	Available  money.Money `json:"available"`
 	OccurredAt time.Time   `json:"occurred_at"`
+	// AmountDue and DueDate are, on a notice about unpaid invoices, what
+	// they are owed and the due date of the oldest.
+	AmountDue money.Money `json:"amount_due,omitempty"`
+	DueDate   string      `json:"due_date,omitempty"`
 }

@@ -23,6 +23,9 @@ type Service struct {
 	log      *slog.Logger
 	// seller is the seller of the documents issued (WithSeller).
 	seller Party
+	// grace is how long after its due date an invoice issued now, unpaid,
+	// makes its organisation past due (WithPastDueGrace).
+	grace time.Duration
 }
 
 // New returns the Service on the payment provider of pay, which must
@@ -39,10 +42,20 @@ func New(st *store.Store, pay *payments.Service, now func() time.Time, log *slog
 			p = ip
 		}
 	}
-	s := &Service{store: st, payments: pay, provider: p, now: now, log: log, seller: DefaultSeller()}
+	s := &Service{store: st, payments: pay, provider: p, now: now, log: log, seller: DefaultSeller(), grace: billing.DefaultPastDueGrace}
 	if st != nil {
 		st.IssueWith(s.Parties)
 	}
+	return s
+}
+
+// WithPastDueGrace makes invoices s issues from now on make their
+// organisation past due grace after their due date, unpaid
+// (billing.DefaultPastDueGrace when not called); invoices issued before
+// keep theirs, as they keep their other terms. grace must be within
+// [0, billing.MaxPastDueGrace]. Call it before s is used.
+func (s *Service) WithPastDueGrace(grace time.Duration) *Service {
+	s.grace = grace
 	return s
 }
 
@@ -96,6 +109,7 @@ func (s *Service) cut(ctx context.Context, orgID string, period time.Time) (stor
 		}
 		if f.Due > 0 {
 			inv.Status, inv.DueDate = store.InvoiceOpen, now.AddDate(0, 0, DueDays)
+			inv.PastDueAt = inv.DueDate.Add(s.grace)
 		} else {
 			inv.PaidAt = now
 			if f.Invoiced > 0 {

@@ -67,14 +67,15 @@ func List(d web.Deps) []Job {
 		},
 		{
 			// The notifier sends each notification event (email and
-			// webhook), and every five minutes retries what is due.
+			// webhook), and every five minutes retries what is due and
+			// tells the organisations that became past due.
 			Function:    "notifier",
 			Schedule:    "rate(5 minutes)",
 			DetailTypes: notify.Types,
 			Next:        every(5 * time.Minute),
 			Run: func(ctx context.Context, e awsevents.EventBridgeEvent) error {
 				if e.DetailType == scheduledEvent {
-					return d.Notify.RetryDue(ctx)
+					return d.Notify.Scheduled(ctx)
 				}
 				return d.Notify.Handle(ctx, e)
 			},

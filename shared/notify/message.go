@@ -22,6 +22,11 @@ const (
 	// TypeInvoiceActionRequired is an invoice payment the bank wants the
 	// customer to confirm (Stripe's invoice.payment_action_required).
 	TypeInvoiceActionRequired = "invoice.payment_action_required"
+	// TypeInvoicePastDue is an organisation whose invoice stayed unpaid
+	// past its due date and grace period: Overage Protection is suspended
+	// until it is paid. The notifier raises it itself (NotifyPastDue),
+	// once per past-due episode.
+	TypeInvoicePastDue = "invoice.past_due"
 	// TypeTest is the event "Send test event" posts to the webhook (never
 	// emailed).
 	TypeTest = "webhook.test"
@@ -45,7 +50,7 @@ func emailFor(to string, d events.Detail, publicURL string) Email {
 				"Add Usage Credits: " + base + "/billing/credits\n"
 		case TypeRechargeActionRequired:
 			text += "Confirm the payment: " + base + "/billing/auto-recharge\n"
-		case TypeInvoiceActionRequired:
+		case TypeInvoiceActionRequired, TypeInvoicePastDue:
 			text += "Pay the invoice: " + base + "/billing/invoices\n"
 		}
 		text += "Billing overview: " + base + "/billing\n"
@@ -83,6 +88,13 @@ func message(d events.Detail) (subject, text string) {
 		return "Your invoice payment needs your confirmation",
 			"Your bank asks you to confirm the automatic payment of your invoice. Open the Invoices page and choose Pay now " +
 				"to complete it."
+	case TypeInvoicePastDue:
+		return "Your invoice is past due: Overage Protection is paused",
+			fmt.Sprintf("Your unpaid invoices (%s, the oldest due on %s) are past due. Until they are paid, "+
+				"Overage Protection is paused: API calls are refused once your credits are used up. "+
+				"Open the Invoices page and choose Pay now; Overage Protection returns as soon as the payment arrives.\n\n"+
+				"Remaining credits: %s\nAvailable to use: %s",
+				d.AmountDue.Display(), d.DueDate, d.Remaining.Display(), d.Available.Display())
 	case TypeTest:
 		return "Test notification", "This is a test notification from the Billing section."
 	default:

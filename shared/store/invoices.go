@@ -48,7 +48,12 @@ type Invoice struct {
 
 	Status  string
 	DueDate time.Time // zero when nothing was due
-	PaidAt  time.Time
+	// PastDueAt is when the invoice, unpaid, makes its organisation past
+	// due: DueDate plus the grace period it was issued with (zero on
+	// invoices issued before it was recorded: DueDate plus
+	// billing.DefaultPastDueGrace).
+	PastDueAt time.Time
+	PaidAt    time.Time
 	// PaidWith says how it was paid, e.g. "Visa •••• 4242".
 	PaidWith string
 
@@ -153,6 +158,7 @@ type invoiceRecord struct {
 	Issued        *Parties        `dynamodbav:"issued,omitempty"`
 	Status        string          `dynamodbav:"status"`
 	DueDate       time.Time       `dynamodbav:"due_date"`
+	PastDueAt     time.Time       `dynamodbav:"past_due_at"`
 	PaidAt        time.Time       `dynamodbav:"paid_at"`
 	PaidWith      string          `dynamodbav:"paid_with"`
 	ProviderID    string          `dynamodbav:"provider_id"`
@@ -171,7 +177,7 @@ func (r invoiceRecord) invoice() Invoice {
 		ID: r.ID, OrgID: r.OrgID, Period: r.Period.UTC(), Created: r.Created.UTC(),
 		Usage: r.Usage, Applied: r.Applied, Due: r.Due, Carried: r.Carried, TransactionID: r.TransactionID,
 		BillTo: r.BillTo, BillingEmail: r.BillingEmail, Issued: r.Issued.parties(),
-		Status: r.Status, DueDate: r.DueDate.UTC(), PaidAt: r.PaidAt.UTC(), PaidWith: r.PaidWith,
+		Status: r.Status, DueDate: r.DueDate.UTC(), PastDueAt: r.PastDueAt.UTC(), PaidAt: r.PaidAt.UTC(), PaidWith: r.PaidWith,
 		ProviderID: r.ProviderID, Collection: r.Collection, HostedURL: r.HostedURL, PDFURL: r.PDFURL,
 		PaymentID: r.PaymentID, LastError: r.LastError,
 	}
@@ -305,7 +311,7 @@ func newInvoiceRecord(inv Invoice) invoiceRecord {
 		PK: orgPK(inv.OrgID), SK: invoiceSK(inv.ID), ID: inv.ID, OrgID: inv.OrgID, Period: inv.Period, Created: inv.Created,
 		Usage: inv.Usage, Applied: inv.Applied, Due: inv.Due, Carried: inv.Carried, TransactionID: inv.TransactionID,
 		BillTo: inv.BillTo, BillingEmail: inv.BillingEmail, Issued: inv.Issued.record(),
-		Status: inv.Status, DueDate: inv.DueDate.UTC(), PaidAt: inv.PaidAt.UTC(), PaidWith: inv.PaidWith,
+		Status: inv.Status, DueDate: inv.DueDate.UTC(), PastDueAt: inv.PastDueAt.UTC(), PaidAt: inv.PaidAt.UTC(), PaidWith: inv.PaidWith,
 		ProviderID: inv.ProviderID, Collection: inv.Collection, HostedURL: inv.HostedURL, PDFURL: inv.PDFURL,
 		PaymentID: inv.PaymentID, LastError: inv.LastError,
 	}

@@ -56,10 +56,12 @@ type accountRecord struct {
 
 	// The unpaid invoices, kept here by refreshUnpaid so that one read of
 	// this item answers an allowance: the due date of the oldest (zero
-	// when none), their total due, and a revision that orders refreshes.
-	OldestDue time.Time   `dynamodbav:"oldest_due"`
-	UnpaidDue money.Money `dynamodbav:"unpaid_due"`
-	UnpaidRev int64       `dynamodbav:"unpaid_rev"`
+	// when none), when the first makes the organisation past due, their
+	// total due, and a revision that orders refreshes.
+	OldestDue   time.Time   `dynamodbav:"oldest_due"`
+	PastDueFrom time.Time   `dynamodbav:"past_due_from"`
+	UnpaidDue   money.Money `dynamodbav:"unpaid_due"`
+	UnpaidRev   int64       `dynamodbav:"unpaid_rev"`
 }
 
 func (r accountRecord) account(usedToday money.Money) billing.Account {
@@ -72,6 +74,7 @@ func (r accountRecord) account(usedToday money.Money) billing.Account {
 		OverageLimit: r.OverageLimit,
 		UsedToday:    usedToday,
 		OldestDue:    r.OldestDue.UTC(),
+		PastDueFrom:  r.PastDueFrom.UTC(),
 		UnpaidDue:    r.UnpaidDue,
 		Spend: billing.SpendSettings{
 			Enabled:        r.SpendEnabled,
