@@ -1,0 +1,221 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"strings"
+	"time"
+
+	"github.com/acme/billing/shared/billing"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Due work: how the scheduled jobs find the organisations that have work,
+// without walking every organisation.
+//
+//   - Usage on a UTC day (the daily reset) and in a calendar month (the
+//     cycle close): the write that counts usage also sets due_day<p> to
+//     "<yyyy-mm-dd>#<shard>" and due_month<p> to "<yyyy-mm>#<shard>" on
+//     the ACCOUNT item (markActive), where p is the parity of the day (of
+//     the month). Each attribute is the key of a sparse, keys-only GSI,
+//     which DynamoDB writes only when the value changes: once per
+//     organisation and day (and month), however much usage it records.
+//     Two attributes per period, by parity, because the organisation's
+//     first usage of a new day must not overwrite yesterday's mark before
+//     the reset at midnight has read it: yesterday's mark stays until the
+//     day after tomorrow.
+//   - Auto-recharge on (the recharge sweep): a due item
+//     DUE#recharge#<shard> / ORG#<org>, put when auto-recharge is turned
+//     on and dropped by the sweep when it finds it off.
+//
+// The GSI key and the due partition carry one of DueShards shards (a hash
+// of the organisation's id), so that the first usage of the day of many
+// organisations at midnight spreads over that many index partitions.
+
+// DueShards is how many partitions each kind of due work is spread over.
+const DueShards = 16
+
+// The GSIs of due work (see TableInput).
+const (
+	IndexDueDay0   = "DueDay0"
+	IndexDueDay1   = "DueDay1"
+	IndexDueMonth0 = "DueMonth0"
+	IndexDueMonth1 = "DueMonth1"
+)
+
+// dueIndexes maps each due GSI to its key attribute.
+var dueIndexes = map[string]string{
+	IndexDueDay0: "due_day0", IndexDueDay1: "due_day1",
+	IndexDueMonth0: "due_month0", IndexDueMonth1: "due_month1",
+}
+
+const pkDueRecharge = "DUE#recharge#"
+
+// dueShard is the shard of orgID's due work.
+func dueShard(orgID string) int {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(orgID))
+	return int(h.Sum32() % DueShards)
+}
+
+func dueValue(period string, shard int) string { return fmt.Sprintf("%s#%02d", period, shard) }
+
+// dayIndex is the due GSI of the UTC day day (yyyy-mm-dd) by its parity.
+func dayIndex(day time.Time) string {
+	y, m, d := day.UTC().Date()
+	if time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix()/86400%2 == 0 {
+		return IndexDueDay0
+	}
+	return IndexDueDay1
+}
+
+// monthIndex is the due GSI of the month of t by its parity.
+func monthIndex(t time.Time) string {
+	y, m, _ := t.UTC().Date()
+	if (y*12+int(m))%2 == 0 {
+		return IndexDueMonth0
+	}
+	return IndexDueMonth1
+}
+
+// markActive adds to upd the due marks of orgID's usage on day
+// (yyyy-mm-dd): every update that counts usage must carry it, so that the
+// daily reset and the cycle close find the organisation.
+func markActive(upd expression.UpdateBuilder, orgID, day string) expression.UpdateBuilder {
+	t, err := time.Parse(time.DateOnly, day)
+	if err != nil {
+		return upd // not a day: nothing counted on a day to mark
+	}
+	shard := dueShard(orgID)
+	return upd.
+		Set(expression.Name(dueIndexes[dayIndex(t)]), expression.Value(dueValue(day, shard))).
+		Set(expression.Name(dueIndexes[monthIndex(t)]), expression.Value(dueValue(t.Format("2006-01"), shard)))
+}
+
+// markNew gives a new ACCOUNT item its due attributes, with a period no
+// job asks for ("new"). DynamoDB does not need it (it costs each index
+// one write per organisation, once); the embedded server (minidyn v0.8.2)
+// does: its UpdateItem loses another entry of an index when it adds an
+// item that was not in that index yet (core/index.go, updateData), while a
+// put adds it correctly and an update that changes the key moves it.
+func markNew(item map[string]types.AttributeValue, orgID string) {
+	for _, attr := range dueIndexes {
+		item[attr] = &types.AttributeValueMemberS{Value: dueValue("new", dueShard(orgID))}
+	}
+}
+
+// Due is one kind of due work: where DueOrgs finds it.
+type Due struct {
+	index, value string // a due GSI and the period its key names
+	pk           string // or a due partition
+}
+
+// DueUsageOn is the organisations with usage on the UTC day of day.
+func DueUsageOn(day time.Time) Due {
+	return Due{index: dayIndex(day), value: billing.Day(day)}
+}
+
+// DueUsageIn is the organisations with usage in the calendar month (UTC)
+// of t.
+func DueUsageIn(t time.Time) Due {
+	return Due{index: monthIndex(t), value: t.UTC().Format("2006-01")}
+}
+
+// DueRecharge is the organisations with auto-recharge on (and some that
+// turned it off since: the sweep drops those with DropRechargeDue).
+func DueRecharge() Due { return Due{pk: pkDueRecharge} }
+
+// DueOrgs calls fn with the ids of the organisations that have work of
+// kind d, one page of one shard at a time, in no particular order; it
+// stops at fn's first error and returns it. Index reads are eventually
+// consistent (a mark written in the last second may be missing).
+func (s *Store) DueOrgs(ctx context.Context, d Due, fn func(orgIDs []string) error) error {
+	for shard := range DueShards {
+		in, err := s.dueQuery(d, shard)
+		if err != nil {
+			return fmt.Errorf("due orgs: %w", err)
+		}
+		p := dynamodb.NewQueryPaginator(s.db, in)
+		for p.HasMorePages() {
+			out, err := p.NextPage(ctx)
+			if err != nil {
+				return fmt.Errorf("due orgs: %w", err)
+			}
+			ids := make([]string, 0, len(out.Items))
+			for _, item := range out.Items {
+				if id := dueOrg(d, item); id != "" {
+					ids = append(ids, id)
+				}
+			}
+			if len(ids) > 0 {
+				if err := fn(ids); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Store) dueQuery(d Due, shard int) (*dynamodb.QueryInput, error) {
+	if d.index == "" {
+		in, err := s.query(d.pk+fmt.Sprintf("%02d", shard), nil, false)
+		if err != nil {
+			return nil, err
+		}
+		in.ProjectionExpression = aws.String(AttrSK)
+		return in, nil
+	}
+	e, err := expression.NewBuilder().WithKeyCondition(
+		expression.Key(dueIndexes[d.index]).Equal(expression.Value(dueValue(d.value, shard)))).Build()
+	if err != nil {
+		return nil, err
+	}
+	return &dynamodb.QueryInput{
+		TableName: aws.String(s.table), IndexName: aws.String(d.index),
+		KeyConditionExpression: e.KeyCondition(), ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+	}, nil
+}
+
+// dueOrg is the organisation of one due item or index entry.
+func dueOrg(d Due, item map[string]types.AttributeValue) string {
+	attr, prefix := AttrPK, "ORG#"
+	if d.index == "" {
+		attr = AttrSK
+	} else if sk, _ := item[AttrSK].(*types.AttributeValueMemberS); sk == nil || sk.Value != skAccount {
+		return ""
+	}
+	v, _ := item[attr].(*types.AttributeValueMemberS)
+	if v == nil {
+		return ""
+	}
+	id, _ := strings.CutPrefix(v.Value, prefix)
+	return id
+}
+
+// dueItem is a due item of a partition of due work.
+type dueItem struct {
+	PK string `dynamodbav:"PK"` // DUE#<kind>#<shard>
+	SK string `dynamodbav:"SK"` // ORG#<org>
+}
+
+// AddRechargeDue lists orgID for the recharge sweep; idempotent.
+func (s *Store) AddRechargeDue(ctx context.Context, orgID string) error {
+	rec := dueItem{PK: pkDueRecharge + fmt.Sprintf("%02d", dueShard(orgID)), SK: orgPK(orgID)}
+	if err := s.Items().Put(ctx, rec, false); err != nil {
+		return fmt.Errorf("recharge due %s: %w", orgID, err)
+	}
+	return nil
+}
+
+// DropRechargeDue takes orgID off the recharge sweep's list; idempotent.
+func (s *Store) DropRechargeDue(ctx context.Context, orgID string) error {
+	if err := s.Items().Delete(ctx, pkDueRecharge+fmt.Sprintf("%02d", dueShard(orgID)), orgPK(orgID)); err != nil {
+		return fmt.Errorf("recharge due %s: %w", orgID, err)
+	}
+	return nil
+}
