@@ -130,6 +130,9 @@ type Config struct {
 	// Seller is the seller recorded on the invoices and receipts issued
 	// (the SELLER_* variables).
 	Seller invoicing.Party
+	// PastDueGrace is the grace period of the invoices issued
+	// (EnvPastDueGraceDays).
+	PastDueGrace time.Duration
 }
 
 // String never prints secrets, so a Config can be logged.
@@ -156,6 +159,9 @@ func Load(getenv func(string) string, local bool) (Config, error) {
 	c.OIDC.PublicURL = c.PublicURL
 	c.Seller = seller(getenv)
 	var errs []error
+	var graceErr error
+	c.PastDueGrace, graceErr = pastDueGrace(getenv)
+	errs = append(errs, graceErr)
 	if err := checkPublicURL(c.PublicURL, local); err != nil {
 		errs = append(errs, err)
 	}
@@ -414,7 +420,7 @@ func (c Config) Deps(ctx context.Context, log *slog.Logger, now func() time.Time
 		provider = sandbox.New(st, now, "/billing/credits/checkout/")
 	}
 	pay := payments.NewService(st, provider, now, log)
-	inv := invoicing.New(st, pay, now, log).WithSeller(c.Seller)
+	inv := invoicing.New(st, pay, now, log).WithSeller(c.Seller).WithPastDueGrace(c.PastDueGrace)
 	var mailer notify.Mailer = notify.NewOutbox(st, now)
 	if !c.Local {
 		cfg, err := awsconfig.LoadDefaultConfig(ctx)
