@@ -1,6 +1,7 @@
 package html
 
 import (
+	"net/url"
 	"strings"
 	"time"
 
@@ -14,11 +15,12 @@ import (
 
 // InvoicesProps is what the Invoices page shows.
 type InvoicesProps struct {
-	Page    PageProps
-	Due     []store.Invoice
-	History []invoicing.Entry
-	// Cards are the cards "Pay now" offers, the default first chosen.
-	Cards []payments.Card
+	Page PageProps
+	Due  []store.Invoice
+	// History is one page of the order and invoice history; Newer and
+	// Older are the cursors of its neighbours ("" for none).
+	History      []invoicing.Entry
+	Newer, Older string
 	// Token is the one-time token of the page's payment forms.
 	Token string
 	// Local offers the local-only "Close billing cycle now".
@@ -26,10 +28,10 @@ type InvoicesProps struct {
 }
 
 // InvoicesPage shows Payments Due (Invoice Date, Invoice ID, Due Date,
-// Amount, and Actions: Pay now with a choice of card, and Download) and
-// the Order and invoice history (Invoice Date, Invoice ID, Payment date,
-// Amount, and Actions: View and Download PDF), top-ups included as paid
-// orders.
+// Amount, and Actions: Pay now, which asks for confirmation, and Download)
+// and one page of the Order and invoice history (Invoice Date, Invoice ID,
+// Payment date, Amount, and Actions: View and Download PDF), top-ups
+// included as paid orders, with Newer and Older links.
 func InvoicesPage(p InvoicesProps) Node {
 	p.Page.Title = "Invoices"
 	admin := p.Page.Session.Role.CanChange()
@@ -42,6 +44,7 @@ func InvoicesPage(p InvoicesProps) Node {
 		Section(Aria("labelledby", "history"),
 			H2(ID("history"), Text("Order and invoice history")),
 			history(p.History),
+			pager("Order and invoice history pages", "/billing/invoices", "page", p.Newer, p.Older, "#history"),
 		),
 		If(p.Local && admin, Section(Class("notice"), Aria("labelledby", "dev-close"),
 			H2(ID("dev-close"), Text("Local mode: close the billing cycle")),
@@ -50,6 +53,30 @@ func InvoicesPage(p InvoicesProps) Node {
 				Button(Class("btn btn-secondary btn-sm"), Type("submit"), Text("Close billing cycle now")),
 			),
 		)),
+	)
+}
+
+// pager links the newer and older pages of a list at path, whose cursor
+// travels in the query parameter param (with the other query parameters
+// of path kept), and the newest page when a newer one exists.
+func pager(label, path, param, newer, older, fragment string) Node {
+	if newer == "" && older == "" {
+		return nil
+	}
+	at := func(cursor string) string {
+		u, err := url.Parse(path)
+		if err != nil {
+			return path
+		}
+		q := u.Query()
+		q.Set(param, cursor)
+		u.RawQuery = q.Encode()
+		return u.String() + fragment
+	}
+	return Nav(Class("pagination"), Aria("label", label),
+		If(newer != "", A(Class("btn btn-secondary"), Href(path+fragment), Text("Newest"))),
+		If(newer != "", A(Class("btn btn-secondary"), Href(at(newer)), Rel("prev"), Text("Newer"))),
+		If(older != "", A(Class("btn btn-secondary"), Href(at(older)), Rel("next"), Text("Older"))),
 	)
 }
 
@@ -73,24 +100,11 @@ func paymentsDue(p InvoicesProps, admin bool) Node {
 }
 
 func dueRow(inv store.Invoice, p InvoicesProps, admin bool) Node {
-	var pay Node
-	switch {
-	case !admin:
-		pay = Span(Class("muted"), Text("Only admins can pay."))
-	case len(p.Cards) == 0:
-		pay = A(Class("btn btn-secondary btn-sm"), Href("/billing/payment-methods/new?next=/billing/invoices"), Text("Add a card to pay"))
-	default:
-		sel := "card-" + inv.ID
+	pay := Node(Span(Class("muted"), Text("Only admins can pay.")))
+	if admin {
+		// The card is chosen on the confirmation, which reads the cards.
 		pay = Form(Class("inline"), Method("post"), Action("/billing/invoices/"+inv.ID+"/pay"),
 			Input(Type("hidden"), Name("token"), Value(p.Token)),
-			Label(Class("sr-only"), For(sel), Text("Card to pay invoice "+inv.ID+" with")),
-			Select(ID(sel), Name("card"), Map(p.Cards, func(c payments.Card) Node {
-				label := payments.CardLabel(c)
-				if c.Default {
-					label += " (default)"
-				}
-				return Option(Value(c.ID), If(c.Default, Selected()), Text(label))
-			})),
 			Button(Class("btn btn-primary btn-sm"), Type("submit"), Aria("label", "Pay now: invoice "+inv.ID), Text("Pay now")),
 		)
 	}
@@ -160,6 +174,64 @@ func historyRow(e invoicing.Entry) Node {
 		labelled("Actions",
 			A(Class("btn btn-secondary btn-sm"), Href("/billing/invoices/"+e.ID), Aria("label", "View "+e.ID), Text("View")), Text(" "),
 			A(Class("btn btn-secondary btn-sm"), Href(pdf), Aria("label", "Download PDF of "+e.ID), Text("Download PDF")),
+		),
+	)
+}
+
+// PayInvoiceProps is the confirmation of "Pay now".
+type PayInvoiceProps struct {
+	Page  PageProps
+	Quote invoicing.Quote
+	// Token is the one-time token of the payment: the same on the
+	// confirmation as on the form that asked for it.
+	Token string
+}
+
+// PayInvoicePage asks before charging an invoice: "Charge $X to Visa ••••
+// 4242 (exp 12/31)?", with the invoice, its amount and a choice of card.
+// Only its Pay button (confirm=yes) charges.
+func PayInvoicePage(p PayInvoiceProps) Node {
+	q := p.Quote
+	inv := q.Invoice
+	p.Page.Title = "Pay invoice " + inv.ID
+	action := "/billing/invoices/" + inv.ID + "/pay"
+	facts := Dl(Class("kv"),
+		kv("Invoice", A(Class("mono"), Href("/billing/invoices/"+inv.ID), Text(inv.ID))),
+		kv("Invoice Date", date(inv.Created)),
+		kv("Due Date", date(inv.DueDate)),
+		kv("Amount", Span(ID("pay-amount"), amount(inv.Due))),
+	)
+	cancel := A(Class("btn btn-secondary"), Href("/billing/invoices"), Text("Cancel"))
+	if q.Card.ID == "" {
+		return Page(p.Page,
+			pageHeader("Pay invoice "+inv.ID, "Add a card to pay this invoice."),
+			Section(Class("card"), Aria("label", "Payment"), facts,
+				P(ID("pay-no-card"), Text("You have no card on file, so nothing can be charged yet.")),
+				Div(Class("actions"),
+					A(Class("btn btn-primary"), Href("/billing/payment-methods/new?next=/billing/invoices"), Text("Add a card to pay")), Text(" "), cancel),
+			),
+		)
+	}
+	hidden := func(name, value string) Node { return Input(Type("hidden"), Name(name), Value(value)) }
+	return Page(p.Page,
+		pageHeader("Pay invoice "+inv.ID, "Check the payment: nothing is charged until you confirm."),
+		Section(Class("card"), Aria("labelledby", "pay-confirm"),
+			H2(ID("pay-confirm"), Text("Charge "+inv.Due.Display()+" to "+cardLabel(q.Card)+"?")),
+			facts,
+			Form(Method("post"), Action(action),
+				hidden("token", p.Token), hidden("card", q.Card.ID), hidden("confirm", "yes"),
+				Div(Class("actions"),
+					Button(Class("btn btn-primary"), Type("submit"), Text("Pay "+inv.Due.Display()+" now")), Text(" "), cancel),
+			),
+			If(len(q.Cards) > 1, Form(Method("post"), Action(action), Class("pay-other-card"),
+				hidden("token", p.Token),
+				Label(For("pay-card"), Text("Pay with another card")),
+				Select(ID("pay-card"), Name("card"), Map(q.Cards, func(c payments.Card) Node {
+					return Option(Value(c.ID), If(c.ID == q.Card.ID, Selected()), Text(cardLabel(c)))
+				})),
+				Text(" "),
+				Button(Class("btn btn-secondary"), Type("submit"), Text("Use this card")),
+			)),
 		),
 	)
 }

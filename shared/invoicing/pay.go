@@ -3,6 +3,7 @@ package invoicing
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/acme/billing/shared/billing"
@@ -48,13 +49,8 @@ func (s *Service) Pay(ctx context.Context, orgID, invoiceID, cardID, token strin
 	if err != nil {
 		return Payment{}, err
 	}
-	var card payments.Card
-	for _, c := range cards {
-		if c.ID == cardID && cardID != "" {
-			card = c
-		}
-	}
-	if card.ID == "" {
+	card, ok := findCard(cards, cardID)
+	if !ok {
 		return Payment{}, billing.FieldError("card", "Select one of your cards to pay with.")
 	}
 	err = s.store.ClaimInvoicePayment(ctx, orgID, inv.ID, token, s.now(), payHold)
@@ -111,4 +107,55 @@ func (s *Service) payClaimed(ctx context.Context, inv store.Invoice, card paymen
 		return Payment{Invoice: inv}, billing.FieldError("card", "%s Nothing was charged; try another card.", r.Message)
 	}
 	return Payment{Invoice: inv, Charged: changed}, nil
+}
+
+// Quote is what "Pay now" would charge, shown for confirmation before
+// anything is charged.
+type Quote struct {
+	Invoice store.Invoice
+	// Card is the card it would be charged to: the one asked for, else the
+	// default card, else the first; zero when the organisation has none.
+	Card  payments.Card
+	Cards []payments.Card
+}
+
+// Quote returns what paying the organisation's invoice invoiceID with
+// cardID ("" for the default card) would charge, and charges nothing. An
+// invoice paid already comes back with its status paid.
+//
+// It returns ENOTFOUND for an invoice that is not the organisation's, and
+// ECONFLICT for a void invoice.
+func (s *Service) Quote(ctx context.Context, orgID, invoiceID, cardID string) (Quote, error) {
+	inv, err := s.store.Invoice(ctx, orgID, invoiceID)
+	if err != nil {
+		return Quote{}, err
+	}
+	if inv.Status == store.InvoicePaid {
+		return Quote{Invoice: inv}, nil
+	}
+	if !inv.Unpaid() {
+		return Quote{}, billing.Errorf(billing.ECONFLICT, "Invoice %s is %s; there is nothing to pay.", inv.ID, inv.Status)
+	}
+	cards, err := s.payments.Cards(ctx, orgID)
+	if err != nil {
+		return Quote{}, err
+	}
+	q := Quote{Invoice: inv, Cards: cards}
+	if c, ok := findCard(cards, cardID); ok {
+		q.Card = c
+	} else if i := slices.IndexFunc(cards, func(c payments.Card) bool { return c.Default }); i >= 0 {
+		q.Card = cards[i]
+	} else if len(cards) > 0 {
+		q.Card = cards[0]
+	}
+	return q, nil
+}
+
+// findCard returns the card of cards with id, if id is set and one has it.
+func findCard(cards []payments.Card, id string) (payments.Card, bool) {
+	i := slices.IndexFunc(cards, func(c payments.Card) bool { return c.ID == id })
+	if id == "" || i < 0 {
+		return payments.Card{}, false
+	}
+	return cards[i], true
 }

@@ -54,7 +54,7 @@ func TestPay(t *testing.T) {
 		if n := e.sandboxPayments("Invoice "); n != 1 {
 			t.Errorf("%d card payments, want 1", n)
 		}
-		lists, err := e.svc.List(t.Context(), "acme")
+		lists, err := e.svc.List(t.Context(), "acme", "", 20)
 		if err != nil {
 			t.Fatal(err)
 		}

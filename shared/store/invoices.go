@@ -3,10 +3,12 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/acme/billing/shared/billing"
 	"github.com/acme/billing/shared/money"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
@@ -351,28 +353,51 @@ func (s *Store) InvoiceOfPeriod(ctx context.Context, orgID string, period time.T
 	return s.Invoice(ctx, orgID, g.InvoiceID)
 }
 
-// Invoices returns the organisation's invoices, newest first.
+// Invoices returns the organisation's invoices, newest first, each with
+// what was refunded of it. It reads them, their refunds and their period
+// guards in one Query (one request per MB, about 50 years of monthly
+// invoices): an organisation has one invoice a month.
 func (s *Store) Invoices(ctx context.Context, orgID string) ([]Invoice, error) {
-	in, err := s.query(orgPK(orgID), beginsWith(prefixInvoice), true)
+	// INVOICE#, INVPERIOD# and INVREFUND# are the only sort keys starting
+	// with INV.
+	in, err := s.query(orgPK(orgID), beginsWith("INV"), true)
 	if err != nil {
 		return nil, fmt.Errorf("invoices %s: %w", orgID, err)
 	}
 	var out []Invoice
-	err = each(ctx, s, in, func(r invoiceRecord) error {
-		out = append(out, r.invoice())
+	refunds := map[string]money.Money{}
+	err = eachItem(ctx, s, in, func(item map[string]types.AttributeValue) error {
+		switch sk := skOf(item); {
+		case strings.HasPrefix(sk, prefixInvoice):
+			var r invoiceRecord
+			if err := attributevalue.UnmarshalMap(item, &r); err != nil {
+				return err
+			}
+			out = append(out, r.invoice())
+		case strings.HasPrefix(sk, prefixInvoiceRefund):
+			var r invoiceRefundRecord
+			if err := attributevalue.UnmarshalMap(item, &r); err != nil {
+				return err
+			}
+			refunds[r.InvoiceID] += r.Amount
+		}
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("invoices %s: %w", orgID, err)
 	}
-	refunds, err := s.invoiceRefunds(ctx, orgID, "")
-	if err != nil {
-		return nil, err
-	}
 	for i := range out {
 		out[i].Refunded = refunds[out[i].ID]
 	}
 	return out, nil
+}
+
+// skOf returns an item's sort key.
+func skOf(item map[string]types.AttributeValue) string {
+	if v, ok := item[AttrSK].(*types.AttributeValueMemberS); ok {
+		return v.Value
+	}
+	return ""
 }
 
 // InvoiceChange is a change of an invoice. Status, when set, moves it only

@@ -13,28 +13,35 @@ import (
 	"github.com/acme/billing/shared/invoicing"
 	"github.com/acme/billing/shared/invoicing/pdf"
 	"github.com/acme/billing/shared/payments"
+	"github.com/acme/billing/shared/store"
 	g "maragu.dev/gomponents"
 )
 
-// handleInvoices serves the Invoices page: Payments Due, with "Pay now"
-// and a choice of card, and the order and invoice history.
-func handleInvoices(inv *invoicing.Service, pay *payments.Service, local bool, log *slog.Logger) http.Handler {
-	return page(log, func(w http.ResponseWriter, r *http.Request) (g.Node, error) {
+// invoicesPageSize is how many entries one page of the order and invoice
+// history shows.
+const invoicesPageSize = 20
+
+// handleInvoices serves the Invoices page: Payments Due, with "Pay now",
+// and one page of the order and invoice history (?page= carries its
+// cursor). It reads no cards: "Pay now" chooses the card on its
+// confirmation. (The payments service is not used since then.)
+func handleInvoices(inv *invoicing.Service, _ *payments.Service, local bool, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sess, _ := auth.FromContext(r.Context())
-		lists, err := inv.List(r.Context(), sess.OrgID)
-		if err != nil {
-			return nil, err
+		lists, err := inv.List(r.Context(), sess.OrgID, r.URL.Query().Get("page"), invoicesPageSize)
+		switch {
+		case err != nil:
+			renderError(w, r, log, err)
+		case lists.Top:
+			http.Redirect(w, r, "/billing/invoices#history", http.StatusSeeOther)
+		default:
+			page(log, func(w http.ResponseWriter, r *http.Request) (g.Node, error) {
+				return html.InvoicesPage(html.InvoicesProps{
+					Page: pageProps(w, r, "/billing/invoices"), Due: lists.Due, History: lists.History,
+					Newer: lists.Newer, Older: lists.Older, Token: formToken(), Local: local,
+				}), nil
+			}).ServeHTTP(w, r)
 		}
-		var cards []payments.Card
-		if len(lists.Due) > 0 {
-			if cards, err = pay.Cards(r.Context(), sess.OrgID); err != nil {
-				return nil, err
-			}
-		}
-		return html.InvoicesPage(html.InvoicesProps{
-			Page: pageProps(w, r, "/billing/invoices"), Due: lists.Due, History: lists.History,
-			Cards: cards, Token: formToken(), Local: local,
-		}), nil
 	})
 }
 
@@ -82,15 +89,22 @@ func handleInvoicePDF(inv *invoicing.Service, log *slog.Logger) http.Handler {
 	})
 }
 
-// handlePayInvoice pays an invoice due with the chosen card ("Pay now"),
-// once per form however often it is submitted, and returns to the
-// Invoices page, where the invoice has moved to the history.
+// handlePayInvoice pays an invoice due ("Pay now") in two steps: a POST
+// without confirm=yes shows what would be charged to which card and
+// charges nothing; the POST of that confirmation (confirm=yes, the same
+// one-time token) charges, once per form however often it is submitted,
+// and returns to the Invoices page, where the invoice has moved to the
+// history.
 func handlePayInvoice(inv *invoicing.Service, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sess, _ := auth.FromContext(r.Context())
 		token := r.PostFormValue("token")
 		if len(token) != 32 || strings.Trim(token, "0123456789abcdef") != "" {
 			token = formToken() // a form without its token still charges at most once per submit
+		}
+		if r.PostFormValue("confirm") != "yes" {
+			confirmPayInvoice(w, r, inv, sess.OrgID, token, log)
+			return
 		}
 		res, err := inv.Pay(r.Context(), sess.OrgID, r.PathValue("id"), r.PostFormValue("card"), token)
 		switch code := billing.ErrorCode(err); {
@@ -104,6 +118,25 @@ func handlePayInvoice(inv *invoicing.Service, log *slog.Logger) http.Handler {
 			renderError(w, r, log, err)
 		}
 	})
+}
+
+// confirmPayInvoice shows the confirmation of "Pay now" with the chosen
+// card (the default one unless another was chosen); it charges nothing.
+func confirmPayInvoice(w http.ResponseWriter, r *http.Request, inv *invoicing.Service, orgID, token string, log *slog.Logger) {
+	q, err := inv.Quote(r.Context(), orgID, r.PathValue("id"), r.PostFormValue("card"))
+	switch {
+	case err == nil && q.Invoice.Status == store.InvoicePaid:
+		redirect(w, r, "/billing/invoices", "info", "Invoice "+q.Invoice.ID+" is already paid; nothing more was charged.")
+	case billing.ErrorCode(err) == billing.ECONFLICT:
+		redirect(w, r, "/billing/invoices", "error", billing.ErrorMessage(err))
+	default:
+		page(log, func(w http.ResponseWriter, r *http.Request) (g.Node, error) {
+			if err != nil {
+				return nil, err
+			}
+			return html.PayInvoicePage(html.PayInvoiceProps{Page: pageProps(w, r, "/billing/invoices"), Quote: q, Token: token}), nil
+		}).ServeHTTP(w, r)
+	}
 }
 
 // handleCloseCycle closes the signed-in organisation's current billing

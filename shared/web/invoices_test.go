@@ -284,6 +284,42 @@ func TestForcedCloseMatchesTheBooks(t *testing.T) {
 	}
 }
 
+var payConfirmPattern = regexp.MustCompile(`<form method="post" action="/billing/invoices/([^/"]+)/pay"><input type="hidden" name="token" value="([0-9a-f]{32})"><input type="hidden" name="card" value="([^"]+)"><input type="hidden" name="confirm" value="yes">`)
+
+// askToPay presses Pay now on invoice id, with the card labelled card
+// chosen on the confirmation unless card is "", and returns the
+// confirmation with the fields of its Pay button (token, card,
+// confirm=yes). Nothing is charged yet.
+func (b *browser) askToPay(t *testing.T, id, card string) (response, url.Values) {
+	t.Helper()
+	m := payTokenPattern.FindStringSubmatch(b.invoicesPage(t).body)
+	if m == nil || m[1] != id {
+		t.Fatalf("no Pay now form for %s", id)
+	}
+	form := url.Values{"token": {m[2]}}
+	if card != "" {
+		opt := regexp.MustCompile(`<option value="([^"]+)"[^>]*>` + regexp.QuoteMeta(card)).FindStringSubmatch(b.post(t, "/billing/invoices/"+id+"/pay", form).body)
+		if opt == nil {
+			t.Fatalf("the confirmation offers no card %q", card)
+		}
+		form.Set("card", opt[1])
+	}
+	res := b.post(t, "/billing/invoices/"+id+"/pay", form)
+	c := payConfirmPattern.FindStringSubmatch(res.body)
+	if res.status != http.StatusOK || c == nil || c[1] != id || c[2] != m[2] {
+		t.Fatalf("Pay now on %s: status %d, no confirmation carrying the form's token:\n%s", id, res.status, res.text())
+	}
+	return res, url.Values{"token": {c[2]}, "card": {c[3]}, "confirm": {"yes"}}
+}
+
+// payNow pays invoice id with the default card through Pay now and its
+// confirmation, and returns the Invoices page it leads to.
+func (b *browser) payNow(t *testing.T, id string) response {
+	t.Helper()
+	_, confirm := b.askToPay(t, id, "")
+	return b.redirected(t, b.post(t, "/billing/invoices/"+id+"/pay", confirm), "/billing/invoices", false)
+}
+
 func TestPayNow(t *testing.T) {
 	e := newEnv(t, lateInMonth)
 	e.seed()
@@ -294,29 +330,62 @@ func TestPayNow(t *testing.T) {
 	page := b.closeCycle(t)
 	inv := e.onlyInvoice(t, "globex")
 	due := invoiceRows(t, page.body, "payments-due-table")
-	want := invoiceRow{dateOf(lateInMonth), inv.ID, dateOf(lateInMonth.AddDate(0, 0, 14)), "$20.12", "Add a card to pay Download"}
+	want := invoiceRow{dateOf(lateInMonth), inv.ID, dateOf(lateInMonth.AddDate(0, 0, 14)), "$20.12", "Pay now Download"}
 	if len(due) != 1 || strings.Join(due[0], "|") != strings.Join(want, "|") {
 		t.Fatalf("payments due %q, want %q", due, want)
 	}
 
+	t.Run("without a card, Pay now leads to adding one and charges nothing", func(t *testing.T) {
+		m := payTokenPattern.FindStringSubmatch(page.body)
+		if m == nil {
+			t.Fatal("no Pay now form")
+		}
+		res := b.post(t, "/billing/invoices/"+inv.ID+"/pay", url.Values{"token": {m[2]}})
+		if got, _ := element(res.body, "pay-no-card"); res.status != http.StatusOK || !strings.Contains(got, "no card on file") ||
+			!strings.Contains(res.body, `href="/billing/payment-methods/new?next=/billing/invoices">Add a card to pay</a>`) {
+			t.Errorf("status %d; want a page offering to add a card:\n%s", res.status, res.text())
+		}
+		if n := e.invoiceCharges(t); n != 0 {
+			t.Errorf("%d card payments, want none", n)
+		}
+	})
+
 	b.addCard(t, "Jenny Rosen", "4242424242424242", "12", expYear)
-	page = b.invoicesPage(t)
-	m := payTokenPattern.FindStringSubmatch(page.body)
-	if m == nil || m[1] != inv.ID {
-		t.Fatalf("no Pay now form for %s:\n%s", inv.ID, page.body)
+	b.addCard(t, "Jenny Rosen", "5555555555554444", "06", laterExpYear)
+	yy := func(year string) string { return year[len(year)-2:] }
+
+	t.Run("Pay now asks first: the amount, the invoice and the default card, and nothing is charged", func(t *testing.T) {
+		res, _ := b.askToPay(t, inv.ID, "")
+		if got, _ := element(res.body, "pay-confirm"); got != "Charge $20.12 to Visa •••• 4242 (exp 12/"+yy(expYear)+")?" {
+			t.Errorf("question %q", got)
+		}
+		if got, _ := element(res.body, "pay-amount"); got != "$20.12" || !strings.Contains(res.text(), inv.ID) {
+			t.Errorf("amount %q; want $20.12 and the invoice %s named", got, inv.ID)
+		}
+		if !strings.Contains(res.body, `href="/billing/invoices">Cancel</a>`) {
+			t.Error("no Cancel back to the Invoices page")
+		}
+		if n := e.invoiceCharges(t); n != 0 {
+			t.Errorf("%d card payments before the confirmation, want none", n)
+		}
+		if got := e.onlyInvoice(t, "globex"); got.Status != store.InvoiceOpen {
+			t.Errorf("invoice %s before the confirmation, want open", got.Status)
+		}
+	})
+
+	res, confirm := b.askToPay(t, inv.ID, "Mastercard •••• 4444")
+	if got, _ := element(res.body, "pay-confirm"); got != "Charge $20.12 to Mastercard •••• 4444 (exp 06/"+yy(laterExpYear)+")?" {
+		t.Errorf("after choosing the Mastercard, the question is %q", got)
 	}
-	card := regexp.MustCompile(`<option value="([^"]+)" selected>Visa •••• 4242 \(default\)</option>`).FindStringSubmatch(page.body)
-	if card == nil {
-		t.Fatal("the default card is not chosen")
-	}
-	form := url.Values{"token": {m[2]}, "card": {card[1]}}
-	paid := b.redirected(t, b.post(t, "/billing/invoices/"+inv.ID+"/pay", form), "/billing/invoices", false)
-	wantFlash(t, paid, "success", "Invoice "+inv.ID+" is paid: $20.12 charged to Visa •••• 4242.")
-	again := b.redirected(t, b.post(t, "/billing/invoices/"+inv.ID+"/pay", form), "/billing/invoices", false)
+	paid := b.redirected(t, b.post(t, "/billing/invoices/"+inv.ID+"/pay", confirm), "/billing/invoices", false)
+	wantFlash(t, paid, "success", "Invoice "+inv.ID+" is paid: $20.12 charged to Mastercard •••• 4444.")
+	again := b.redirected(t, b.post(t, "/billing/invoices/"+inv.ID+"/pay", confirm), "/billing/invoices", false)
 	wantFlash(t, again, "info", "already paid; nothing more was charged")
 	if n := e.invoiceCharges(t); n != 1 {
 		t.Errorf("%d card payments, want 1", n)
 	}
+	unconfirmed := b.redirected(t, b.post(t, "/billing/invoices/"+inv.ID+"/pay", url.Values{"token": confirm["token"]}), "/billing/invoices", false)
+	wantFlash(t, unconfirmed, "info", "already paid; nothing more was charged")
 	if _, ok := element(again.body, "payments-due-empty"); !ok {
 		t.Error("the paid invoice is still due")
 	}
@@ -328,6 +397,7 @@ func TestPayNow(t *testing.T) {
 	if err != nil || acct.Ledger != 0 || acct.TotalCredits != money.Dollars(10) {
 		t.Errorf("account %+v (%v): paying an invoice must not change the balance", acct, err)
 	}
+	card := confirm["card"]
 
 	t.Run("another organisation's invoice or order is not found, and cannot be paid", func(t *testing.T) {
 		acme := e.signIn(demo.OrgID, "you@acme.test", "admin")
@@ -336,8 +406,13 @@ func TestPayNow(t *testing.T) {
 				t.Errorf("acme GET %s: status %d, want 404 without the amount", path, res.status)
 			}
 		}
-		if res := acme.post(t, "/billing/invoices/"+inv.ID+"/pay", url.Values{"token": {strings.Repeat("a", 32)}, "card": {card[1]}}); res.status != http.StatusNotFound {
-			t.Errorf("acme paying globex's invoice: status %d, want 404", res.status)
+		for _, form := range []url.Values{
+			{"token": {strings.Repeat("a", 32)}, "card": card},
+			{"token": {strings.Repeat("a", 32)}, "card": card, "confirm": {"yes"}},
+		} {
+			if res := acme.post(t, "/billing/invoices/"+inv.ID+"/pay", form); res.status != http.StatusNotFound || strings.Contains(res.body, "$20.12") {
+				t.Errorf("acme paying globex's invoice (%v): status %d, want 404 without the amount", form, res.status)
+			}
 		}
 		if res := b.get("/billing/invoices/pi_3QDemoTopUp0001"); res.status != http.StatusNotFound {
 			t.Errorf("globex GET acme's order: status %d, want 404", res.status)
