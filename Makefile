@@ -18,7 +18,7 @@ run:
 	$(GO) run ./infra/local
 
 ## test: lint, all tests with the race detector (the browser tests in Chromium too, the template checks after the real SAM transform), and a short fuzz run of money parsing
-test: chromium samtranslator lint unit fuzz
+test: chromium axe samtranslator lint unit fuzz
 
 # chromium: Debian's Chromium for the browser tests (infra/browsertest), installed when missing.
 .PHONY: chromium
@@ -30,6 +30,24 @@ chromium:
 	apt-get update || { echo "make test: cannot install chromium: 'apt-get update' failed with exit code $$? (its messages are above)" >&2; exit 1; }; \
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium || { echo "make test: cannot install chromium: 'apt-get install chromium' failed with exit code $$? (its messages are above)" >&2; exit 1; }; \
 	command -v chromium >/dev/null 2>&1 || { echo "make test: apt-get installed chromium, but 'chromium' is still not on PATH" >&2; exit 1; }
+
+# axe: axe-core, the accessibility engine the browser tests run in every page,
+# pinned in infra/browsertest/package-lock.json and installed with npm ci when
+# it is missing or older than the lock file (npm itself, with Node.js, from
+# Debian's packages when it is not on PATH).
+.PHONY: axe
+axe:
+	@cd infra/browsertest && [ -f node_modules/axe-core/axe.min.js ] && [ node_modules/.package-lock.json -nt package-lock.json ] && exit 0; \
+	if ! command -v npm >/dev/null 2>&1; then \
+		command -v apt-get >/dev/null 2>&1 || { echo "make test: the browser tests need axe-core, installed with npm, which is not on PATH, and it cannot be installed: there is no apt-get on this machine; install Node.js with npm, then run make test again" >&2; exit 1; }; \
+		[ "$$(id -u)" = 0 ] || { echo "make test: the browser tests need axe-core, installed with npm, which is not on PATH, and it cannot be installed: apt-get needs root and this runs as uid $$(id -u); run 'sudo apt-get update && sudo apt-get install -y --no-install-recommends nodejs npm', then make test again" >&2; exit 1; }; \
+		echo "npm is not on PATH and the browser tests need it for axe-core: installing Debian's nodejs and npm packages"; \
+		apt-get update || { echo "make test: cannot install npm: 'apt-get update' failed with exit code $$? (its messages are above)" >&2; exit 1; }; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm || { echo "make test: cannot install npm: 'apt-get install nodejs npm' failed with exit code $$? (its messages are above)" >&2; exit 1; }; \
+		command -v npm >/dev/null 2>&1 || { echo "make test: apt-get installed npm, but 'npm' is still not on PATH" >&2; exit 1; }; \
+	fi; \
+	echo "installing axe-core for the browser tests: npm ci in infra/browsertest"; \
+	npm ci --no-audit --no-fund || { echo "make test: 'npm ci' in infra/browsertest failed with exit code $$? (its messages are above); the browser tests need axe-core from it" >&2; exit 1; }
 
 # samtranslator: python3 with aws-sam-translator, which the template checks
 # (infra/templatecheck) run template.yaml through; cfn-lint brings it, so
