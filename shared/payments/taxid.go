@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -60,8 +61,10 @@ type taxFormat struct {
 	// alias is another prefix people type, replaced by prefix (GR for
 	// Greece's EL).
 	alias string
-	// body matches the compact value after the prefix.
-	body *regexp.Regexp
+	// body returns the pattern of the compact value after the prefix,
+	// compiled on first use (not at init: most functions never check a
+	// tax ID).
+	body func() *regexp.Regexp
 	// example is a well-formed value, shown in hints and errors.
 	example string
 }
@@ -91,8 +94,10 @@ func (t TaxIDType) Example(country string) string {
 	return f.example
 }
 
-// re compiles an anchored pattern.
-func re(pattern string) *regexp.Regexp { return regexp.MustCompile(`^(?:` + pattern + `)$`) }
+// re returns an anchored pattern, compiled once on its first use.
+func re(pattern string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:` + pattern + `)$`) })
+}
 
 // one is the format map of a type issued in a single country.
 func one(country, prefix, body, example string) map[string]taxFormat {
@@ -163,8 +168,8 @@ var TaxIDTypes = []TaxIDType{
 
 // taxCountryNames names the countries of TaxIDTypes, by ISO 3166-1
 // alpha-2 code, from the ISO country list of the invoice address. Only
-// these countries can hold a tax registration.
-var taxCountryNames = func() map[string]string {
+// these countries can hold a tax registration. Built on first use.
+var taxCountryNames = sync.OnceValue(func() map[string]string {
 	names := map[string]string{}
 	for _, t := range TaxIDTypes {
 		for code := range t.formats {
@@ -172,7 +177,7 @@ var taxCountryNames = func() map[string]string {
 		}
 	}
 	return names
-}()
+})
 
 // TaxCountry is a country a tax registration can be in.
 type TaxCountry struct {
@@ -182,8 +187,9 @@ type TaxCountry struct {
 
 // TaxCountries returns the countries of TaxIDTypes, sorted by name.
 func TaxCountries() []TaxCountry {
-	cs := make([]TaxCountry, 0, len(taxCountryNames))
-	for code, name := range taxCountryNames {
+	names := taxCountryNames()
+	cs := make([]TaxCountry, 0, len(names))
+	for code, name := range names {
 		cs = append(cs, TaxCountry{Code: code, Name: name})
 	}
 	slices.SortFunc(cs, func(a, b TaxCountry) int { return cmp.Compare(a.Name, b.Name) })
@@ -193,7 +199,7 @@ func TaxCountries() []TaxCountry {
 // TaxCountryName returns the name of a country of TaxIDTypes, or code
 // itself for any other.
 func TaxCountryName(code string) string {
-	if n, ok := taxCountryNames[code]; ok {
+	if n, ok := taxCountryNames()[code]; ok {
 		return n
 	}
 	return code
@@ -263,7 +269,7 @@ func (in TaxIDInput) Normalize() (TaxIDInput, error) {
 	in.Country = strings.ToUpper(strings.TrimSpace(in.Country))
 	in.Type = strings.TrimSpace(in.Type)
 	raw := strings.TrimSpace(in.Value)
-	switch _, known := taxCountryNames[in.Country]; {
+	switch _, known := taxCountryNames()[in.Country]; {
 	case in.Country == "":
 		return in, billing.FieldError("country", "Choose the country of the registration.")
 	case !known:
@@ -296,9 +302,9 @@ func (in TaxIDInput) Normalize() (TaxIDInput, error) {
 		v = f.prefix + v[len(f.alias):]
 	}
 	body, hasPrefix := strings.CutPrefix(v, f.prefix)
-	if !hasPrefix || !f.body.MatchString(body) {
+	if !hasPrefix || !f.body().MatchString(body) {
 		// Typed without its prefix (e.g. 123456789 for DE123456789)?
-		if !f.body.MatchString(v) {
+		if !f.body().MatchString(v) {
 			return in, billing.FieldError("value", "That is not a valid %s in %s; enter it like %s.",
 				t.Description, inCountry(in.Country), f.example)
 		}
