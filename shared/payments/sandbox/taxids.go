@@ -124,13 +124,20 @@ func (p *Provider) DeleteTaxID(ctx context.Context, customerID, id string) error
 // for Stripe's verification, for demos. ENOTFOUND, and nothing changed,
 // when it is not the customer's.
 func (p *Provider) VerifyTaxID(ctx context.Context, customerID, id string) (payments.TaxID, error) {
+	return p.SetTaxIDStatus(ctx, customerID, id, payments.TaxIDVerified)
+}
+
+// SetTaxIDStatus gives the customer's tax ID the status Stripe's
+// verification would (the demo seeds one of each). ENOTFOUND, and nothing
+// changed, when it is not the customer's.
+func (p *Provider) SetTaxIDStatus(ctx context.Context, customerID, id string, status payments.TaxIDStatus) (payments.TaxID, error) {
 	r, err := p.taxID(ctx, customerID, id)
 	if err != nil {
 		return payments.TaxID{}, err
 	}
-	r.Status = string(payments.TaxIDVerified)
+	r.Status = string(status)
 	if err := p.items.Put(ctx, r, false); err != nil {
-		return payments.TaxID{}, fmt.Errorf("sandbox: verify tax id: %w", err)
+		return payments.TaxID{}, fmt.Errorf("sandbox: set tax id status: %w", err)
 	}
 	return toTaxID(r), nil
 }
