@@ -69,10 +69,10 @@ func AutoRechargePage(p AutoRechargeProps) Node {
 	)
 }
 
-// moneyInput is a dollar amount input with its "$" prefix.
-func moneyInput(id, value string, errs map[string]string, placeholder string) Node {
+// moneyInput is a dollar amount input with its "$" prefix, and attrs.
+func moneyInput(id, value string, errs map[string]string, placeholder string, attrs ...Node) Node {
 	return Div(Class("input-prefix"), Span(Class("prefix"), Aria("hidden", "true"), Text("$")),
-		control(Input, id, true, errs, Value(value), Attr("inputmode", "decimal"), If(placeholder != "", Placeholder(placeholder))))
+		control(Input, id, true, errs, append([]Node{Value(value), Attr("inputmode", "decimal"), If(placeholder != "", Placeholder(placeholder))}, attrs...)...))
 }
 
 func rechargeAttempts(attempts []store.RechargeAttempt) Node {

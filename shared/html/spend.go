@@ -41,7 +41,19 @@ type SpendProps struct {
 	Deliveries    []Delivery
 	Values        map[string]string
 	Errors        map[string]string
+	// ThresholdWarning, when set, warns at the email threshold that it is
+	// at or above the daily budget (the settings save all the same).
+	ThresholdWarning string
 }
+
+// The Spend Management switch's words: what it turns on, and what still
+// goes out while it is off (notify.SentWhileOff).
+const (
+	SpendSwitchHint = "When on, the daily budget below is a hard limit, the email threshold and budget notifications go to your billing email, " +
+		"and every notification is also posted to your webhook URL."
+	SpendOffHint = "When off, there is no daily limit, no threshold or budget notification, and nothing is posted to your webhook. " +
+		"A failed auto-recharge and a payment your bank asks you to confirm are still emailed to your billing email."
+)
 
 // SpendPage controls and monitors the organisation's credit usage: the
 // toggle, today's and yesterday's usage, the daily budget (a hard limit),
@@ -51,9 +63,42 @@ func SpendPage(p SpendProps) Node {
 	p.Page.Title = "Spend Management"
 	v, e := p.Values, p.Errors
 	admin := p.Page.Session.Role.CanChange()
+	// The fields apply only with the switch on: while it is off they are
+	// disabled (spend.js follows the switch live) and, not being
+	// submitted, keep their saved values. A field with an error stays
+	// enabled so that it can be put right.
+	off := v["enabled"] != "on"
+	disabled := func(id string) Node { return If(off && e[id] == "", Disabled()) }
+	threshold := moneyInput("email_threshold", v["email_threshold"], e, "50.00", disabled("email_threshold"), Data("spend-field", ""))
 	return Page(p.Page,
 		pageHeader("Spend Management", "Control and monitor your organization's credit usage and expenses."),
+		blockedToday(p),
 		If(!admin, Div(Class("notice"), Text("Only admins can change Spend Management."))),
+		Form(Class("form"), Method("post"), Action("/billing/spend-management"), Attr("novalidate"),
+			Div(Class("field spend-switch"),
+				Label(Class("toggle"),
+					control(Input, "enabled", true, e, Type("checkbox"), Value("on"), If(v["enabled"] == "on", Checked())),
+					Span(Class("toggle-track"), Aria("hidden", "true")),
+					Span(Class("toggle-label"), Text("Spend Management")),
+				),
+				Div(Class("hint"), ID("enabled-hint"), P(Text(SpendSwitchHint)), P(Text(SpendOffHint))),
+			),
+			formField("daily_budget", "Set daily credit usage budget",
+				moneyInput("daily_budget", v["daily_budget"], e, "100.00", disabled("daily_budget"), Data("spend-field", "")),
+				"If your organization's usage exceeds this budget in a day (UTC), any new connections or API calls will be rejected until the end of that day. Leave empty for no limit.", e),
+			Div(Class("field"),
+				Label(For("email_threshold"), Text("Set a daily credit usage email notification threshold")),
+				threshold,
+				P(Class("hint"), ID("email_threshold-hint"),
+					Text("If your usage surpasses this threshold in a day (UTC), an email notification will be sent to your billing email. Leave empty for no email."),
+					If(p.ThresholdWarning != "", Span(Class("field-warning"), ID("email_threshold-warning"), Text(" "+p.ThresholdWarning)))),
+				If(e["email_threshold"] != "", P(Class("field-error"), ID("email_threshold-error"), Text(e["email_threshold"]))),
+			),
+			formField("webhook_url", "Set a webhook URL", control(Input, "webhook_url", true, e, Type("url"), Value(v["webhook_url"]),
+				Placeholder("https://example.com/hooks/billing"), disabled("webhook_url"), Data("spend-field", "")),
+				"Receives a signed POST when a notification threshold or your budget is reached.", e),
+			Div(Class("form-actions"), Button(Class("btn btn-primary"), Type("submit"), If(!admin, Disabled()), Text("Save Changes"))),
+		),
 		Div(Class("card-grid"),
 			Section(Class("card"), Aria("labelledby", "consumed"),
 				H2(Class("card-title"), ID("consumed"), Text("Credit usage")),
@@ -61,29 +106,14 @@ func SpendPage(p SpendProps) Node {
 					figure("consumed-today", "Credits Consumed Today", amount(p.Today), "Since 00:00 UTC.", false),
 					figure("consumed-yesterday", "Credits Consumed Yesterday", amount(p.Yesterday), "The previous UTC day.", false),
 				),
-				UsageChart(p.Usage, p.Day, 30, budgetIfOn(p.Settings)),
+				UsageChart(p.Usage, p.Day, 30, spendLines(p.Settings)...),
 			),
-		),
-		Form(Class("form"), Method("post"), Action("/billing/spend-management"), Attr("novalidate"),
-			Div(Class("field"),
-				Label(Class("toggle"),
-					control(Input, "enabled", false, e, Type("checkbox"), Value("on"), If(v["enabled"] == "on", Checked())),
-					Span(Class("toggle-track"), Aria("hidden", "true")),
-					Span(Class("toggle-label"), Text("Spend Management")),
-				),
-				P(Class("hint"), Text("When on, the daily budget below is a hard limit and notifications go out.")),
-			),
-			formField("daily_budget", "Set daily credit usage budget", moneyInput("daily_budget", v["daily_budget"], e, "100.00"),
-				"If your organization's usage exceeds this budget in a day (UTC), any new connections or API calls will be rejected until the end of that day. Leave empty for no limit.", e),
-			formField("email_threshold", "Set a daily credit usage email notification threshold", moneyInput("email_threshold", v["email_threshold"], e, "50.00"),
-				"If your usage surpasses this threshold in a day (UTC), an email notification will be sent to your billing email.", e),
-			formField("webhook_url", "Set a webhook URL", control(Input, "webhook_url", true, e, Type("url"), Value(v["webhook_url"]), Placeholder("https://example.com/hooks/billing")),
-				"Receives a signed POST when a notification threshold or your budget is reached.", e),
-			Div(Class("form-actions"), Button(Class("btn btn-primary"), Type("submit"), If(!admin, Disabled()), Text("Save Changes"))),
 		),
 		If(p.WebhookURL != "", Section(Class("card"), Aria("labelledby", "webhook"),
 			H2(Class("card-title"), ID("webhook"), Text("Webhook")),
 			P(Text("Deliveries to "), Code(Text(p.WebhookURL)), Text(" are signed (Standard Webhooks: webhook-id, webhook-timestamp, webhook-signature with HMAC-SHA256).")),
+			If(!p.Settings.Enabled, P(Class("notice"), ID("webhook-off"),
+				Text("Spend Management is off: nothing is posted to this URL until you turn it on, except a test event you send."))),
 			If(admin && p.Secret != "", signingSecret(p.Secret, p.PreviousUntil)),
 			If(admin, Div(Class("card-footer"),
 				Form(Class("inline"), Method("post"), Action("/billing/spend-management/test"),
@@ -100,10 +130,37 @@ func SpendPage(p SpendProps) Node {
 				),
 			)),
 		)),
+		If(admin, Script(Src("/static/spend.js"), Defer())),
 		If(admin && p.Secret != "", Script(Src("/static/copy.js"), Defer())),
 		H2(Text("Recent deliveries")),
 		deliveries(p.Deliveries),
 	)
+}
+
+// blockedToday says, while today's usage has reached the daily budget,
+// that new usage is blocked until midnight UTC, with a link to the budget.
+func blockedToday(p SpendProps) Node {
+	sp := p.Settings
+	if !sp.Enabled || sp.DailyBudget <= 0 || p.Today < sp.DailyBudget {
+		return nil
+	}
+	return Div(Class("flash flash-error"), Role("status"), ID("spend-blocked"),
+		Strong(Text("Blocked until 00:00 UTC — "), A(Href("#daily_budget"), Text("raise the budget"))),
+		Text(" Today's usage, "), amount(p.Today), Text(", has reached your daily budget of "), amount(sp.DailyBudget),
+		Text(": new API calls and connections are rejected until the day ends (UTC)."),
+	)
+}
+
+// spendLines are the saved budget and email threshold, drawn on the chart
+// while Spend Management is on.
+func spendLines(sp billing.SpendSettings) []ChartLine {
+	if !sp.Enabled {
+		return nil
+	}
+	return []ChartLine{
+		{Label: "Daily budget", Amount: sp.DailyBudget, Class: "chart-limit"},
+		{Label: "Email threshold", Amount: sp.EmailThreshold, Class: "chart-threshold"},
+	}
 }
 
 // signingSecret reveals the webhook signing secret on request, with a copy
@@ -118,13 +175,6 @@ func signingSecret(secret string, previousUntil time.Time) Node {
 		If(!previousUntil.IsZero(), P(Class("muted"), ID("previous-secret"),
 			Text("The secret this one replaced signs deliveries too until "), timestamp(previousUntil), Text("."))),
 	}
-}
-
-func budgetIfOn(s billing.SpendSettings) money.Money {
-	if s.Enabled {
-		return s.DailyBudget
-	}
-	return 0
 }
 
 func deliveries(ds []Delivery) Node {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -58,6 +59,44 @@ func spendValues(sp billing.SpendSettings, url string) map[string]string {
 	return v
 }
 
+// spendAmounts are the rules of the budget and the email threshold: whole
+// cents up to $1,000,000, or empty for none.
+var spendAmounts = []struct {
+	field string
+	rule  amountRule
+}{
+	{"daily_budget", amountRule{min: money.Cent, max: money.Dollars(1_000_000), below: "leave the field empty for no daily budget."}},
+	{"email_threshold", amountRule{min: money.Cent, max: money.Dollars(1_000_000), below: "leave the field empty for no email."}},
+}
+
+// spendFrom reads the Spend Management form's values: the settings, and
+// the error of every bad field joined (the webhook URL is checked apart).
+func spendFrom(values map[string]string) (billing.SpendSettings, error) {
+	sp := billing.SpendSettings{Enabled: values["enabled"] == "on"}
+	dst := map[string]*money.Money{"daily_budget": &sp.DailyBudget, "email_threshold": &sp.EmailThreshold}
+	var errs []error
+	for _, a := range spendAmounts {
+		m, err := a.rule.read(a.field, values[a.field])
+		errs = append(errs, err)
+		*dst[a.field] = m
+	}
+	return sp, errors.Join(errs...)
+}
+
+// thresholdWarning warns when the email threshold is at or above the
+// daily budget, or is "". It is a warning, not an error: such settings
+// save. They are not wrong, only unhelpful (the budget blocks usage at
+// the threshold or before it, so the email comes with the budget's
+// notification or never), and refusing them would make lowering the
+// budget for a day a two-field chore.
+func thresholdWarning(sp billing.SpendSettings) string {
+	if !sp.Enabled || sp.DailyBudget <= 0 || sp.EmailThreshold < sp.DailyBudget {
+		return ""
+	}
+	return "This threshold is at or above your daily budget of " + sp.DailyBudget.Display() +
+		": usage is blocked at the budget, so this email comes with the budget notification or never. Set it below the budget to be warned first."
+}
+
 // handleSpend shows the Spend Management page.
 func handleSpend(s *store.Store, n *notify.Notifier, now func() time.Time, log *slog.Logger) http.Handler {
 	return page(log, func(w http.ResponseWriter, r *http.Request) (g.Node, error) {
@@ -66,43 +105,25 @@ func handleSpend(s *store.Store, n *notify.Notifier, now func() time.Time, log *
 			return nil, err
 		}
 		props.Values = spendValues(props.Settings, props.WebhookURL)
+		props.ThresholdWarning = thresholdWarning(props.Settings)
 		return html.SpendPage(props), nil
 	})
 }
 
-// handleSaveSpend saves the settings. The webhook URL is checked here
-// (https, not a private address) and again when dialling. A first webhook
-// URL gets a signing secret, which admins reveal on the page.
+// handleSaveSpend saves the settings. A field the form does not send (the
+// page disables the fields while the switch is off, and browsers send no
+// disabled field) keeps its saved value; a field sent empty clears it.
+// Every bad field gets its message at once, and nothing is saved. The
+// webhook URL is checked here (https, not a private address) and again
+// when dialling. A first webhook URL gets a signing secret, which admins
+// reveal on the page.
 func handleSaveSpend(s *store.Store, n *notify.Notifier, local bool, now func() time.Time, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sess, _ := auth.FromContext(r.Context())
 		values := map[string]string{"enabled": r.PostFormValue("enabled")}
-		for _, k := range []string{"daily_budget", "email_threshold", "webhook_url"} {
-			values[k] = strings.TrimSpace(r.PostFormValue(k))
-		}
-		var secret string
+		var secret, warning string
 		var changes billing.Changes
 		err := func() error {
-			sp := billing.SpendSettings{Enabled: values["enabled"] == "on"}
-			for _, f := range []struct {
-				field string
-				dst   *money.Money
-			}{{"daily_budget", &sp.DailyBudget}, {"email_threshold", &sp.EmailThreshold}} {
-				field, dst := f.field, f.dst
-				if values[field] == "" {
-					continue
-				}
-				m, err := money.ParseInput(values[field])
-				if err != nil || m <= 0 || m%money.Cent != 0 || m > money.Dollars(1_000_000) {
-					return billing.FieldError(field, "Enter an amount in dollars between $0.01 and $1,000,000, or leave it empty.")
-				}
-				*dst = m
-			}
-			if values["webhook_url"] != "" {
-				if err := notify.ValidateWebhookURL(values["webhook_url"], local); err != nil {
-					return err
-				}
-			}
 			old, err := s.Account(r.Context(), sess.OrgID, now())
 			if err != nil {
 				return err
@@ -111,9 +132,24 @@ func handleSaveSpend(s *store.Store, n *notify.Notifier, local bool, now func() 
 			if err != nil {
 				return err
 			}
+			saved := spendValues(old.Spend, oldHook.URL)
+			for _, k := range []string{"daily_budget", "email_threshold", "webhook_url"} {
+				values[k] = saved[k]
+				if _, sent := r.PostForm[k]; sent {
+					values[k] = strings.TrimSpace(r.PostFormValue(k))
+				}
+			}
+			sp, err := spendFrom(values)
+			if values["webhook_url"] != "" {
+				err = errors.Join(err, notify.ValidateWebhookURL(values["webhook_url"], local))
+			}
+			if err != nil {
+				return err
+			}
 			if err := s.SetSpendSettings(r.Context(), sess.OrgID, sp); err != nil {
 				return err
 			}
+			warning = thresholdWarning(sp)
 			changes.Field("Spend Management", onOff(old.Spend.Enabled), onOff(sp.Enabled))
 			changes.Field("Daily budget", moneyLabel(old.Spend.DailyBudget), moneyLabel(sp.DailyBudget))
 			changes.Field("Email notification threshold", moneyLabel(old.Spend.EmailThreshold), moneyLabel(sp.EmailThreshold))
@@ -130,15 +166,21 @@ func handleSaveSpend(s *store.Store, n *notify.Notifier, local bool, now func() 
 		if formFailed(w, r, log, err, func(errs map[string]string) (g.Node, error) {
 			props, err := spendView(w, r, s, n, now())
 			props.Values, props.Errors = values, errs
+			if sp, perr := spendFrom(values); perr == nil {
+				props.ThresholdWarning = thresholdWarning(sp)
+			}
 			return html.SpendPage(props), err
 		}) {
 			return
 		}
+		msg := "Spend Management is saved."
 		if secret != "" {
-			redirect(w, r, "/billing/spend-management", "success", "Spend Management is saved. Your webhook has a signing secret: reveal it under Webhook to copy it.")
-			return
+			msg += " Your webhook has a signing secret: reveal it under Webhook to copy it."
 		}
-		redirect(w, r, "/billing/spend-management", "success", "Spend Management is saved.")
+		if warning != "" {
+			msg += " Note: your email threshold is at or above your daily budget (see the note at the field)."
+		}
+		redirect(w, r, "/billing/spend-management", "success", msg)
 	})
 }
 

@@ -229,7 +229,7 @@ func TestSpendPage(t *testing.T) {
 	}
 
 	t.Run("the toggle is labelled Spend Management and on, as the demo has it", func(t *testing.T) {
-		toggle := regexp.MustCompile(`<label class="toggle"><input id="enabled" name="enabled" type="checkbox" value="on" checked>.*?<span class="toggle-label">Spend Management</span></label>`)
+		toggle := regexp.MustCompile(`<label class="toggle"><input id="enabled" name="enabled" aria-describedby="enabled-hint" type="checkbox" value="on" checked>.*?<span class="toggle-label">Spend Management</span></label>`)
 		if !toggle.MatchString(res.body) {
 			t.Errorf("the page lacks the labelled, checked toggle %s", toggle)
 		}
@@ -276,7 +276,7 @@ func TestSpendPage(t *testing.T) {
 			total += u
 			peak = max(peak, u)
 		}
-		if !regexp.MustCompile(`<svg class="chart"[^>]* role="img" aria-labelledby="usage-chart-title usage-chart-desc">`).MatchString(res.body) {
+		if !regexp.MustCompile(`<svg class="chart usage-chart"[^>]* role="img" aria-labelledby="usage-chart-title usage-chart-desc">`).MatchString(res.body) {
 			t.Error("the chart is not an SVG image labelled by its title and description")
 		}
 		if title, _ := element(res.body, "usage-chart-title"); title != "Credit usage, last 30 days" {
@@ -292,20 +292,32 @@ func TestSpendPage(t *testing.T) {
 		if n := strings.Count(res.body, `<rect class="chart-bar"`); n != 30 {
 			t.Errorf("%d bars, want one per day (30)", n)
 		}
+		if n := strings.Count(res.body, `<g class="chart-day"><title>`); n != 30 {
+			t.Errorf("%d days with a tooltip, want 30", n)
+		}
 		first, last := lateInMonth.AddDate(0, 0, -29), lateInMonth
 		for _, want := range []string{
-			"<title>" + first.Format("Jan 2") + ": " + plan.Usage[billing.Day(first)].Display() + "</title></rect>",
-			"<title>" + last.Format("Jan 2") + ": " + plan.Usage[billing.Day(last)].Display() + "</title></rect>",
+			`<g class="chart-day"><title>` + first.Format("Mon, Jan 2") + ": " + plan.Usage[billing.Day(first)].Display() + "</title>",
+			`<g class="chart-day"><title>` + last.Format("Mon, Jan 2") + ": " + plan.Usage[billing.Day(last)].Display() + "</title>",
 		} {
 			if !strings.Contains(res.body, want) {
-				t.Errorf("no bar titled %q", want)
+				t.Errorf("no day titled %q", want)
 			}
+		}
+		if strings.Contains(res.body, "viewBox") {
+			t.Error("the chart scales with a viewBox: its axis text shrinks on a phone")
 		}
 	})
 
-	t.Run("the page needs no JavaScript", func(t *testing.T) {
-		if strings.Contains(strings.ToLower(res.body), "<script") {
-			t.Error("the page has a <script>")
+	t.Run("its one script only follows the switch: the form is whole without it", func(t *testing.T) {
+		scripts := regexp.MustCompile(`<script[^>]*>`).FindAllString(res.body, -1)
+		if len(scripts) != 1 || scripts[0] != `<script src="/static/spend.js" defer>` {
+			t.Errorf("scripts %q, want only the deferred /static/spend.js", scripts)
+		}
+		for _, id := range []string{"daily_budget", "email_threshold", "webhook_url"} {
+			if !regexp.MustCompile(`<input id="` + id + `" [^>]*data-spend-field=""`).MatchString(res.body) {
+				t.Errorf("#%s is not marked for spend.js", id)
+			}
 		}
 	})
 
@@ -361,9 +373,15 @@ func TestSpendSave(t *testing.T) {
 	admin.redirected(t, admin.post(t, spendPath, spendForm(true, "20", "10", "")), spendPath, false)
 
 	t.Run("a bad amount gets a message at its field, keeps what was typed and saves nothing", func(t *testing.T) {
-		const msg = "Enter an amount in dollars between $0.01 and $1,000,000, or leave it empty."
 		for _, field := range []string{"daily_budget", "email_threshold"} {
-			for _, typed := range []string{"abc", "-1", "0.001", "0", "1000000.01"} {
+			empty := map[string]string{"daily_budget": "no daily budget", "email_threshold": "no email"}[field]
+			for typed, msg := range map[string]string{
+				"abc":        "“abc” is not an amount in dollars: enter it like 25 or 25.50.",
+				"-1":         "-$1.00 is below the $0.01 minimum: leave the field empty for " + empty + ".",
+				"0.001":      "0.001 has more than two decimals: enter whole cents, like 0.00.",
+				"0":          "$0.00 is below the $0.01 minimum: leave the field empty for " + empty + ".",
+				"1000000.01": "$1,000,000.01 is above the $1,000,000 maximum.",
+			} {
 				form := spendForm(false, "30", "5", "")
 				form.Set(field, typed)
 				res := admin.post(t, spendPath, form)
@@ -387,7 +405,7 @@ func TestSpendSave(t *testing.T) {
 				if !strings.Contains(res.body, fieldControl(field, typed)) {
 					t.Errorf("%s %q: the field is not marked invalid with what was typed", field, typed)
 				}
-				if !strings.Contains(res.body, `<input id="enabled" name="enabled" type="checkbox" value="on">`) {
+				if !strings.Contains(res.body, `<input id="enabled" name="enabled" aria-describedby="enabled-hint" type="checkbox" value="on">`) {
 					t.Errorf("%s %q: the toggle does not keep what was typed (off)", field, typed)
 				}
 				if k, _ := flash(res.body); k == "success" {
