@@ -257,13 +257,17 @@ func addUsage(amount money.Money, day string) expression.UpdateBuilder {
 		Add(expression.Name(prefixUsed+day), expression.Value(amount))
 }
 
-// updateItem runs one Update action on its own.
+// updateItem runs one Update action on its own, again when a transaction
+// in flight on the item refused it (retryConflicts).
 func (s *Store) updateItem(ctx context.Context, u *types.Update) error {
-	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	in := &dynamodb.UpdateItemInput{
 		TableName: u.TableName, Key: u.Key, UpdateExpression: u.UpdateExpression, ConditionExpression: u.ConditionExpression,
 		ExpressionAttributeNames: u.ExpressionAttributeNames, ExpressionAttributeValues: u.ExpressionAttributeValues,
-	})
-	return err
+	}
+	return retryConflicts(ctx, func() error {
+		_, err := s.db.UpdateItem(ctx, in)
+		return err
+	}, isWriteConflict)
 }
 
 // update returns an Update action for a built expression.

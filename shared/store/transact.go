@@ -30,26 +30,46 @@ var (
 // DynamoDB's limits. It never sets ClientRequestToken: idempotency comes
 // from conditions on our own items, so a replayed request is detected the
 // same way by DynamoDB and by the embedded server. A cancellation caused
-// only by conflicting concurrent transactions is retried a few times.
+// only by conflicting concurrent writes (TransactionConflict) changed
+// nothing and is retried (retryConflicts).
 func (s *Store) transact(ctx context.Context, items []types.TransactWriteItem) error {
 	if err := checkTransaction(items); err != nil {
 		return err
 	}
 	in := &dynamodb.TransactWriteItemsInput{TransactItems: items}
-	var err error
-	for attempt := range 5 {
-		_, err = s.db.TransactWriteItems(ctx, in)
-		if !onlyConflicts(err) {
+	return retryConflicts(ctx, func() error {
+		_, err := s.db.TransactWriteItems(ctx, in)
+		return err
+	}, onlyConflicts)
+}
+
+// Retries of a write refused for a conflict: attempt n waits a random time
+// below min(conflictBackoffCap, conflictBackoffBase·2ⁿ) ("full jitter"), so
+// writers that collided spread out instead of colliding again, and tries
+// again for as long as conflictRetryBudget from the first attempt, well
+// within a usage request's 10 s timeout. A short cap keeps probing a busy
+// item often, so no writer waits behind a long sleep while the item is free.
+const (
+	conflictBackoffBase = 2 * time.Millisecond
+	conflictBackoffCap  = 64 * time.Millisecond
+	conflictRetryBudget = 3 * time.Second
+)
+
+// retryConflicts calls write until it succeeds, fails for another reason
+// than conflict, or conflictRetryBudget has passed; it returns write's last
+// error (or ctx's).
+func retryConflicts(ctx context.Context, write func() error, conflict func(error) bool) error {
+	start := time.Now()
+	for attempt := 0; ; attempt++ {
+		err := write()
+		if !conflict(err) || time.Since(start) >= conflictRetryBudget {
 			return err
 		}
-		backoff := time.Duration(10<<attempt)*time.Millisecond + time.Duration(rand.IntN(10))*time.Millisecond
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(backoff):
+		ceiling := min(conflictBackoffCap, conflictBackoffBase<<min(attempt, 16))
+		if err := sleep(ctx, rand.N(ceiling)); err != nil {
+			return err
 		}
 	}
-	return err
 }
 
 // checkTransaction enforces DynamoDB's limits on a transaction: at most 100
@@ -134,6 +154,13 @@ func onlyConflicts(err error) bool {
 		}
 	}
 	return conflict
+}
+
+// isWriteConflict reports whether a single-item write was refused because
+// a transaction in flight holds the item; it changed nothing.
+func isWriteConflict(err error) bool {
+	_, ok := errors.AsType[*types.TransactionConflictException](err)
+	return ok
 }
 
 // isConditionFailed reports whether a single-item write failed its condition.

@@ -45,6 +45,13 @@ type meter struct {
 // printed when the test fails.
 func newMeter(t *testing.T, at time.Time) *meter {
 	t.Helper()
+	return newMeterOn(t, at, storetest.New(t))
+}
+
+// newMeterOn is newMeter on a given embedded DynamoDB, such as one with
+// transaction conflicts emulated.
+func newMeterOn(t *testing.T, at time.Time, db *storetest.DB) *meter {
+	t.Helper()
 	logs := &logtest.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	t.Cleanup(func() {
@@ -53,7 +60,6 @@ func newMeter(t *testing.T, at time.Time) *meter {
 		}
 	})
 	clock := timetest.NewClock(at)
-	db := storetest.New(t)
 	st := db.Store(clock.Now)
 	bus := events.NewBus(log)
 	return &meter{t: t, clock: clock, db: db, st: st, bus: bus, svc: usage.NewService(st, bus, clock.Now, log), log: log, logs: logs}
