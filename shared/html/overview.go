@@ -2,9 +2,13 @@ package html
 
 import (
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/acme/billing/shared/billing"
+	"github.com/acme/billing/shared/invoicing"
 	"github.com/acme/billing/shared/money"
+	"github.com/acme/billing/shared/store"
 	. "maragu.dev/gomponents"
 	. "maragu.dev/gomponents/components"
 	. "maragu.dev/gomponents/html"
@@ -20,6 +24,29 @@ type OverviewProps struct {
 	Changes []billing.AuditEntry
 	// Forecast is how long Remaining Credits last at the recent usage.
 	Forecast billing.Forecast
+	// Recharge is auto-recharge's state while it is on; nil when off.
+	Recharge *RechargeStatus
+	// NextInvoice is when the cycle closes next; Estimate is what closing
+	// it now would invoice.
+	NextInvoice time.Time
+	Estimate    invoicing.Figures
+}
+
+// RechargeStatus is what the Overview knows of auto-recharge while it is
+// on, for the banner that says when it cannot charge.
+type RechargeStatus struct {
+	Settings billing.AutoRechargeSettings
+	// NoCard: the organisation has no card at all.
+	NoCard bool
+	// Failures counts the failed charges in a row (MaxFailures turn
+	// auto-recharge off); NextAttempt is when it may try again; Last is
+	// the last attempt, when there were failures.
+	Failures    int
+	MaxFailures int
+	NextAttempt time.Time
+	Last        *store.RechargeAttempt
+	// PendingPayment is a charge waiting for the customer's confirmation.
+	PendingPayment string
 }
 
 // The one-line explanations of the Overview's figures, from the product spec.
@@ -47,6 +74,7 @@ func OverviewPage(p OverviewProps) Node {
 		pageHeader("Overview", "A snapshot of your organization's financial status and related settings.",
 			If(p.Page.Session.Role.CanChange(), A(Class("btn btn-primary"), Href("/billing/credits"), Text("Add credits")))),
 		unpaidBanner(p.Account),
+		rechargeBanner(p.Recharge),
 		blocked(f.Reason),
 		Div(Class("card-grid"),
 			Section(Class("card"), Aria("labelledby", "credit-balance"),
@@ -57,6 +85,7 @@ func OverviewPage(p OverviewProps) Node {
 					figure("remaining-credits", "Remaining Credits", amount(f.Remaining), helpRemaining, true),
 				),
 				forecast(p.Forecast, f.Remaining),
+				nextInvoice(p.NextInvoice, p.Estimate),
 			),
 			Section(Class("card"), Aria("labelledby", "available-usage"),
 				H2(Class("card-title"), ID("available-usage"), Text("Your Available Usage")),
@@ -95,6 +124,58 @@ func unpaidBanner(a billing.Account) Node {
 	}
 	return Div(Class("flash flash-info"), Role("status"), ID("unpaid-banner"),
 		amount(a.UnpaidDue), Text(" is due on "), date(a.OldestDue), Text(". "), pay)
+}
+
+// rechargeBanner says when auto-recharge, though on, cannot charge: a
+// payment waits for the customer's confirmation, the last charge failed
+// (why, and when it tries again), or there is no card at all.
+func rechargeBanner(rs *RechargeStatus) Node {
+	if rs == nil {
+		return nil
+	}
+	banner := func(children ...Node) Node {
+		return Div(append([]Node{Class("flash flash-warning"), Role("status"), ID("recharge-banner")}, children...)...)
+	}
+	threshold := rs.Settings.Threshold.Display()
+	switch {
+	case rs.PendingPayment != "":
+		return banner(Text("Your bank asks you to confirm the last auto-recharge payment. Auto-recharge charges nothing more until you do. "),
+			A(Class("btn btn-primary btn-sm"), Href("/billing/auto-recharge"), Text("Confirm payment")))
+	case rs.Failures > 0:
+		var last Node = Text("The last auto-recharge charge failed")
+		if rs.Last != nil {
+			last = Group{Text("Auto-recharge failed: the charge of " + rs.Last.Amount.Display() + " on "), timestamp(rs.Last.Created),
+				Text(" did not go through (" + strings.TrimSuffix(rs.Last.Message, ".") + ")")}
+		}
+		left := max(rs.MaxFailures-rs.Failures, 1)
+		return banner(last, Text(". Next try after "), timestamp(rs.NextAttempt),
+			Text(fmt.Sprintf(", while Remaining Credits are below %s; after %d more failed %s in a row, auto-recharge turns itself off. ",
+				threshold, left, plural(int64(left), "charge", "charges"))),
+			A(Class("btn btn-primary btn-sm"), Href("/billing/payment-methods"), Text("Check your cards")))
+	case rs.NoCard:
+		return banner(Text("Auto-recharge is on, but there is no card to charge: when Remaining Credits fall below "+threshold+", nothing can be added. "),
+			A(Class("btn btn-primary btn-sm"), Href("/billing/payment-methods/new?next=/billing/auto-recharge"), Text("Add a card")))
+	}
+	return nil
+}
+
+// nextInvoice says when the next invoice is issued and what it comes to
+// so far: the usage, the credit applied to it and the amount due.
+func nextInvoice(on time.Time, est invoicing.Figures) Node {
+	head := Group{Text("Next invoice on "), date(on)}
+	switch {
+	case est.Usage <= 0:
+		return P(Class("next-invoice"), ID("next-invoice"), head, Text(": no usage to invoice so far."))
+	case est.Due == 0 && est.Applied == est.Usage:
+		return P(Class("next-invoice"), ID("next-invoice"), head, Text(", estimated so far at "), amount(0),
+			Text(" due: your credits cover the "), amount(est.Usage), Text(" of usage."))
+	case est.Due == 0:
+		return P(Class("next-invoice"), ID("next-invoice"), head, Text(", estimated so far at "), amount(0),
+			Text(" due: the "), amount(est.Carried), Text(" of usage your credits do not cover is under the "),
+			amount(invoicing.MinimumCharge), Text(" minimum charge, and carries into the invoice after."))
+	}
+	return P(Class("next-invoice"), ID("next-invoice"), head, Text(", estimated so far at "), amount(est.Due),
+		Text(" due: "), amount(est.Usage), Text(" of usage, "), amount(est.Applied), Text(" of it paid from your credits."))
 }
 
 func blocked(reason string) Node {

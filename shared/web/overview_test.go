@@ -3,6 +3,7 @@ package web_test
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/acme/billing/infra/demo"
 	"github.com/acme/billing/shared/billing"
 	"github.com/acme/billing/shared/money"
+	"github.com/acme/billing/shared/recharge"
 )
 
 // demoFigures are the Overview's figures for the demo plan, computed here
@@ -253,4 +255,111 @@ func TestOverviewActs(t *testing.T) {
 			t.Error("a forecast shows with no credits left")
 		}
 	})
+}
+
+func TestOverviewRechargeBanner(t *testing.T) {
+	t.Run("with auto-recharge off there is no banner", func(t *testing.T) {
+		r := newRechargeEnv(t)
+		if _, ok := element(r.signIn("acme", "you@acme.test", "admin").get("/billing").body, "recharge-banner"); ok {
+			t.Error("a banner shows with auto-recharge off")
+		}
+	})
+
+	t.Run("on with no card at all, it says nothing can be charged, with Add a card", func(t *testing.T) {
+		r := newRechargeEnv(t)
+		admin := r.signIn("acme", "you@acme.test", "admin")
+		on := billing.AutoRechargeSettings{Enabled: true, Threshold: money.Dollars(5), Amount: money.Dollars(25)}
+		if err := r.store.SetAutoRecharge(t.Context(), "acme", on); err != nil {
+			t.Fatal(err)
+		}
+		res := admin.get("/billing")
+		got, ok := element(res.body, "recharge-banner")
+		if want := "Auto-recharge is on, but there is no card to charge: when Remaining Credits fall below $5.00, nothing can be added. Add a card"; !ok || got != want {
+			t.Errorf("banner %q, want %q", got, want)
+		}
+		if !strings.Contains(res.body, `href="/billing/payment-methods/new?next=/billing/auto-recharge">Add a card</a>`) {
+			t.Error("the banner does not lead to adding a card")
+		}
+	})
+
+	t.Run("after a failed charge, it says why and when it tries again", func(t *testing.T) {
+		r := newRechargeEnv(t)
+		admin := r.signIn("acme", "you@acme.test", "admin")
+		admin.addCard(t, "Jenny Rosen", "4000 0000 0000 0341", "4", expYear) // declined
+		// Remaining Credits ($10) are below the threshold: the charge runs at
+		// once, and fails.
+		admin.redirected(t, admin.post(t, "/billing/auto-recharge", rechargeForm(true, "20", "25", "")), "/billing/auto-recharge", false)
+		res := admin.get("/billing")
+		got, _ := element(res.body, "recharge-banner")
+		got = tight(got)
+		want := "Auto-recharge failed: the charge of $25.00 on " + minuteOf(lateInMonth) + " did not go through (Your card was declined). Next try after " +
+			minuteOf(lateInMonth.Add(time.Hour)) + ", while Remaining Credits are below $20.00; after 2 more failed charges in a row, auto-recharge turns itself off. Check your cards"
+		if got != want {
+			t.Errorf("banner %q,\nwant   %q", got, want)
+		}
+		if !strings.Contains(res.body, `href="/billing/payment-methods">Check your cards</a>`) {
+			t.Error("the banner does not lead to the cards")
+		}
+
+		t.Run("and a card that works ends it", func(t *testing.T) {
+			admin.addCard(t, "Jenny Rosen", "4242 4242 4242 4242", "4", expYear)
+			visa := byLabel(t, admin.cards(t), "Visa •••• 4242").id
+			admin.redirected(t, admin.post(t, "/billing/payment-methods/default", url.Values{"card": {visa}}), "/billing/payment-methods", false)
+			r.advance(time.Hour)
+			if res := r.run(t, "acme"); res.Outcome != recharge.OutcomeCharged {
+				t.Fatalf("run: %+v", res)
+			}
+			if got, ok := element(admin.get("/billing").body, "recharge-banner"); ok {
+				t.Errorf("a banner after a successful charge: %q", got)
+			}
+		})
+	})
+
+	t.Run("a payment waiting for the bank's confirmation asks for it", func(t *testing.T) {
+		r := newRechargeEnv(t)
+		admin := r.signIn("acme", "you@acme.test", "admin")
+		admin.addCard(t, "Jenny Rosen", "4000 0027 6000 3184", "4", expYear) // needs authentication off-session
+		admin.redirected(t, admin.post(t, "/billing/auto-recharge", rechargeForm(true, "20", "25", "")), "/billing/auto-recharge", false)
+		res := admin.get("/billing")
+		got, _ := element(res.body, "recharge-banner")
+		if want := "Your bank asks you to confirm the last auto-recharge payment. Auto-recharge charges nothing more until you do. Confirm payment"; got != want {
+			t.Errorf("banner %q, want %q", got, want)
+		}
+	})
+}
+
+func TestOverviewNextInvoice(t *testing.T) {
+	e := newEnv(t, lateInMonth)
+	next := time.Date(lateInMonth.Year(), lateInMonth.Month()+1, 1, 0, 0, 0, 0, time.UTC)
+	on := "Next invoice on " + dateOf(next)
+
+	for _, c := range []struct {
+		name, org string
+		usage     string
+		want      string
+	}{
+		{"with no usage there is nothing to invoice", "initech", "", on + ": no usage to invoice so far."},
+		// initech starts with $10 of trial credits.
+		{"usage the credits cover comes to $0.00 due", "globex", "7.25", on + ", estimated so far at $0.00 due: your credits cover the $7.25 of usage."},
+		{"usage beyond the credits is due", "umbrella", "17.50", on + ", estimated so far at $7.50 due: $17.50 of usage, $10.00 of it paid from your credits."},
+		{"a rest under the minimum charge carries over", "hooli", "10.30", on + ", estimated so far at $0.00 due: the $0.30 of usage your credits do not cover is under the $0.50 minimum charge, and carries into the invoice after."},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b := e.signIn(c.org, "you@"+c.org+".test", "admin") // creates the organisation
+			if c.usage != "" {
+				if err := e.store.AddUsage(t.Context(), c.org, lateInMonth, money.MustParse(c.usage)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got, _ := element(b.get("/billing").body, "next-invoice"); tight(got) != c.want {
+				t.Errorf("next invoice %q,\nwant        %q", got, c.want)
+			}
+		})
+	}
+}
+
+// tight removes the space plainText leaves between an element and the
+// punctuation after it ("Jan 1, 2027 :").
+func tight(s string) string {
+	return strings.NewReplacer(" ,", ",", " :", ":", " .", ".").Replace(s)
 }
