@@ -1,6 +1,7 @@
 package html
 
 import (
+	"fmt"
 	"net/url"
 	"strings"
 	"time"
@@ -44,7 +45,7 @@ func InvoicesPage(p InvoicesProps) Node {
 		Section(Aria("labelledby", "history"),
 			H2(ID("history"), Text("Order and invoice history")),
 			history(p.History),
-			pager("Order and invoice history pages", "/billing/invoices", "page", p.Newer, p.Older, "#history"),
+			invoicesPager(p.Newer, p.Older),
 		),
 		If(p.Local && admin, Section(Class("notice"), Aria("labelledby", "dev-close"),
 			H2(ID("dev-close"), Text("Local mode: close the billing cycle")),
@@ -56,28 +57,47 @@ func InvoicesPage(p InvoicesProps) Node {
 	)
 }
 
-// pager links the newer and older pages of a list at path, whose cursor
-// travels in the query parameter param (with the other query parameters
-// of path kept), and the newest page when a newer one exists.
-func pager(label, path, param, newer, older, fragment string) Node {
+// pager links the newest, the newer and the older page of a list; an
+// empty href leaves its link out, and with no newer or older page there is
+// no pager.
+func pager(label, newest, newer, older string) Node {
 	if newer == "" && older == "" {
 		return nil
 	}
-	at := func(cursor string) string {
-		u, err := url.Parse(path)
-		if err != nil {
-			return path
-		}
-		q := u.Query()
-		q.Set(param, cursor)
-		u.RawQuery = q.Encode()
-		return u.String() + fragment
-	}
 	return Nav(Class("pagination"), Aria("label", label),
-		If(newer != "", A(Class("btn btn-secondary"), Href(path+fragment), Text("Newest"))),
-		If(newer != "", A(Class("btn btn-secondary"), Href(at(newer)), Rel("prev"), Text("Newer"))),
-		If(older != "", A(Class("btn btn-secondary"), Href(at(older)), Rel("next"), Text("Older"))),
+		If(newest != "", A(Class("btn btn-secondary"), Href(newest), Text("Newest"))),
+		If(newer != "", A(Class("btn btn-secondary"), Href(newer), Rel("prev"), Text("Newer"))),
+		If(older != "", A(Class("btn btn-secondary"), Href(older), Rel("next"), Text("Older"))),
 	)
+}
+
+// withQuery returns path with the query parameters kv (name, value, …)
+// that have a value.
+func withQuery(path string, kv ...string) string {
+	q := url.Values{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] != "" {
+			q.Set(kv[i], kv[i+1])
+		}
+	}
+	if len(q) == 0 {
+		return path
+	}
+	return path + "?" + q.Encode()
+}
+
+func invoicesPager(newer, older string) Node {
+	at := func(cursor string) string {
+		if cursor == "" {
+			return ""
+		}
+		return withQuery("/billing/invoices", "page", cursor) + "#history"
+	}
+	newest := ""
+	if newer != "" {
+		newest = "/billing/invoices#history"
+	}
+	return pager("Order and invoice history pages", newest, at(newer), at(older))
 }
 
 func paymentsDue(p InvoicesProps, admin bool) Node {
@@ -216,7 +236,7 @@ func PayInvoicePage(p PayInvoiceProps) Node {
 	return Page(p.Page,
 		pageHeader("Pay invoice "+inv.ID, "Check the payment: nothing is charged until you confirm."),
 		Section(Class("card"), Aria("labelledby", "pay-confirm"),
-			H2(ID("pay-confirm"), Text("Charge "+inv.Due.Display()+" to "+cardLabel(q.Card)+"?")),
+			H2(ID("pay-confirm"), Text("Charge "+inv.Due.Display()+" to "+cardWithExpiry(q.Card)+"?")),
 			facts,
 			Form(Method("post"), Action(action),
 				hidden("token", p.Token), hidden("card", q.Card.ID), hidden("confirm", "yes"),
@@ -227,13 +247,19 @@ func PayInvoicePage(p PayInvoiceProps) Node {
 				hidden("token", p.Token),
 				Label(For("pay-card"), Text("Pay with another card")),
 				Select(ID("pay-card"), Name("card"), Map(q.Cards, func(c payments.Card) Node {
-					return Option(Value(c.ID), If(c.ID == q.Card.ID, Selected()), Text(cardLabel(c)))
+					return Option(Value(c.ID), If(c.ID == q.Card.ID, Selected()), Text(cardWithExpiry(c)))
 				})),
 				Text(" "),
 				Button(Class("btn btn-secondary"), Type("submit"), Text("Use this card")),
 			)),
 		),
 	)
+}
+
+// cardWithExpiry names a card with its expiry, "Visa •••• 4242 (exp
+// 12/31)", so two cards of one brand and last four digits are told apart.
+func cardWithExpiry(c payments.Card) string {
+	return fmt.Sprintf("%s (exp %02d/%02d)", payments.CardLabel(c), c.ExpMonth, c.ExpYear%100)
 }
 
 // pdfHref is the PDF of a document: the provider's own (Stripe's hosted
