@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -82,6 +83,45 @@ func handleTax(s *store.Store, pay *payments.Service, log *slog.Logger) http.Han
 	})
 }
 
+// taxIDInput reads the Add Tax Registration form: the normalised input,
+// or the EINVALID error of every bad field at once. Each field is checked
+// on its own first (a country and a type from the lists, a value); then
+// the type must be issued in the country and the value match its format,
+// and a value that does not is named in the message with an example.
+func taxIDInput(values map[string]string) (payments.TaxIDInput, error) {
+	in := payments.TaxIDInput{Country: strings.ToUpper(values["country"]), Type: values["type"], Value: values["value"]}
+	var errs []error
+	switch {
+	case in.Country == "":
+		errs = append(errs, billing.FieldError("country", "Choose the country of the registration."))
+	case payments.TaxCountryName(in.Country) == in.Country:
+		errs = append(errs, billing.FieldError("country", "“%s” is not a country on the list: choose one from it.", quoted(in.Country)))
+	}
+	t, known := payments.LookupTaxIDType(in.Type)
+	switch {
+	case in.Type == "":
+		errs = append(errs, billing.FieldError("type", "Choose the type of tax ID."))
+	case !known:
+		errs = append(errs, billing.FieldError("type", "Choose a type of tax ID from the list."))
+	}
+	if in.Value == "" {
+		example := "DE123456789"
+		if known {
+			example = t.Example(in.Country)
+		}
+		errs = append(errs, billing.FieldError("value", "Enter the tax ID as on your registration, e.g. %s.", example))
+	}
+	if len(errs) > 0 {
+		return in, errors.Join(errs...)
+	}
+	out, err := in.Normalize()
+	if e, ok := fieldErrors(err); ok && e["value"] != "" {
+		return in, billing.FieldError("value", "“%s” is not a valid %s in %s: enter it like %s.",
+			quoted(in.Value), t.Description, payments.TaxCountryName(in.Country), t.Example(in.Country))
+	}
+	return out, err
+}
+
 // handleTaxForm shows the "Add Tax Registration" form.
 func handleTaxForm(log *slog.Logger) http.Handler {
 	return page(log, func(w http.ResponseWriter, r *http.Request) (g.Node, error) {
@@ -106,7 +146,7 @@ func handleAddTaxID(s *store.Store, pay *payments.Service, log *slog.Logger) htt
 			if err != nil {
 				return err
 			}
-			in, err := payments.TaxIDInput{Country: values["country"], Type: values["type"], Value: values["value"]}.Normalize()
+			in, err := taxIDInput(values)
 			if err != nil {
 				return err
 			}
@@ -116,7 +156,7 @@ func handleAddTaxID(s *store.Store, pay *payments.Service, log *slog.Logger) htt
 			}
 			for _, t := range existing {
 				if t.Type == in.Type && strings.EqualFold(t.Value, in.Value) {
-					return billing.FieldError("value", "This tax ID is registered already.")
+					return billing.FieldError("value", "%s is registered already: it is in your tax registrations.", in.Value)
 				}
 			}
 			customer, err := pay.Customer(r.Context(), sess.OrgID)

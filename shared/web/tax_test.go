@@ -194,10 +194,10 @@ func TestTaxSettings(t *testing.T) {
 			{"no country", "", "eu_vat", "DE123456789", "country", "Choose the country"},
 			{"no type", "DE", "", "DE123456789", "type", "Choose the type"},
 			{"a type not issued in the country", "US", "eu_vat", "DE123456789", "type", "not issued in the United States"},
-			{"a value that does not match the type", "DE", "eu_vat", "DE 1234", "value", "DE123456789"},
+			{"a value that does not match the type", "DE", "eu_vat", "DE 1234", "value", "“DE 1234” is not a valid European VAT number in Germany: enter it like DE123456789."},
 			{"a Dutch VAT number without its B", "NL", "eu_vat", "NL12345678901", "value", "NL123456789B01"},
 			{"an empty value", "FR", "eu_vat", "", "value", "Enter the tax ID"},
-			{"a country that is not on the list", "ZZ", "eu_vat", "DE123456789", "country", "from the list"},
+			{"a country that is not on the list", "ZZ", "eu_vat", "DE123456789", "country", "“ZZ” is not a country on the list"},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -228,6 +228,24 @@ func TestTaxSettings(t *testing.T) {
 				}
 			})
 		}
+		t.Run("every field's error shows at once, each at its field", func(t *testing.T) {
+			res := admin.post(t, "/billing/tax/new", taxForm("", "", ""))
+			if res.status != http.StatusUnprocessableEntity {
+				t.Fatalf("status %d, want 422", res.status)
+			}
+			for field, want := range map[string]string{
+				"country": "Choose the country of the registration.",
+				"type":    "Choose the type of tax ID.",
+				"value":   "Enter the tax ID as on your registration, e.g. DE123456789.",
+			} {
+				if msg, _ := element(res.body, field+"-error"); msg != want {
+					t.Errorf("#%s-error = %q, want %q", field, msg, want)
+				}
+				if !regexp.MustCompile(`id="` + field + `" name="` + field + `" aria-invalid="true" aria-describedby="[^"]*` + field + `-error"`).MatchString(res.body) {
+					t.Errorf("#%s is not marked invalid and described by its message", field)
+				}
+			}
+		})
 		if rows := admin.taxIDs(t); len(rows) != 0 {
 			t.Errorf("rows = %+v, want none", rows)
 		}
