@@ -11,9 +11,11 @@
 //	go run ./infra/ops list
 //	go run ./infra/ops member -org ORG -email EMAIL -role admin|viewer|remove
 //
-// session-cookie needs no table: it prints a session cookie signed with
-// SESSION_KEY (the key in infra/env.json for sam local), for the sample
-// events of infra/events and for curl against sam local start-api.
+// session-cookie signs a member in: it records a session in the table, as
+// a sign-in does, and prints its cookie signed with SESSION_KEY (the key in
+// infra/env.json for sam local), for the sample events of infra/events and
+// for curl against sam local start-api. Signing out with the cookie (or
+// member -role remove) ends it like any other session.
 //
 //	SESSION_KEY=… go run ./infra/ops session-cookie -org acme [-role admin|viewer] [-email EMAIL] [-name NAME]
 package main
@@ -61,9 +63,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
-	if args[0] == "session-cookie" {
-		return sessionCookie(args[1:], cfg, getenv, stdout, now)
-	}
 	// Without either, the SDK would look for credentials everywhere
 	// (including the instance metadata service) and use a default table.
 	if getenv(config.EnvTableName) == "" && cfg.DynamoEndpoint == "" {
@@ -75,6 +74,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	s := store.New(db, cfg.TableName, now)
 	cmd, args := args[0], args[1:]
+	if cmd == "session-cookie" {
+		return sessionCookie(ctx, args, cfg, getenv, s, stdout, now)
+	}
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	fs.SetOutput(stdout)
 	switch cmd {
@@ -161,9 +163,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	return errUsage
 }
 
-// sessionCookie prints the session cookie (name=value) of a member, signed
-// with SESSION_KEY and valid for auth.Lifetime from now.
-func sessionCookie(args []string, cfg config.Config, getenv func(string) string, stdout io.Writer, now func() time.Time) error {
+// sessionCookie signs a member of an existing organisation in, recording
+// the session in st, and prints its cookie (name=value), signed with
+// SESSION_KEY and valid for auth.Lifetime from now.
+func sessionCookie(ctx context.Context, args []string, cfg config.Config, getenv func(string) string, st *store.Store, stdout io.Writer, now func() time.Time) error {
 	fs := flag.NewFlagSet("session-cookie", flag.ContinueOnError)
 	fs.SetOutput(stdout)
 	org := fs.String("org", "", "organisation id (required)")
@@ -186,12 +189,16 @@ func sessionCookie(args []string, cfg config.Config, getenv func(string) string,
 	if err := s.Validate(); err != nil {
 		return explain(err)
 	}
+	if _, err := st.Account(ctx, s.OrgID, now()); err != nil {
+		return explain(err)
+	}
 	sessions, err := auth.NewSessions(cfg.SessionKey, true, now)
 	if err != nil {
 		return err
 	}
+	sessions.UseRecords(st)
 	rec := httptest.NewRecorder()
-	if err := sessions.Issue(rec, s); err != nil {
+	if err := sessions.SignIn(ctx, rec, s); err != nil {
 		return explain(err)
 	}
 	for _, c := range rec.Result().Cookies() {

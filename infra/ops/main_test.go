@@ -6,12 +6,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/acme/billing/shared/auth"
 	"github.com/acme/billing/shared/billing"
+	"github.com/acme/billing/shared/store"
 	"github.com/acme/billing/shared/store/storetest"
 )
 
@@ -144,36 +146,63 @@ func TestOpsEnvironment(t *testing.T) {
 	})
 
 	key := []byte("0123456789abcdef0123456789abcdef")
-	withKey := map[string]string{"SESSION_KEY": hex.EncodeToString(key)}
+	db := storetest.New(t)
+	withKey := map[string]string{"SESSION_KEY": hex.EncodeToString(key), "AWS_ENDPOINT_URL_DYNAMODB": db.URL, "TABLE_NAME": db.Table}
+	if err := db.Store(clock).CreateOrg(ctx, store.NewOrg{Org: billing.Org{ID: "acme", Name: "Acme Inc."}}); err != nil {
+		t.Fatal(err)
+	}
+	sessions, err := auth.NewSessions(key, true, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sessions.UseRecords(db.Store(clock))
+	request := func(method, cookie string) *http.Request {
+		r, _ := http.NewRequest(method, "/billing", nil)
+		r.Header.Set("Cookie", cookie)
+		return r
+	}
 
-	t.Run("session-cookie prints a cookie the functions accept, for the organisation and role asked", func(t *testing.T) {
+	t.Run("session-cookie records a session and prints its cookie, which the functions accept, for the organisation and role asked", func(t *testing.T) {
 		out, err := ops(withKey, "session-cookie", "-org", "acme", "-role", "viewer")
 		if err != nil {
 			t.Fatal(err)
 		}
-		name, value, ok := strings.Cut(strings.TrimSpace(out), "=")
+		cookie := strings.TrimSpace(out)
+		name, value, ok := strings.Cut(cookie, "=")
 		if !ok || name != auth.CookieName || strings.Contains(value, " ") {
 			t.Fatalf("out %q, want %s=<value> on one line", out, auth.CookieName)
 		}
-		sessions, err := auth.NewSessions(key, true, clock)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r, _ := http.NewRequest(http.MethodGet, "/billing", nil)
-		r.Header.Set("Cookie", strings.TrimSpace(out))
-		s, ok := sessions.Read(r)
-		if !ok || s.OrgID != "acme" || s.Role != billing.RoleViewer || s.Email != "viewer@acme.test" {
-			t.Errorf("session %+v, ok %v", s, ok)
+		s, err := sessions.Live(request(http.MethodPost, cookie))
+		if err != nil || s.OrgID != "acme" || s.Role != billing.RoleViewer || s.Email != "viewer@acme.test" || s.ID == "" {
+			t.Errorf("session %+v, %v; want acme's recorded viewer session", s, err)
 		}
 		other, _ := auth.NewSessions([]byte("another key, 32 bytes long......"), true, clock)
-		if _, ok := other.Read(r); ok {
+		if _, ok := other.Read(request(http.MethodGet, cookie)); ok {
 			t.Error("another key accepts the cookie")
 		}
+
+		t.Run("and signing out with it ends it, as any session", func(t *testing.T) {
+			if err := sessions.SignOut(httptest.NewRecorder(), request(http.MethodPost, cookie)); err != nil {
+				t.Fatal(err)
+			}
+			fresh, _ := auth.NewSessions(key, true, clock)
+			fresh.UseRecords(db.Store(clock))
+			if s, err := fresh.Live(request(http.MethodGet, cookie)); !errors.Is(err, auth.ErrNoSession) {
+				t.Errorf("after sign-out the cookie still gives %+v, %v", s, err)
+			}
+		})
 	})
 
-	t.Run("session-cookie needs SESSION_KEY and a valid member, and no table", func(t *testing.T) {
-		if _, err := ops(map[string]string{}, "session-cookie", "-org", "acme"); err == nil || !strings.Contains(err.Error(), "SESSION_KEY") {
+	t.Run("session-cookie needs SESSION_KEY, a table, an organisation that exists and a valid member", func(t *testing.T) {
+		noKey := map[string]string{"AWS_ENDPOINT_URL_DYNAMODB": db.URL, "TABLE_NAME": db.Table}
+		if _, err := ops(noKey, "session-cookie", "-org", "acme"); err == nil || !strings.Contains(err.Error(), "SESSION_KEY") {
 			t.Errorf("without SESSION_KEY: %v", err)
+		}
+		if _, err := ops(map[string]string{"SESSION_KEY": withKey["SESSION_KEY"]}, "session-cookie", "-org", "acme"); !errors.Is(err, errNoTable) {
+			t.Errorf("without a table: %v, want errNoTable", err)
+		}
+		if _, err := ops(withKey, "session-cookie", "-org", "nobody"); err == nil || !strings.Contains(err.Error(), "not found") {
+			t.Errorf("an unknown organisation: %v", err)
 		}
 		for _, args := range [][]string{{"-org", "acme", "-role", "owner"}, {"-role", "admin"}, {"-org", "acme", "extra"}} {
 			if out, err := ops(withKey, append([]string{"session-cookie"}, args...)...); err == nil {

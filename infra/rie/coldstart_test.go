@@ -34,7 +34,7 @@ type coldStart struct {
 // table of both. Run it with `make bench`.
 func BenchmarkColdStart(b *testing.B) {
 	db := seededDB(b)
-	event := overviewEvent(b)
+	event := overviewEvent(b, db)
 	targets := []struct {
 		name, pkg string
 		env       map[string]string

@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/acme/billing/infra/demo"
 	"github.com/acme/billing/shared/auth"
+	"github.com/acme/billing/shared/auth/authtest"
 	"github.com/acme/billing/shared/billing"
 	// The packaged function is built from source by the test, which go
 	// test's cache cannot see; importing what it is made of makes a change
@@ -61,26 +61,10 @@ func seededDB(tb testing.TB) *storetest.DB {
 
 // overviewEvent is the API Gateway v2 event of GET /billing
 // (shared/function/testdata/get-overview.json) with a session of acme
-// signed with sessionKey.
-func overviewEvent(tb testing.TB) []byte {
+// signed with sessionKey and recorded in db's table.
+func overviewEvent(tb testing.TB, db *storetest.DB) []byte {
 	tb.Helper()
-	sessions, err := auth.NewSessions(sessionKey, true, nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	rec := httptest.NewRecorder()
-	if err := sessions.Issue(rec, auth.Session{OrgID: demo.OrgID, OrgName: "Acme Inc.", Email: "you@acme.test", Role: billing.RoleViewer}); err != nil {
-		tb.Fatal(err)
-	}
-	var cookie string
-	for _, c := range rec.Result().Cookies() {
-		if c.Name == auth.CookieName {
-			cookie = c.Value
-		}
-	}
-	if cookie == "" {
-		tb.Fatal("no session cookie issued")
-	}
+	cookie := authtest.Cookie(tb, sessionKey, db.Store(nil), auth.Session{OrgID: demo.OrgID, OrgName: "Acme Inc.", Email: "you@acme.test", Role: billing.RoleViewer})
 	raw, err := os.ReadFile(filepath.Join(root, "shared", "function", "testdata", "get-overview.json"))
 	if err != nil {
 		tb.Fatal(err)
@@ -96,7 +80,7 @@ func TestPackagedOverview(t *testing.T) {
 	defer cancel()
 
 	t.Run("the packaged function answers a real API Gateway v2 event with the Overview", func(t *testing.T) {
-		out, err := e.Invoke(ctx, overviewEvent(t))
+		out, err := e.Invoke(ctx, overviewEvent(t, db))
 		if err != nil {
 			t.Fatalf("%v\nemulator and function logs:\n%s", err, e.Logs())
 		}
@@ -139,7 +123,7 @@ func TestPackagedOverview(t *testing.T) {
 	})
 
 	t.Run("a second invocation is served by the same warm process", func(t *testing.T) {
-		if _, err := e.Invoke(ctx, overviewEvent(t)); err != nil {
+		if _, err := e.Invoke(ctx, overviewEvent(t, db)); err != nil {
 			t.Fatal(err)
 		}
 		if n := strings.Count(e.Logs(), "Init Duration"); n != 1 {

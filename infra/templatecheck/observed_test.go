@@ -17,6 +17,7 @@ import (
 
 	"github.com/acme/billing/infra/demo"
 	"github.com/acme/billing/shared/auth"
+	"github.com/acme/billing/shared/auth/authtest"
 	"github.com/acme/billing/shared/billing"
 	"github.com/acme/billing/shared/events"
 	"github.com/acme/billing/shared/function"
@@ -157,7 +158,7 @@ func TestTemplateIAMObserved(t *testing.T) {
 	t.Setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", aws.URL)
 
 	key := testSessionKey
-	cookie := sessionCookie(t, key, auth.Session{OrgID: demo.OrgID, OrgName: "Acme Inc.", Email: "admin@acme.test", Role: billing.RoleAdmin})
+	cookie := authtest.Cookie(t, key, db.Store(nil), auth.Session{OrgID: demo.OrgID, OrgName: "Acme Inc.", Email: "admin@acme.test", Role: billing.RoleAdmin})
 	log := slog.New(slog.DiscardHandler)
 
 	for _, name := range slices.Sorted(maps.Keys(env)) {
@@ -306,24 +307,4 @@ func apiEvent(method, path, body, cookie string) awsevents.APIGatewayV2HTTPReque
 		e.Headers["origin"] = "https://billing.example.com"
 	}
 	return e
-}
-
-// sessionCookie signs a session with key, as the sign-in does.
-func sessionCookie(t *testing.T, key []byte, s auth.Session) string {
-	t.Helper()
-	sessions, err := auth.NewSessions(key, true, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := httptest.NewRecorder()
-	if err := sessions.Issue(rec, s); err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range rec.Result().Cookies() {
-		if c.Name == "billing_session" {
-			return c.Value
-		}
-	}
-	t.Fatalf("no billing_session cookie in %v", rec.Result().Cookies())
-	return ""
 }

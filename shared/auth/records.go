@@ -72,8 +72,10 @@ func (m *Sessions) SignIn(ctx context.Context, w http.ResponseWriter, s Session)
 // Live returns the live session of the request: its cookie's session with
 // the role its record holds now. A safe request (GET, HEAD) may be answered
 // from this instance's check of the record made less than RecheckAfter ago;
-// any other request reads the record. A session without an id (issued by
-// Issue alone, not recorded) is taken from its cookie.
+// any other request reads the record. With records, a session without an
+// id (a cookie signed by Issue alone, never recorded) is refused: it could
+// not be revoked. Without records (tests of other packages) the session is
+// taken from its cookie.
 //
 // It returns ErrNoSession when the request has no live session, and any
 // other error when the record could not be read.
@@ -82,8 +84,11 @@ func (m *Sessions) Live(r *http.Request) (Session, error) {
 	if !ok {
 		return Session{}, ErrNoSession
 	}
-	if m.records == nil || s.ID == "" {
+	if m.records == nil {
 		return s, nil
+	}
+	if s.ID == "" {
+		return Session{}, ErrNoSession
 	}
 	now := m.now()
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {

@@ -196,7 +196,7 @@ func TestDepsFromSecretsManager(t *testing.T) {
 	member := auth.Session{OrgID: "acme", Email: "you@acme.test", Role: billing.RoleAdmin}
 	issue := func() *http.Cookie {
 		rec := httptest.NewRecorder()
-		if err := deps.Sessions.Issue(rec, member); err != nil {
+		if err := deps.Sessions.SignIn(t.Context(), rec, member); err != nil {
 			t.Fatal(err)
 		}
 		return rec.Result().Cookies()[0]

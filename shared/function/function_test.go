@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/acme/billing/infra/demo"
 	"github.com/acme/billing/shared/auth"
+	"github.com/acme/billing/shared/auth/authtest"
 	"github.com/acme/billing/shared/billing"
 	"github.com/acme/billing/shared/function"
 	"github.com/acme/billing/shared/gateway"
@@ -33,18 +33,11 @@ func env(db *storetest.DB) func(string) string {
 	return func(k string) string { return vars[k] }
 }
 
-// sessionCookie signs a session the way the sign-in does.
-func sessionCookie(t *testing.T, s auth.Session) string {
+// sessionCookie signs a member in the way the sign-in does, recording the
+// session in db's table, which the function reads.
+func sessionCookie(t *testing.T, db *storetest.DB, s auth.Session) string {
 	t.Helper()
-	sessions, err := auth.NewSessions(key, true, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := httptest.NewRecorder()
-	if err := sessions.Issue(rec, s); err != nil {
-		t.Fatal(err)
-	}
-	return rec.Result().Cookies()[0].Value
+	return authtest.Cookie(t, key, db.Store(nil), s)
 }
 
 func event(t *testing.T, file, cookie string) events.APIGatewayV2HTTPRequest {
@@ -73,7 +66,7 @@ func TestOverviewFunction(t *testing.T) {
 	lambdaHandler := gateway.Handler(h)
 
 	t.Run("a real API Gateway event with a session cookie gets the filled Overview", func(t *testing.T) {
-		cookie := sessionCookie(t, auth.Session{OrgID: demo.OrgID, Email: "you@acme.test", Role: billing.RoleViewer})
+		cookie := sessionCookie(t, db, auth.Session{OrgID: demo.OrgID, Email: "you@acme.test", Role: billing.RoleViewer})
 		resp, err := lambdaHandler(ctx, event(t, "testdata/get-overview.json", cookie))
 		if err != nil {
 			t.Fatal(err)

@@ -143,7 +143,7 @@ func TestPublicOrigin(t *testing.T) {
 	deps.Payments = payments.NewService(deps.Store, stripeprovider.New(stripetest.Client(api.URL, &http.Client{Transport: rec})).WithCrypto(true), deps.Now, deps.Log)
 	lambda := gateway.Handler(web.Handler(deps, web.Routes(deps)))
 
-	admin := "billing_session=" + sessionCookie(t, auth.Session{OrgID: demo.OrgID, Email: "you@acme.test", Role: billing.RoleAdmin})
+	admin := "billing_session=" + sessionCookie(t, db, auth.Session{OrgID: demo.OrgID, Email: "you@acme.test", Role: billing.RoleAdmin})
 	// send delivers a request as API Gateway does behind CloudFront: the
 	// Host is the execute-api domain, the browser's Origin the public one.
 	send := func(t *testing.T, method, target, body string, header map[string]string, cookie string) awsevents.APIGatewayV2HTTPResponse {
@@ -215,7 +215,9 @@ func TestPublicOrigin(t *testing.T) {
 		if got := u.Query().Get("redirect_uri"); got != publicURL+"/auth/callback" {
 			t.Errorf("redirect_uri %q, want %s/auth/callback", got, publicURL)
 		}
-		u = location(t, send(t, http.MethodPost, "/auth/logout", "", nil, admin), idp.URL)
+		// A session of its own: signing out ends it.
+		leaving := "billing_session=" + sessionCookie(t, db, auth.Session{OrgID: demo.OrgID, Email: "you@acme.test", Role: billing.RoleAdmin})
+		u = location(t, send(t, http.MethodPost, "/auth/logout", "", nil, leaving), idp.URL)
 		for _, p := range []string{"post_logout_redirect_uri", "logout_uri"} {
 			if got := u.Query().Get(p); got != publicURL+"/auth/login" {
 				t.Errorf("%s %q, want %s/auth/login", p, got, publicURL)
