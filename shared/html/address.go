@@ -36,7 +36,7 @@ func AddressPage(p AddressProps) Node {
 	return Page(p.Page,
 		pageHeader("Invoice Address", AddressText),
 		If(!admin, Div(Class("notice"), Text("Only admins can change the invoice address."))),
-		Form(Class("form"), Method("post"), Action("/billing/address"), Attr("novalidate"),
+		Form(Class("form"), Method("post"), Action("/billing/address"), Attr("novalidate"), changeFields(admin,
 			text("company_name", "Company Name", "organization", billing.MaxCompanyName, ""),
 			text("address1", "Address 1", "address-line1", billing.MaxAddressLine, ""),
 			text("address2", "Address 2", "address-line2", billing.MaxAddressLine, "Optional."),
@@ -47,7 +47,7 @@ func AddressPage(p AddressProps) Node {
 			text("region", "Region/Province", "address-level1", billing.MaxRegion, "Optional: a state, province or region."),
 			formField("country", "Country", control(Select, "country", false, e, AutoComplete("country"), Group(options)), "", e),
 			text("po_number", "Purchase order (PO) number", "", billing.MaxPONumber, "Optional. Shown on your invoices."),
-			Div(Class("form-actions"), Button(Class("btn btn-primary"), Type("submit"), If(!admin, Disabled()), Text("Save changes"))),
-		),
+			Div(Class("form-actions"), Button(Class("btn btn-primary"), Type("submit"), Text("Save changes"))),
+		)),
 	)
 }

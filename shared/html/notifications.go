@@ -29,11 +29,11 @@ func NotificationsPage(p NotificationsProps) Node {
 		Section(Class("card"), Aria("labelledby", "billing-email-heading"),
 			H2(Class("card-title"), ID("billing-email-heading"), Text("Billing email")),
 			P(Class("card-help"), ID("billing-email-note"), Text(NotificationsText)),
-			Form(Class("form"), Method("post"), Action("/billing/notifications"), Attr("novalidate"),
+			Form(Class("form"), Method("post"), Action("/billing/notifications"), Attr("novalidate"), changeFields(admin,
 				formField("email", "Email", control(Input, "email", false, e, Type("email"), Value(v["email"]),
 					AutoComplete("email"), MaxLength("254")), "", e),
-				Div(Class("form-actions"), Button(Class("btn btn-primary"), Type("submit"), If(!admin, Disabled()), Text("Updates"))),
-			),
+				Div(Class("form-actions"), Button(Class("btn btn-primary"), Type("submit"), Text("Updates"))),
+			)),
 		),
 	)
 }
