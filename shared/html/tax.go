@@ -85,7 +85,7 @@ func taxIDRow(t payments.TaxID, admin, canVerify bool) Node {
 		labelled("Actions", Class("num"),
 			If(admin && canVerify && t.Status != payments.TaxIDVerified,
 				Form(Class("inline"), Method("post"), Action("/billing/tax/"+t.ID+"/verify"),
-					Button(Class("btn btn-secondary btn-sm"), Type("submit"), Aria("label", "Mark "+label+" verified (sandbox)"),
+					Button(Class("btn btn-secondary btn-sm"), Type("submit"), Aria("label", "Mark verified: "+label+" (sandbox)"),
 						TitleAttr("Sandbox only: stands in for Stripe's verification"), Text("Mark verified")),
 				)),
 			If(admin, A(Class("btn btn-icon"), Href("/billing/tax/"+t.ID+"/delete"),
