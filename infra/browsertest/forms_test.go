@@ -56,10 +56,16 @@ func TestForms(t *testing.T) {
 		checkPage(t, b, page{Name: "add-usage-credits-with-card", Path: "/billing/credits"})
 	})
 
-	t.Run("Add Usage Credits adds $25 with the card", func(t *testing.T) {
+	t.Run("Add Usage Credits asks, then adds $25 with the card", func(t *testing.T) {
 		b.open(t, "/billing/credits")
 		b.fill(t, "amount", "25")
 		b.choose(t, "method", "", "4242")
+		if status, at := b.submit(t, submitButton); status != 200 || at != "/billing/credits" {
+			t.Errorf("the form led to %s with %d, want the confirmation at /billing/credits", at, status)
+		}
+		if q := b.text(t, "#confirm-question"); !strings.HasPrefix(q, "Charge $25.00 to Visa •••• 4242 (exp 12/") {
+			t.Fatalf("the confirmation asks %q", q)
+		}
 		wantSuccess(t, b, "/billing/credits", "$25.00 was added to your balance")
 	})
 
@@ -67,7 +73,7 @@ func TestForms(t *testing.T) {
 		b.open(t, "/billing/credits")
 		b.fill(t, "amount", "4.99")
 		b.choose(t, "method", "", "4242")
-		wantFieldError(t, b, "amount", "between $5 and $5000")
+		wantFieldError(t, b, "amount", "$4.99 is below the $5.00 minimum")
 		if got := b.value(t, "amount"); got != "4.99" {
 			t.Errorf("the amount is %q after the error, not what was typed", got)
 		}

@@ -1,6 +1,7 @@
 package html
 
 import (
+	"net/url"
 	"strconv"
 
 	"github.com/acme/billing/shared/money"
@@ -33,9 +34,9 @@ func CreditsPage(p CreditsProps) Node {
 	admin := p.Page.Session.Role.CanChange()
 	options := []Node{Option(Value(""), Text("Select Method"), If(p.Method == "", Selected()))}
 	for _, c := range p.Cards {
-		label := payments.CardLabel(c)
+		label := cardLabel(c)
 		if c.Default {
-			label += " (default)"
+			label += ", default"
 		}
 		options = append(options, Option(Value(c.ID), Text(label), If(p.Method == c.ID, Selected())))
 	}
@@ -45,7 +46,8 @@ func CreditsPage(p CreditsProps) Node {
 	return Page(p.Page,
 		pageHeader("Add Usage Credits", "How much would you like to add to your balance?"),
 		If(!admin, Div(Class("notice"), Text("Only admins can add usage credits."))),
-		Form(Class("form"), Method("post"), Action("/billing/credits"), Attr("novalidate"),
+		Form(Class("form"), Method("post"), Action("/billing/credits"), Attr("novalidate"), Data("busy", "Checking…"),
+			errorSummary(e, "amount", "method"),
 			Input(Type("hidden"), Name("token"), Value(p.Token)),
 			formField("amount", "Payment amount",
 				Div(Class("input-prefix"), Span(Class("prefix"), Aria("hidden", "true"), Text("$")),
@@ -59,6 +61,59 @@ func CreditsPage(p CreditsProps) Node {
 			formField("method", "Select a payment method", control(Select, "method", false, e, Group(options)), "", e),
 			P(A(Href("/billing/payment-methods/new?next=/billing/credits"), Text("Add new payment method +"))),
 			Div(Class("form-actions"), Button(Class("btn btn-primary"), Type("submit"), If(!admin, Disabled()), Text("Add to my balance"))),
+		),
+	)
+}
+
+// CreditsConfirmProps is the step of Add Usage Credits that asks before
+// anything is charged.
+type CreditsConfirmProps struct {
+	Page   PageProps
+	Amount money.Money
+	// Card is the card to charge; nil for Cryptocurrency.
+	Card *payments.Card
+	// Token is the form's one-time token, carried to the charge.
+	Token string
+	// Remaining is Remaining Credits now; After is it once this payment
+	// is added.
+	Remaining, After money.Money
+}
+
+// CreditsConfirmPage asks "Charge $5,000.00 to Visa •••• 4242 (exp
+// 12/31)?" (or "Pay $40.00 with crypto?") with Remaining Credits now and
+// after. "Confirm and pay" posts the same amount, method and token with
+// confirm=yes, which charges; Back returns to the form with the values
+// kept, charging nothing.
+func CreditsConfirmPage(p CreditsConfirmProps) Node {
+	p.Page.Title = "Confirm your payment · Add Usage Credits"
+	method, question, methodText, busy, note := "crypto", "Pay "+p.Amount.Display()+" with crypto?", "Cryptocurrency",
+		"Opening checkout…", "Next you pay on Stripe's hosted crypto checkout; the credits are added once the payment completes there."
+	if p.Card != nil {
+		method, question, methodText, busy, note = p.Card.ID, "Charge "+p.Amount.Display()+" to "+cardLabel(*p.Card)+"?", cardLabel(*p.Card),
+			"Charging…", "Nothing is charged until you confirm."
+	}
+	back := "/billing/credits?" + url.Values{"amount": {p.Amount.String()}, "method": {method}}.Encode()
+	return Page(p.Page,
+		pageHeader("Add Usage Credits", "Check your payment, then confirm it."),
+		Section(Class("card confirm-payment"), Aria("labelledby", "confirm-question"),
+			H2(ID("confirm-question"), Text(question)),
+			Dl(Class("kv"),
+				Dt(Text("Amount")), Dd(ID("confirm-amount"), Text(p.Amount.Display())),
+				Dt(Text("Payment method")), Dd(Text(methodText)),
+				Dt(Text("Remaining Credits now")), Dd(ID("remaining-now"), Text(p.Remaining.Display())),
+				Dt(Text("Remaining Credits after")), Dd(ID("remaining-after"), Text(p.After.Display())),
+			),
+			P(Class("muted"), Text(note)),
+			Form(Class("form"), Method("post"), Action("/billing/credits"), Data("busy", busy),
+				Input(Type("hidden"), Name("amount"), Value(p.Amount.String())),
+				Input(Type("hidden"), Name("method"), Value(method)),
+				Input(Type("hidden"), Name("token"), Value(p.Token)),
+				Input(Type("hidden"), Name("confirm"), Value("yes")),
+				Div(Class("form-actions"),
+					Button(Class("btn btn-primary"), Type("submit"), Text("Confirm and pay")),
+					A(Class("btn btn-secondary"), Href(back), Text("Back")),
+				),
+			),
 		),
 	)
 }

@@ -115,6 +115,9 @@ func document(title string, body ...Node) Node {
 			Meta(Name("color-scheme"), Content("light dark")),
 			Link(Rel("stylesheet"), Href("/static/app.css")),
 			Link(Rel("icon"), Type("image/svg+xml"), Href("/static/favicon.svg")),
+			// busy.js marks the submit button of a form with data-busy
+			// while its request runs (see the script).
+			Script(Src("/static/busy.js"), Defer()),
 		},
 		Body: body,
 	})

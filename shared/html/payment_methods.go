@@ -48,8 +48,15 @@ func PaymentMethodsPage(p PaymentMethodsProps) Node {
 	)
 }
 
+// cardLabel names a card so that two cards of one brand and last four
+// digits are told apart, wherever a card is chosen: "Visa •••• 4242 (exp
+// 12/31)".
+func cardLabel(c payments.Card) string {
+	return fmt.Sprintf("%s (exp %02d/%02d)", payments.CardLabel(c), c.ExpMonth, c.ExpYear%100)
+}
+
 func cardRow(c payments.Card, admin bool) Node {
-	label := payments.CardLabel(c)
+	label := cardLabel(c)
 	var status Node = Span(Class("badge badge-black"), Text("Default Card"))
 	if !c.Default {
 		status = Text("")
@@ -61,7 +68,7 @@ func cardRow(c payments.Card, admin bool) Node {
 		}
 	}
 	return Tr(
-		labelled("Card", Text(label)),
+		labelled("Card", Text(payments.CardLabel(c))),
 		labelled("Name on card", Text(c.Name)),
 		labelled("Expires", Text(fmt.Sprintf("%02d/%d", c.ExpMonth, c.ExpYear))),
 		labelled("Status", status),
@@ -88,7 +95,7 @@ type DeleteCardProps struct {
 // DeleteCardPage asks for confirmation, and says what deleting the
 // default card means, or that another card must become the default first.
 func DeleteCardPage(p DeleteCardProps) Node {
-	label := payments.CardLabel(p.Card)
+	label := cardLabel(p.Card)
 	p.Page.Title = "Delete " + label
 	var warning, action Node
 	switch {
@@ -128,6 +135,15 @@ type AddCardProps struct {
 	ClientSecret string
 }
 
+// addCardReturn is where Add New Credit Card returns, saved or cancelled:
+// Add Usage Credits when it came from there (next), else Payment Methods.
+func addCardReturn(next string) string {
+	if next == "/billing/credits" {
+		return next
+	}
+	return "/billing/payment-methods"
+}
+
 // AddCardPage adds a card: Stripe Elements in Stripe mode (card data goes
 // from the browser to Stripe, never to us), or the sandbox's form that
 // accepts only Stripe's test numbers.
@@ -143,12 +159,12 @@ func AddCardPage(p AddCardProps) Node {
 		return Page(p.Page,
 			pageHeader("Add New Credit Card", "Your card details go straight to Stripe, our payment processor; they never reach our servers."),
 			Form(Class("form"), ID("card-form"), Data("stripe-key", p.StripeKey), Data("client-secret", p.ClientSecret),
-				Data("return-url", "/billing/payment-methods"),
+				Data("return-url", addCardReturn(p.Values["next"])),
 				Div(Class("field"), Label(For("card-name"), Text("Name on card")), Input(ID("card-name"), Name("name"), AutoComplete("cc-name"), Required())),
 				Div(Class("field"), Label(ID("card-element-label"), Text("Card")), Div(ID("card-element"), Aria("labelledby", "card-element-label"))),
 				P(Class("field-error"), ID("card-errors"), Role("alert")),
 				Div(Class("form-actions"), Button(Class("btn btn-primary"), Type("submit"), Text("Save card")),
-					A(Class("btn btn-secondary"), Href("/billing/payment-methods"), Text("Cancel"))),
+					A(Class("btn btn-secondary"), Href(addCardReturn(p.Values["next"])), Text("Cancel"))),
 			),
 			Script(Src("https://js.stripe.com/v3/")),
 			Script(Src("/static/stripe-card.js")),
@@ -161,7 +177,8 @@ func AddCardPage(p AddCardProps) Node {
 			P(Text("Test cards: 4242 4242 4242 4242 succeeds; 4000 0000 0000 0002 is declined when saved; 4000 0000 0000 0341 is saved but its charges are declined; "+
 				"4000 0000 0000 9995 fails for insufficient funds; 4000 0027 6000 3184 asks you to confirm each payment (3-D Secure). Any future expiry and any 3 digits.")),
 		),
-		Form(Class("form"), Method("post"), Action("/billing/payment-methods/new"), Attr("novalidate"),
+		Form(Class("form"), Method("post"), Action("/billing/payment-methods/new"), Attr("novalidate"), Data("busy", "Saving…"),
+			errorSummary(e, "name", "number", "exp_month", "exp_year", "cvc"),
 			formField("name", "Name on card", control(Input, "name", false, e, Value(v["name"]), AutoComplete("cc-name")), "", e),
 			formField("number", "Card number", control(Input, "number", false, e, Value(v["number"]), Attr("inputmode", "numeric"), AutoComplete("cc-number")), "", e),
 			Div(Class("field-row"),
@@ -171,7 +188,7 @@ func AddCardPage(p AddCardProps) Node {
 			),
 			Input(Type("hidden"), Name("next"), Value(v["next"])),
 			Div(Class("form-actions"), Button(Class("btn btn-primary"), Type("submit"), Text("Save card")),
-				A(Class("btn btn-secondary"), Href("/billing/payment-methods"), Text("Cancel"))),
+				A(Class("btn btn-secondary"), Href(addCardReturn(v["next"])), Text("Cancel"))),
 		),
 	)
 }

@@ -3,6 +3,8 @@ package web
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -26,13 +28,17 @@ func handleCreditsForm(svc *payments.Service, log *slog.Logger) http.Handler {
 			return nil, err
 		}
 		// ?method= preselects one of the organisation's own cards (the one
-		// just added); ?amount= fills in a preset amount. Both only fill the
-		// form: anything else is ignored.
+		// just added) or Cryptocurrency when offered; ?amount= fills in a
+		// preset amount (or the one the confirmation's Back returns). Both
+		// only fill the form: anything else is ignored.
 		method, want := "", r.URL.Query().Get("method")
 		for _, c := range cards {
 			if c.Default && method == "" || c.ID == want {
 				method = c.ID
 			}
+		}
+		if want == "crypto" && svc.CryptoEnabled() {
+			method = want
 		}
 		amount := ""
 		if m, err := money.ParseInput(r.URL.Query().Get("amount")); err == nil && payments.ValidateTopUp(m) == nil {
@@ -49,10 +55,50 @@ func formToken() string {
 	return hex.EncodeToString(b)
 }
 
-// handleAddCredits charges a card or opens a crypto checkout; the
-// provider returns the customer to publicURL. A success
-// shows on the next page (POST-redirect-GET); a bad amount, method or a
-// decline is shown next to its field with nothing credited.
+// topUpAmount parses the amount typed into Add Usage Credits. Its EINVALID
+// errors (on the amount field) say what is wrong with the value typed.
+func topUpAmount(text string) (money.Money, error) {
+	amount, err := money.ParseInput(text)
+	switch {
+	case errors.Is(err, money.ErrEmpty):
+		return 0, billing.FieldError("amount", "Enter the amount to add, from $5 to $5,000.")
+	case err != nil:
+		return 0, billing.FieldError("amount", "Enter an amount like 25 or 25.50.")
+	case amount < payments.MinTopUp:
+		return 0, billing.FieldError("amount", "%s is below the %s minimum.", amount.Display(), payments.MinTopUp.Display())
+	case amount > payments.MaxTopUp:
+		return 0, billing.FieldError("amount", "%s is above the %s maximum.", amount.Display(), payments.MaxTopUp.Display())
+	case amount%money.Cent != 0:
+		return 0, billing.FieldError("amount", "%s has fractions of a cent: enter dollars and cents, like 25.50.", amount.String())
+	}
+	return amount, nil
+}
+
+// topUpMethod returns the card of the organisation that method names, or
+// nil for Cryptocurrency; EINVALID on the method field when it is neither.
+func topUpMethod(svc *payments.Service, cards []payments.Card, method string) (*payments.Card, error) {
+	switch {
+	case method == "":
+		return nil, billing.FieldError("method", "Select a payment method.")
+	case method == "crypto" && svc.CryptoEnabled():
+		return nil, nil
+	}
+	for _, c := range cards {
+		if c.ID == method {
+			return &c, nil
+		}
+	}
+	return nil, billing.FieldError("method", "Select one of your payment methods.")
+}
+
+// handleAddCredits checks the amount and method (every error at once,
+// next to its field and in the form's summary), then asks for confirmation:
+// the form's POST shows what will be charged, to which card, and Remaining
+// Credits now and after; nothing is charged until a POST with confirm=yes
+// (and the same one-time token). That POST charges the card or opens a
+// crypto checkout; the provider returns the customer to publicURL. A
+// success shows on the next page (POST-redirect-GET); a decline is shown
+// at the method with nothing credited.
 func handleAddCredits(svc *payments.Service, stripeKey, publicURL string, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.PostFormValue("action") {
@@ -70,18 +116,21 @@ func handleAddCredits(svc *payments.Service, stripeKey, publicURL string, log *s
 		if len(token) != 32 || strings.Trim(token, "0123456789abcdef") != "" {
 			token = formToken() // a form without its token still charges at most once per submit
 		}
+		var cards []payments.Card
 		err := func() error {
-			amount, err := money.ParseInput(amountText)
+			cards, err := svc.Cards(r.Context(), sess.OrgID)
 			if err != nil {
-				return billing.FieldError("amount", "Enter an amount between $5 and $5000, e.g. 25 or 25.50.")
-			}
-			if err := payments.ValidateTopUp(amount); err != nil {
 				return err
 			}
-			switch method {
-			case "":
-				return billing.FieldError("method", "Select a payment method.")
-			case "crypto":
+			amount, amountErr := topUpAmount(amountText)
+			card, methodErr := topUpMethod(svc, cards, method)
+			if err := errors.Join(amountErr, methodErr); err != nil {
+				return err
+			}
+			if r.PostFormValue("confirm") != "yes" {
+				return confirmTopUp(w, r, svc, log, amount, card, token)
+			}
+			if card == nil {
 				co, err := svc.AddCreditsByCrypto(r.Context(), sess.OrgID, amount, token,
 					absURL(publicURL, "/billing/credits?checkout=success"), absURL(publicURL, "/billing/credits?checkout=cancelled"))
 				if err != nil {
@@ -112,12 +161,32 @@ func handleAddCredits(svc *payments.Service, stripeKey, publicURL string, log *s
 			return nil
 		}()
 		formFailed(w, r, log, err, func(errs map[string]string) (g.Node, error) {
-			cards, err := svc.Cards(r.Context(), sess.OrgID)
+			var err error
+			if cards == nil {
+				cards, err = svc.Cards(r.Context(), sess.OrgID)
+			}
 			return html.CreditsPage(html.CreditsProps{
 				Page: pageProps(w, r, "/billing/credits"), Cards: cards, Amount: amountText, Method: method, Token: formToken(), Errors: errs,
 				Crypto: svc.CryptoEnabled()}), err
 		})
 	})
+}
+
+// confirmTopUp shows the confirmation of a checked top-up: amount, card
+// (nil: crypto) and Remaining Credits now and after. It charges nothing.
+func confirmTopUp(w http.ResponseWriter, r *http.Request, svc *payments.Service, log *slog.Logger, amount money.Money, card *payments.Card, token string) error {
+	sess, _ := auth.FromContext(r.Context())
+	remaining, err := svc.RemainingCredits(r.Context(), sess.OrgID)
+	if err != nil {
+		return err
+	}
+	after, err := remaining.Add(amount)
+	if err != nil {
+		return fmt.Errorf("balance after a top-up of %s: %w", amount, err)
+	}
+	renderStatus(w, r, log, http.StatusOK, html.CreditsConfirmPage(html.CreditsConfirmProps{
+		Page: pageProps(w, r, "/billing/credits"), Amount: amount, Card: card, Token: token, Remaining: remaining, After: after}))
+	return nil
 }
 
 // confirmPayment brings a top-up the bank wants confirmed (an auto-recharge

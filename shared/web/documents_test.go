@@ -54,7 +54,7 @@ func (b *browser) topUp(t *testing.T, e *env, card string) string {
 		t.Fatal(err)
 	}
 	token, _ := b.creditsForm(t)
-	page := b.redirected(t, b.post(t, "/billing/credits", url.Values{"amount": {"25"}, "method": {card}, "token": {token}}), "/billing/credits", false)
+	page := b.redirected(t, b.payCredits(t, url.Values{"amount": {"25"}, "method": {card}, "token": {token}}), "/billing/credits", false)
 	wantFlash(t, page, "success", "$25.00 was added to your balance")
 	after, err := e.store.Orders(t.Context(), demo.OrgID)
 	if err != nil {

@@ -28,7 +28,7 @@ func TestEveryRouteTakesTheOrganisationFromTheSession(t *testing.T) {
 	victim.addCard(t, "Globex Payer", "5555 5555 5555 4444", "12", expYear)
 	card := victim.cards(t)[0].id
 	token, _ := victim.creditsForm(t)
-	victim.redirected(t, victim.post(t, "/billing/credits", url.Values{"token": {token}, "amount": {"20"}, "method": {card}}), "/billing/credits", false)
+	victim.redirected(t, victim.payCredits(t, url.Values{"token": {token}, "amount": {"20"}, "method": {card}}), "/billing/credits", false)
 	victim.redirected(t, victim.post(t, "/billing/address", url.Values{"company_name": {"Globex Corporation"}, "address1": {"1 Globex Way"},
 		"city": {"Cypress Creek"}, "postal_code": {"90210"}, "country": {"US"}}), "/billing/address", false)
 	victim.redirected(t, victim.post(t, "/billing/notifications", url.Values{"email": {"ap@globex.test"}}), "/billing/notifications", false)

@@ -141,7 +141,7 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 			}
 		}
 		token, _ := admin.creditsForm(t)
-		admin.post(t, "/billing/credits", url.Values{"token": {token}, "amount": {"20"}, "method": {card}})
+		admin.payCredits(t, url.Values{"token": {token}, "amount": {"20"}, "method": {card}})
 
 		rcv := newHookReceiver(t, func() time.Time { return lateInMonth })
 		secrets["webhook signing secret"] = admin.saveWebhook(t, billing.SpendSettings{}, rcv.url())

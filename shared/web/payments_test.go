@@ -136,6 +136,32 @@ func (b *browser) creditsForm(t *testing.T) (string, response) {
 	return m[1], res
 }
 
+var hiddenInput = regexp.MustCompile(`<input type="hidden" name="([a-z_]+)" value="([^"]*)">`)
+
+// confirmCredits submits Add Usage Credits' form as a person does: its
+// POST must answer with the confirmation step (200, charging nothing),
+// whose "Confirm and pay" then posts the step's own hidden fields. It
+// returns the confirmation step and the answer to "Confirm and pay".
+func (b *browser) confirmCredits(t *testing.T, form url.Values) (step, res response) {
+	t.Helper()
+	step = b.post(t, "/billing/credits", form)
+	if step.status != http.StatusOK || !strings.Contains(step.body, `<input type="hidden" name="confirm" value="yes">`) {
+		t.Fatalf("the credits form answered %d without the confirmation step:\n%s", step.status, step.text())
+	}
+	confirm := url.Values{}
+	for _, m := range hiddenInput.FindAllStringSubmatch(step.body, -1) {
+		confirm.Set(m[1], stdhtml.UnescapeString(m[2]))
+	}
+	return step, b.post(t, "/billing/credits", confirm)
+}
+
+// payCredits is confirmCredits' answer to "Confirm and pay".
+func (b *browser) payCredits(t *testing.T, form url.Values) response {
+	t.Helper()
+	_, res := b.confirmCredits(t, form)
+	return res
+}
+
 // totalCredits reads Total Credits on the Overview.
 func (b *browser) totalCredits(t *testing.T) money.Money {
 	t.Helper()
@@ -214,7 +240,7 @@ func TestPaymentMethodsPages(t *testing.T) {
 		}
 		page := admin.addCard(t, "Jenny Rosen", "4242 4242 4242 4242", "4", expYear)
 		rows := cardRows(page.body)
-		want := cardRow{label: "Visa •••• 4242", name: "Jenny Rosen", expires: "04/" + expYear, status: "Default Card", deleteLabel: "Delete Visa •••• 4242"}
+		want := cardRow{label: "Visa •••• 4242", name: "Jenny Rosen", expires: "04/" + expYear, status: "Default Card", deleteLabel: "Delete Visa •••• 4242 (exp 04/" + expYear[2:] + ")"}
 		if len(rows) != 1 {
 			t.Fatalf("rows = %+v, want one", rows)
 		}
@@ -273,7 +299,7 @@ func TestPaymentMethodsPages(t *testing.T) {
 		}
 		mc := byLabel(t, rows, "Mastercard •••• 4444")
 		if mc.label != "Mastercard •••• 4444" || mc.name != "J. Rosen" || mc.expires != "12/"+laterExpYear || mc.status != "Set as Default" ||
-			mc.setDefault != "Set Mastercard •••• 4444 as default" || mc.deleteLabel != "Delete Mastercard •••• 4444" {
+			mc.setDefault != "Set Mastercard •••• 4444 (exp 12/"+laterExpYear[2:]+") as default" || mc.deleteLabel != "Delete Mastercard •••• 4444 (exp 12/"+laterExpYear[2:]+")" {
 			t.Errorf("second row = %+v", mc)
 		}
 		res := admin.post(t, "/billing/payment-methods/default", url.Values{"card": {mc.id}})
@@ -308,7 +334,7 @@ func TestPaymentMethodsPages(t *testing.T) {
 	t.Run("a card that is not the default is deleted after confirmation", func(t *testing.T) {
 		visa := byLabel(t, admin.cards(t), "Visa •••• 4242")
 		res := admin.get("/billing/payment-methods/delete?card=" + url.QueryEscape(visa.id))
-		if res.status != http.StatusOK || !strings.Contains(res.text(), "Delete Visa •••• 4242?") || !strings.Contains(res.text(), "Name on card: Jenny Rosen. Expires 04/"+expYear+".") {
+		if res.status != http.StatusOK || !strings.Contains(res.text(), "Delete Visa •••• 4242 (exp 04/"+expYear[2:]+")?") || !strings.Contains(res.text(), "Name on card: Jenny Rosen. Expires 04/"+expYear+".") {
 			t.Fatalf("confirmation: status %d:\n%s", res.status, res.text())
 		}
 		if !strings.Contains(res.body, `<input type="hidden" name="card" value="`+visa.id+`">`) {
@@ -350,8 +376,8 @@ func TestAddCreditsPages(t *testing.T) {
 	t.Run("the form offers the saved cards, the default selected, and Cryptocurrency", func(t *testing.T) {
 		_, res := admin.creditsForm(t)
 		for _, want := range []string{
-			`<option value="` + visa + `" selected>Visa •••• 4242 (default)</option>`,
-			`<option value="` + declined + `">Visa •••• 0341</option>`,
+			`<option value="` + visa + `" selected>Visa •••• 4242 (exp 04/` + expYear[2:] + `), default</option>`,
+			`<option value="` + declined + `">Visa •••• 0341 (exp 04/` + expYear[2:] + `)</option>`,
 			`<option value="crypto">Cryptocurrency</option>`,
 			`href="/billing/payment-methods/new?next=/billing/credits"`,
 			`Add to my balance`,
@@ -366,7 +392,7 @@ func TestAddCreditsPages(t *testing.T) {
 		before, total := e.books(t, "acme"), admin.totalCredits(t)
 		token, _ := admin.creditsForm(t)
 		form := url.Values{"amount": {"25"}, "method": {visa}, "token": {token}}
-		page := admin.redirected(t, admin.post(t, "/billing/credits", form), "/billing/credits", false)
+		page := admin.redirected(t, admin.payCredits(t, form), "/billing/credits", false)
 		wantFlash(t, page, "success", "$25.00 was added to your balance (payment pi_sandbox_")
 		after := e.books(t, "acme")
 		if after.ledger != before.ledger+money.Dollars(25) || after.orders != before.orders+1 {
@@ -381,7 +407,8 @@ func TestAddCreditsPages(t *testing.T) {
 			t.Errorf("Total Credits %v → %v, want %v more", total, got, money.Dollars(25))
 		}
 
-		// The same form submitted again charges and credits nothing more.
+		// The same confirmation submitted again charges and credits nothing more.
+		form.Set("confirm", "yes")
 		res := admin.post(t, "/billing/credits", form)
 		if res.status != http.StatusSeeOther {
 			t.Errorf("resubmit: status %d", res.status)
@@ -389,21 +416,30 @@ func TestAddCreditsPages(t *testing.T) {
 		e.wantBooks(t, "acme", after)
 	})
 
-	t.Run("a bad amount is shown at the amount field and nothing is credited", func(t *testing.T) {
+	t.Run("a bad amount is shown at the amount field, saying what is wrong with it, and nothing is credited", func(t *testing.T) {
 		before := e.books(t, "acme")
-		for _, amount := range []string{"4.99", "abc", "5000.01", "", "25.001", "-25"} {
+		for amount, want := range map[string]string{
+			"4.99":    "$4.99 is below the $5.00 minimum.",
+			"abc":     "Enter an amount like 25 or 25.50.",
+			"5000.01": "$5,000.01 is above the $5,000.00 maximum.",
+			"":        "Enter the amount to add, from $5 to $5,000.",
+			"25.001":  "25.001 has fractions of a cent: enter dollars and cents, like 25.50.",
+			"-25":     "-$25.00 is below the $5.00 minimum.",
+		} {
 			token, _ := admin.creditsForm(t)
 			res := admin.post(t, "/billing/credits", url.Values{"amount": {amount}, "method": {visa}, "token": {token}})
 			if res.status != http.StatusUnprocessableEntity {
 				t.Errorf("amount %q: status %d, want 422", amount, res.status)
 				continue
 			}
-			msg, _ := element(res.body, "amount-error")
-			if want := "Enter an amount between $5 and $5000"; amount != "25.001" && !strings.Contains(msg, want) {
+			if msg, _ := element(res.body, "amount-error"); msg != want {
 				t.Errorf("amount %q: #amount-error = %q, want %q", amount, msg, want)
 			}
-			if amount == "25.001" && !strings.Contains(msg, "dollars and cents") {
-				t.Errorf("amount %q: #amount-error = %q", amount, msg)
+			if summary, _ := element(res.body, "error-summary"); summary != "There is a problem "+want {
+				t.Errorf("amount %q: the error summary says %q", amount, summary)
+			}
+			if !strings.Contains(res.body, `<a href="#amount">`+stdhtml.EscapeString(want)+`</a>`) {
+				t.Errorf("amount %q: the summary does not link its message to the field", amount)
 			}
 			if !strings.Contains(res.body, `aria-invalid="true" aria-describedby="amount-hint amount-error" value="`+stdhtml.EscapeString(amount)+`"`) {
 				t.Errorf("amount %q: the field is not marked invalid with the typed amount kept", amount)
@@ -416,7 +452,7 @@ func TestAddCreditsPages(t *testing.T) {
 		before := e.books(t, "acme")
 		for card, want := range map[string]string{declined: "Your card was declined.", poor: "Your card has insufficient funds."} {
 			token, _ := admin.creditsForm(t)
-			res := admin.post(t, "/billing/credits", url.Values{"amount": {"25"}, "method": {card}, "token": {token}})
+			res := admin.payCredits(t, url.Values{"amount": {"25"}, "method": {card}, "token": {token}})
 			if res.status != http.StatusUnprocessableEntity {
 				t.Errorf("status %d, want 422", res.status)
 				continue
@@ -439,7 +475,7 @@ func TestAddCreditsPages(t *testing.T) {
 	t.Run("crypto goes to the sandbox checkout, paying there credits once", func(t *testing.T) {
 		before := e.books(t, "acme")
 		token, _ := admin.creditsForm(t)
-		res := admin.post(t, "/billing/credits", url.Values{"amount": {"40"}, "method": {"crypto"}, "token": {token}})
+		res := admin.payCredits(t, url.Values{"amount": {"40"}, "method": {"crypto"}, "token": {token}})
 		checkout := admin.redirected(t, res, "/billing/credits/checkout/cs_sandbox_", true)
 		path := res.header.Get("Location")
 		id := strings.TrimPrefix(path, "/billing/credits/checkout/")
@@ -463,7 +499,7 @@ func TestAddCreditsPages(t *testing.T) {
 		if res := admin.post(t, path, url.Values{"action": {"pay"}}); res.status != http.StatusSeeOther {
 			t.Errorf("paying again: status %d", res.status)
 		}
-		if res := admin.post(t, "/billing/credits", url.Values{"amount": {"40"}, "method": {"crypto"}, "token": {token}}); res.header.Get("Location") != path {
+		if res := admin.post(t, "/billing/credits", url.Values{"amount": {"40"}, "method": {"crypto"}, "token": {token}, "confirm": {"yes"}}); res.header.Get("Location") != path {
 			t.Errorf("the same form again went to %q, want %q", res.header.Get("Location"), path)
 		}
 		if res := admin.get(path); res.status != http.StatusConflict {
@@ -475,7 +511,7 @@ func TestAddCreditsPages(t *testing.T) {
 	t.Run("cancelling the sandbox checkout credits nothing", func(t *testing.T) {
 		before := e.books(t, "acme")
 		token, _ := admin.creditsForm(t)
-		res := admin.post(t, "/billing/credits", url.Values{"amount": {"60"}, "method": {"crypto"}, "token": {token}})
+		res := admin.payCredits(t, url.Values{"amount": {"60"}, "method": {"crypto"}, "token": {token}})
 		admin.redirected(t, res, "/billing/credits/checkout/cs_sandbox_", true)
 		path := res.header.Get("Location")
 		page := admin.redirected(t, admin.post(t, path, url.Values{"action": {"cancel"}}), "/billing/credits", false)
@@ -494,7 +530,7 @@ func TestPaymentsTenantIsolation(t *testing.T) {
 	acme.addCard(t, "J. Rosen", "5555 5555 5555 4444", "12", laterExpYear)
 	acmeCards := acme.cards(t)
 	token, _ := acme.creditsForm(t)
-	res := acme.post(t, "/billing/credits", url.Values{"amount": {"40"}, "method": {"crypto"}, "token": {token}})
+	res := acme.payCredits(t, url.Values{"amount": {"40"}, "method": {"crypto"}, "token": {token}})
 	acme.redirected(t, res, "/billing/credits/checkout/cs_sandbox_", true)
 	checkout := res.header.Get("Location")
 	acmeBooks := e.books(t, "acme")
@@ -562,7 +598,7 @@ func TestPaymentsViewer(t *testing.T) {
 	cards := admin.cards(t)
 	visa, mc := byLabel(t, cards, "Visa •••• 4242").id, byLabel(t, cards, "Mastercard •••• 4444").id
 	token, _ := admin.creditsForm(t)
-	res := admin.post(t, "/billing/credits", url.Values{"amount": {"40"}, "method": {"crypto"}, "token": {token}})
+	res := admin.payCredits(t, url.Values{"amount": {"40"}, "method": {"crypto"}, "token": {token}})
 	admin.redirected(t, res, "/billing/credits/checkout/cs_sandbox_", true)
 	checkout := res.header.Get("Location")
 	before := e.books(t, "acme")
@@ -579,6 +615,7 @@ func TestPaymentsViewer(t *testing.T) {
 			{"/billing/payment-methods/delete", url.Values{"card": {mc}}},
 			{"/billing/credits", url.Values{"amount": {"25"}, "method": {visa}, "token": {vtoken}}},
 			{"/billing/credits", url.Values{"amount": {"25"}, "method": {"crypto"}, "token": {vtoken}}},
+			{"/billing/credits", url.Values{"amount": {"25"}, "method": {visa}, "token": {vtoken}, "confirm": {"yes"}}},
 			{checkout, url.Values{"action": {"pay"}}},
 		} {
 			if res := viewer.post(t, c.path, c.form); res.status != http.StatusForbidden {

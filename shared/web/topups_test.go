@@ -181,14 +181,21 @@ func TestCryptoOnlyWhenApproved(t *testing.T) {
 			t.Errorf("approved %v: the crypto option is offered: %v", approved, got)
 		}
 		rec.requests()
-		res := admin.post(t, "/billing/credits", url.Values{"amount": {"40"}, "method": {"crypto"}, "token": {token}})
-		reqs := rec.requests()
+		form := url.Values{"amount": {"40"}, "method": {"crypto"}, "token": {token}}
 		if !approved {
-			if res.status != http.StatusUnprocessableEntity || len(reqs) != 0 {
+			res := admin.post(t, "/billing/credits", form)
+			if reqs := rec.requests(); res.status != http.StatusUnprocessableEntity || len(reqs) != 0 {
 				t.Errorf("not approved: status %d with %d Stripe requests, want 422 and none", res.status, len(reqs))
 			}
 			continue
 		}
+		step := admin.post(t, "/billing/credits", form)
+		if reqs := rec.requests(); step.status != http.StatusOK || !strings.Contains(step.text(), "Pay $40.00 with crypto?") || len(reqs) != 0 {
+			t.Errorf("approved: the form answered %d with %d Stripe requests, want the confirmation and none", step.status, len(reqs))
+		}
+		form.Set("confirm", "yes")
+		res := admin.post(t, "/billing/credits", form)
+		reqs := rec.requests()
 		if res.status != http.StatusSeeOther || !strings.HasPrefix(res.header.Get("Location"), "https://checkout.stripe.com/") {
 			t.Errorf("approved: status %d to %q, want 303 to Stripe's checkout", res.status, res.header.Get("Location"))
 		}
@@ -214,7 +221,7 @@ func TestDevRefundsAndDisputes(t *testing.T) {
 		if m == nil {
 			t.Fatal("no card to pay with")
 		}
-		res := admin.post(t, "/billing/credits", url.Values{"amount": {amount}, "method": {m[1]}, "token": {token}})
+		res := admin.payCredits(t, url.Values{"amount": {amount}, "method": {m[1]}, "token": {token}})
 		flashed := admin.redirected(t, res, "/billing/credits", false)
 		id := regexp.MustCompile(`payment (pi_sandbox_[0-9a-f]+)`).FindStringSubmatch(flashed.body)
 		if id == nil {
@@ -286,7 +293,7 @@ func TestDevPaymentsListsOnlySandboxPayments(t *testing.T) {
 	for _, c := range admin.cards(t) {
 		card = c.id
 	}
-	admin.post(t, "/billing/credits", url.Values{"token": {token}, "amount": {"20"}, "method": {card}})
+	admin.payCredits(t, url.Values{"token": {token}, "amount": {"20"}, "method": {card}})
 	if page := admin.get("/dev/payments"); !strings.Contains(page.body, `action="/dev/payments/pi_sandbox_`) {
 		t.Errorf("the sandbox top-up is not offered:\n%s", page.text())
 	}
@@ -304,9 +311,9 @@ func TestResubmittedTokenTellsTheTruth(t *testing.T) {
 	token, _ := admin.creditsForm(t)
 	before := e.books(t, "globex")
 
-	first := admin.redirected(t, admin.post(t, "/billing/credits", url.Values{"token": {token}, "amount": {"10"}, "method": {card}}), "/billing/credits", false)
+	first := admin.redirected(t, admin.payCredits(t, url.Values{"token": {token}, "amount": {"10"}, "method": {card}}), "/billing/credits", false)
 	wantFlash(t, first, "success", "$10.00 was added to your balance")
-	again := admin.redirected(t, admin.post(t, "/billing/credits", url.Values{"token": {token}, "amount": {"5000"}, "method": {card}}), "/billing/credits", false)
+	again := admin.redirected(t, admin.payCredits(t, url.Values{"token": {token}, "amount": {"5000"}, "method": {card}}), "/billing/credits", false)
 	if kind, msg := flash(again.body); kind != "info" || !strings.Contains(msg, "already submitted: its payment of $10.00") || strings.Contains(msg, "$5,000.00 was added") {
 		t.Errorf("flash %s %q, want it to say the first $10.00 stands and nothing more was charged", kind, msg)
 	}

@@ -32,7 +32,15 @@
           button.disabled = false;
           return;
         }
-        window.location.assign(form.dataset.returnUrl + "?added=1");
+        // Back to Add Usage Credits with the new card chosen, or to
+        // Payment Methods saying it is saved.
+        var back = form.dataset.returnUrl;
+        var card = result.setupIntent && result.setupIntent.payment_method;
+        if (back === "/billing/credits" && typeof card === "string") {
+          window.location.assign(back + "?method=" + encodeURIComponent(card));
+          return;
+        }
+        window.location.assign("/billing/payment-methods?added=1");
       });
   });
 })();

@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -145,24 +146,34 @@ type NewCard struct {
 func (p *Provider) AddCard(ctx context.Context, customerID string, n NewCard) (payments.Card, error) {
 	number := strings.NewReplacer(" ", "", "-", "").Replace(n.Number)
 	test, ok := testCards[number]
+	// Every field is checked, so the form shows all its errors at once.
+	var errs []error
 	switch {
 	case number == "":
-		return payments.Card{}, billing.FieldError("number", "Enter the card number.")
+		errs = append(errs, billing.FieldError("number", "Enter the card number."))
 	case !ok:
-		return payments.Card{}, billing.FieldError("number", "The sandbox accepts only Stripe's test cards, such as 4242 4242 4242 4242.")
-	case n.ExpMonth < 1 || n.ExpMonth > 12:
-		return payments.Card{}, billing.FieldError("exp_month", "Enter the expiry month, 1–12.")
+		errs = append(errs, billing.FieldError("number", "The sandbox accepts only Stripe's test cards, such as 4242 4242 4242 4242."))
 	}
 	now := p.now().UTC()
-	if n.ExpYear < now.Year() || n.ExpYear > now.Year()+20 || (n.ExpYear == now.Year() && n.ExpMonth < int(now.Month())) {
-		return payments.Card{}, billing.FieldError("exp_year", "This card has expired; enter a future expiry date.")
+	switch {
+	case n.ExpMonth < 1 || n.ExpMonth > 12:
+		errs = append(errs, billing.FieldError("exp_month", "Enter the expiry month, 1–12."))
+	case n.ExpYear < 1:
+		errs = append(errs, billing.FieldError("exp_year", "Enter the expiry year, like %d.", now.Year()+3))
+	case n.ExpYear < now.Year() || (n.ExpYear == now.Year() && n.ExpMonth < int(now.Month())):
+		errs = append(errs, billing.FieldError("exp_year", "This card has expired; enter a future expiry date."))
+	case n.ExpYear > now.Year()+20:
+		errs = append(errs, billing.FieldError("exp_year", "%d is more than 20 years ahead; check the expiry year.", n.ExpYear))
 	}
 	if l := len(n.CVC); l < 3 || l > 4 || strings.Trim(n.CVC, "0123456789") != "" {
-		return payments.Card{}, billing.FieldError("cvc", "Enter the 3 or 4 digit security code.")
+		errs = append(errs, billing.FieldError("cvc", "Enter the 3 or 4 digit security code."))
 	}
 	name := strings.TrimSpace(n.Name)
 	if name == "" || len([]rune(name)) > 100 {
-		return payments.Card{}, billing.FieldError("name", "Enter the name on the card (at most 100 characters).")
+		errs = append(errs, billing.FieldError("name", "Enter the name on the card (at most 100 characters)."))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return payments.Card{}, err
 	}
 	c, err := p.customer(ctx, customerID)
 	if err != nil {
