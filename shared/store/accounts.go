@@ -112,42 +112,8 @@ func (s *Store) Overview(ctx context.Context, orgID string, now time.Time) (bill
 // the recent UTC days by day: the last billing.ForecastDays days the daily
 // reset closed (the RECENT item) and the days not closed yet.
 func (s *Store) OverviewWithDays(ctx context.Context, orgID string, now time.Time) (billing.Account, billing.Profile, map[string]money.Money, error) {
-	items, err := s.batchGet(ctx, []map[string]types.AttributeValue{
-		key(orgPK(orgID), skAccount), key(orgPK(orgID), skProfile), key(orgPK(orgID), skRecharge), key(orgPK(orgID), skRecent)})
-	if err != nil {
-		return billing.Account{}, billing.Profile{}, nil, fmt.Errorf("read overview %s: %w", orgID, err)
-	}
-	var acctItem, recentItem map[string]types.AttributeValue
-	var profile profileRecord
-	var recharge rechargeRecord
-	for _, it := range items {
-		var target any
-		switch sk, _ := it[AttrSK].(*types.AttributeValueMemberS); {
-		case sk != nil && sk.Value == skProfile:
-			target = &profile
-		case sk != nil && sk.Value == skRecharge:
-			target = &recharge
-		case sk != nil && sk.Value == skRecent:
-			recentItem = it
-			continue
-		default:
-			acctItem = it
-			continue
-		}
-		if err := attributevalue.UnmarshalMap(it, target); err != nil {
-			return billing.Account{}, billing.Profile{}, nil, fmt.Errorf("read overview %s: %w", orgID, err)
-		}
-	}
-	acct, err := accountFrom(orgID, acctItem, now)
-	if err != nil {
-		return billing.Account{}, billing.Profile{}, nil, err
-	}
-	acct.AutoRecharge.DisabledReason = recharge.DisabledReason
-	days, err := recentDays(recentItem, acctItem)
-	if err != nil {
-		return billing.Account{}, billing.Profile{}, nil, fmt.Errorf("read overview %s: %w", orgID, err)
-	}
-	return acct, profile.profile(), days, nil
+	o, err := s.ReadOverview(ctx, orgID, now)
+	return o.Account, o.Profile, o.Days, err
 }
 
 // accountFrom decodes an ACCOUNT item, taking today's usage from its

@@ -1,7 +1,9 @@
 package web
 
 import (
+	"errors"
 	"log/slog"
+	"math"
 	"net/http"
 	"strings"
 	"time"
@@ -70,6 +72,51 @@ func rechargeValues(a billing.AutoRechargeSettings) map[string]string {
 	return v
 }
 
+// maxMonthlyCap is the largest monthly cap the form accepts: 200
+// recharges of the largest amount.
+const maxMonthlyCap = 200 * 5000 * money.Dollar
+
+// rechargeFrom reads the Auto Recharge form: the settings, and the error
+// of every bad amount at once. While the switch is on, the threshold and
+// the amount are required, from $5 to $5,000, and a monthly cap, when
+// given, is at least the amount; while it is off any amounts in whole
+// cents are kept as typed, so that auto-recharge can always be turned off.
+func rechargeFrom(values map[string]string) (billing.AutoRechargeSettings, error) {
+	a := billing.AutoRechargeSettings{Enabled: values["enabled"] == "on"}
+	limit := func(required string) amountRule {
+		if !a.Enabled {
+			return amountRule{min: math.MinInt64, max: math.MaxInt64}
+		}
+		return amountRule{min: billing.MinRecharge, max: billing.MaxRecharge, required: required}
+	}
+	capRule := limit("")
+	if a.Enabled {
+		capRule = amountRule{min: money.Cent, max: maxMonthlyCap, below: "leave the field empty for no cap."}
+	}
+	var errs []error
+	for _, f := range []struct {
+		field string
+		dst   *money.Money
+		rule  amountRule
+	}{
+		{"threshold", &a.Threshold, limit("Enter a threshold between $5 and $5,000: when Remaining Credits fall below it, your card is charged.")},
+		{"amount", &a.Amount, limit("Enter the amount to add each time, between $5 and $5,000.")},
+		{"monthly_cap", &a.MonthlyCap, capRule},
+	} {
+		m, err := f.rule.read(f.field, values[f.field])
+		errs = append(errs, err)
+		*f.dst = m
+	}
+	if err := errors.Join(errs...); err != nil {
+		return a, err
+	}
+	if a.Enabled && a.MonthlyCap > 0 && a.MonthlyCap < a.Amount {
+		return a, billing.FieldError("monthly_cap", "%s is below the recharge amount of %s: leave the cap empty, or enter at least %s.",
+			a.MonthlyCap.Display(), a.Amount.Display(), a.Amount.Display())
+	}
+	return a, nil
+}
+
 // handleAutoRecharge shows the Auto Recharge settings and last attempts.
 func handleAutoRecharge(s *store.Store, pay *payments.Service, now func() time.Time, log *slog.Logger) http.Handler {
 	return page(log, func(w http.ResponseWriter, r *http.Request) (g.Node, error) {
@@ -83,8 +130,9 @@ func handleAutoRecharge(s *store.Store, pay *payments.Service, now func() time.T
 }
 
 // handleSaveAutoRecharge saves the settings. Turning it on needs a default
-// card; when Remaining Credits are already below the threshold, the engine
-// runs at once.
+// card; a missing card and every bad amount get their messages at once,
+// and nothing is saved. When Remaining Credits are already below the
+// threshold, the engine runs at once.
 func handleSaveAutoRecharge(s *store.Store, pay *payments.Service, engine *recharge.Engine, now func() time.Time, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sess, _ := auth.FromContext(r.Context())
@@ -94,32 +142,21 @@ func handleSaveAutoRecharge(s *store.Store, pay *payments.Service, engine *recha
 		}
 		var changes billing.Changes
 		err := func() error {
-			a := billing.AutoRechargeSettings{Enabled: values["enabled"] == "on"}
-			for _, f := range []struct {
-				field string
-				dst   *money.Money
-			}{{"threshold", &a.Threshold}, {"amount", &a.Amount}, {"monthly_cap", &a.MonthlyCap}} {
-				field, dst := f.field, f.dst
-				if values[field] == "" {
-					continue
-				}
-				m, err := money.ParseInput(values[field])
-				if err != nil {
-					return billing.FieldError(field, "Enter an amount in dollars, e.g. 25 or 25.50.")
-				}
-				*dst = m
-			}
+			a, err := rechargeFrom(values)
 			if a.Enabled {
-				if err := a.Validate(); err != nil {
-					return err
-				}
-				cards, err := pay.Cards(r.Context(), sess.OrgID)
-				if err != nil {
-					return err
+				cards, cerr := pay.Cards(r.Context(), sess.OrgID)
+				if cerr != nil {
+					return cerr
 				}
 				if !hasDefault(cards) {
-					return billing.FieldError("enabled", "Add a card and make it your default before you turn on auto-recharge.")
+					err = errors.Join(billing.FieldError("enabled", "Add a card and make it your default before you turn on auto-recharge."), err)
 				}
+			}
+			if err != nil {
+				return err
+			}
+			if err := a.Validate(); err != nil {
+				return err
 			}
 			old, err := s.Account(r.Context(), sess.OrgID, now())
 			if err != nil {

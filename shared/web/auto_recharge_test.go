@@ -178,6 +178,29 @@ func TestAutoRechargeSave(t *testing.T) {
 		}
 	})
 
+	t.Run("a missing card and every bad amount get their messages at once, each at its field", func(t *testing.T) {
+		res := admin.post(t, "/billing/auto-recharge", rechargeForm(true, "4", "abc", "2000001"))
+		if res.status != http.StatusUnprocessableEntity {
+			t.Fatalf("status %d, want 422", res.status)
+		}
+		for field, want := range map[string]string{
+			"enabled":     "Add a card and make it your default before you turn on auto-recharge.",
+			"threshold":   "$4.00 is below the $5 minimum.",
+			"amount":      "“abc” is not an amount in dollars: enter it like 25 or 25.50.",
+			"monthly_cap": "$2,000,001.00 is above the $1,000,000 maximum.",
+		} {
+			if msg, _ := element(res.body, field+"-error"); msg != want {
+				t.Errorf("#%s-error = %q, want %q", field, msg, want)
+			}
+			if !strings.Contains(res.body, `id="`+field+`" name="`+field+`" aria-invalid="true"`) {
+				t.Errorf("#%s is not marked invalid", field)
+			}
+		}
+		if got := r.settings(t, "acme"); got != (billing.AutoRechargeSettings{}) {
+			t.Errorf("settings saved: %+v", got)
+		}
+	})
+
 	admin.addCard(t, "Jenny Rosen", "4242 4242 4242 4242", "4", expYear)
 	_, ledger := r.recharges(t, "acme")
 
@@ -186,17 +209,18 @@ func TestAutoRechargeSave(t *testing.T) {
 			threshold, amount, monthlyCap string
 			field, message                string
 		}{
-			{"4.99", "25", "", "threshold", "Enter a threshold between $5 and $5000."},
-			{"5000.01", "25", "", "threshold", "Enter a threshold between $5 and $5000."},
-			{"5.001", "25", "", "threshold", "Enter a threshold between $5 and $5000."},
-			{"abc", "25", "", "threshold", "Enter an amount in dollars, e.g. 25 or 25.50."},
-			{"", "25", "", "threshold", "Enter a threshold between $5 and $5000."},
-			{"10", "5001", "", "amount", "Enter a recharge amount between $5 and $5000."},
-			{"10", "4", "", "amount", "Enter a recharge amount between $5 and $5000."},
-			{"10", "abc", "", "amount", "Enter an amount in dollars, e.g. 25 or 25.50."},
-			{"10", "25", "20", "monthly_cap", "Leave the monthly cap empty, or enter at least the recharge amount."},
-			{"10", "25", "-50", "monthly_cap", "Leave the monthly cap empty, or enter at least the recharge amount."},
-			{"10", "25", "abc", "monthly_cap", "Enter an amount in dollars, e.g. 25 or 25.50."},
+			{"4.99", "25", "", "threshold", "$4.99 is below the $5 minimum."},
+			{"5000.01", "25", "", "threshold", "$5,000.01 is above the $5,000 maximum."},
+			{"5.001", "25", "", "threshold", "5.001 has more than two decimals: enter whole cents, like 5.00."},
+			{"abc", "25", "", "threshold", "“abc” is not an amount in dollars: enter it like 25 or 25.50."},
+			{"", "25", "", "threshold", "Enter a threshold between $5 and $5,000: when Remaining Credits fall below it, your card is charged."},
+			{"10", "5001", "", "amount", "$5,001.00 is above the $5,000 maximum."},
+			{"10", "4", "", "amount", "$4.00 is below the $5 minimum."},
+			{"10", "", "", "amount", "Enter the amount to add each time, between $5 and $5,000."},
+			{"10", "abc", "", "amount", "“abc” is not an amount in dollars: enter it like 25 or 25.50."},
+			{"10", "25", "20", "monthly_cap", "$20.00 is below the recharge amount of $25.00: leave the cap empty, or enter at least $25.00."},
+			{"10", "25", "-50", "monthly_cap", "-$50.00 is below the $0.01 minimum: leave the field empty for no cap."},
+			{"10", "25", "abc", "monthly_cap", "“abc” is not an amount in dollars: enter it like 25 or 25.50."},
 		} {
 			form := rechargeForm(true, c.threshold, c.amount, c.monthlyCap)
 			res := admin.post(t, "/billing/auto-recharge", form)

@@ -16,23 +16,23 @@ import (
 )
 
 // handleOverview serves the Billing Overview with two reads of the store:
-// the account, profile and recent days in one batch, and the last settings
-// changes. With auto-recharge on it reads the engine's state too (and,
-// after a failed charge, the last attempt), for the banner that says when
-// auto-recharge cannot charge.
+// the account, profile, recent days and auto-recharge's state in one
+// batch, and the last settings changes. After a failed auto-recharge
+// charge it reads the last attempt too, for the banner that says why.
 func handleOverview(s *store.Store, now func() time.Time, log *slog.Logger) http.Handler {
 	return page(log, func(w http.ResponseWriter, r *http.Request) (g.Node, error) {
 		sess, _ := auth.FromContext(r.Context())
 		at := now()
-		acct, profile, daily, err := s.OverviewWithDays(r.Context(), sess.OrgID, at)
+		o, err := s.ReadOverview(r.Context(), sess.OrgID, at)
 		if err != nil {
 			return nil, err
 		}
+		acct, profile, daily := o.Account, o.Profile, o.Days
 		changes, err := s.RecentChanges(r.Context(), sess.OrgID, 5)
 		if err != nil {
 			return nil, err
 		}
-		status, err := rechargeStatus(r.Context(), s, acct, profile)
+		status, err := rechargeStatus(r.Context(), s, o)
 		if err != nil {
 			return nil, err
 		}
@@ -50,15 +50,12 @@ func handleOverview(s *store.Store, now func() time.Time, log *slog.Logger) http
 // payment provider, so "no card" is known for certain only while the
 // organisation has no payment customer at all; a card removed later shows
 // as the engine's failed attempt ("there is no default card").
-func rechargeStatus(ctx context.Context, s *store.Store, acct billing.Account, profile billing.Profile) (*html.RechargeStatus, error) {
+func rechargeStatus(ctx context.Context, s *store.Store, o store.Overview) (*html.RechargeStatus, error) {
+	acct, st := o.Account, o.Recharge
 	if !acct.AutoRecharge.Enabled {
 		return nil, nil
 	}
-	st, err := s.RechargeState(ctx, acct.OrgID)
-	if err != nil {
-		return nil, err
-	}
-	rs := &html.RechargeStatus{Settings: acct.AutoRecharge, NoCard: profile.CustomerID == "", Failures: st.Failures,
+	rs := &html.RechargeStatus{Settings: acct.AutoRecharge, NoCard: o.Profile.CustomerID == "", Failures: st.Failures,
 		MaxFailures: recharge.MaxFailures, NextAttempt: st.NextAttempt, PendingPayment: st.PendingPayment}
 	if st.Failures > 0 {
 		last, err := s.RechargeAttempts(ctx, acct.OrgID, 1)

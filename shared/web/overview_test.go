@@ -280,6 +280,11 @@ func TestOverviewRechargeBanner(t *testing.T) {
 		if !strings.Contains(res.body, `href="/billing/payment-methods/new?next=/billing/auto-recharge">Add a card</a>`) {
 			t.Error("the banner does not lead to adding a card")
 		}
+		r.db.Reset()
+		admin.get("/billing")
+		if reqs := r.db.Requests(); len(reqs) != 2 {
+			t.Errorf("with auto-recharge on, GET /billing made %d DynamoDB requests, want 2 (its state comes in the one batch)", len(reqs))
+		}
 	})
 
 	t.Run("after a failed charge, it says why and when it tries again", func(t *testing.T) {
