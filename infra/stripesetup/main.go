@@ -27,7 +27,7 @@ var Events = []string{
 	"checkout.session.async_payment_failed", "checkout.session.expired",
 	"charge.refunded", "charge.refund.updated", "charge.dispute.created", "charge.dispute.closed",
 	"setup_intent.succeeded",
-	"payment_method.attached", "payment_method.detached", "payment_method.updated",
+	"payment_method.attached", "payment_method.detached", "payment_method.updated", "customer.updated",
 	"customer.tax_id.created", "customer.tax_id.updated", "customer.tax_id.deleted",
 	"invoice.created", "invoice.finalized", "invoice.paid", "invoice.payment_failed", "invoice.payment_action_required",
 	"invoice.voided", "invoice.marked_uncollectible",

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,6 +52,12 @@ func TestRun(t *testing.T) {
 		}
 		if got := enabled(form); len(got) != len(Events) {
 			t.Errorf("enabled events %v", got)
+		}
+		// Cards changed in Stripe's Dashboard are recorded from these.
+		for _, want := range []string{"payment_method.detached", "customer.updated"} {
+			if !slices.Contains(enabled(form), want) {
+				t.Errorf("enabled events %v lack %s", enabled(form), want)
+			}
 		}
 		if form.Get("url") != "https://api.example.com/webhooks/stripe" || !strings.Contains(out.String(), "webhook_secret") {
 			t.Errorf("url %q, output %q", form.Get("url"), out.String())

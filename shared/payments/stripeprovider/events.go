@@ -147,15 +147,16 @@ func (ev *Events) apply(ctx context.Context, e stripe.Event) error {
 		if actor == "" {
 			actor = "Stripe"
 		}
-		entry := billing.AuditEntry{Time: ev.now().UTC(), Actor: actor, Page: "Payment Methods",
-			Changes: billing.Changes{{What: "card " + payments.CardLabel(card) + " added"}}}
-		if err := ev.store.AddAudit(ctx, org, entry); err != nil {
-			// The card is saved; a missing audit line must not make Stripe retry.
-			ev.log.Error("record card added", "org", org, "error", err)
-		}
+		ev.auditCard(ctx, org, actor, "card "+payments.CardLabel(card)+" added")
 		return nil
+	case t == "payment_method.detached":
+		return ev.applyCardDetached(ctx, e)
+	case t == "customer.updated":
+		return ev.applyDefaultCard(ctx, e)
 	case strings.HasPrefix(t, "payment_method."):
-		return nil // cards are read live from Stripe
+		// Attached and updated: cards are read live from Stripe, and
+		// setup_intent.succeeded records a card added.
+		return nil
 	case strings.HasPrefix(t, "customer.tax_id."), strings.HasPrefix(t, "invoice."):
 		var obj struct {
 			Customer json.RawMessage `json:"customer"`
@@ -184,6 +185,89 @@ func (ev *Events) apply(ctx context.Context, e stripe.Event) error {
 	}
 	ev.log.Info("stripe event ignored", "type", e.Type, "event", e.ID)
 	return nil
+}
+
+// applyCardDetached records a card removed at Stripe (its Dashboard or
+// API) in the organisation's audit trail, by "Stripe"; one removed through
+// our pages, which recorded it by the member, has its mark consumed and is
+// not recorded again. The detached payment method has no customer any
+// more: the event's previous attributes name it.
+func (ev *Events) applyCardDetached(ctx context.Context, e stripe.Event) error {
+	var pm stripe.PaymentMethod
+	if err := json.Unmarshal(e.Data.Raw, &pm); err != nil {
+		return err
+	}
+	org, err := ev.org(ctx, "", objectID(e.Data.PreviousAttributes["customer"]))
+	if org == "" || err != nil {
+		return err
+	}
+	return ev.cardChanged(ctx, org, store.CardRemoved, &pm, "removed")
+}
+
+// applyDefaultCard records the customer's default card changed at Stripe,
+// by "Stripe", unless our pages made the change (its mark is consumed).
+// Other changes of the customer, and a default cleared (the card's detach
+// is recorded), record nothing.
+func (ev *Events) applyDefaultCard(ctx context.Context, e stripe.Event) error {
+	prev, _ := e.Data.PreviousAttributes["invoice_settings"].(map[string]any)
+	if _, changed := prev["default_payment_method"]; !changed {
+		return nil
+	}
+	var c stripe.Customer
+	if err := json.Unmarshal(e.Data.Raw, &c); err != nil {
+		return err
+	}
+	if c.InvoiceSettings == nil || c.InvoiceSettings.DefaultPaymentMethod == nil {
+		return nil
+	}
+	org, err := ev.org(ctx, "", c.ID)
+	if org == "" || err != nil {
+		return err
+	}
+	return ev.cardChanged(ctx, org, store.CardSetDefault, c.InvoiceSettings.DefaultPaymentMethod, "set as default")
+}
+
+// cardChanged records the change kind of the organisation's card pm, "card
+// Visa •••• 4242 <what>" by "Stripe", unless it consumes the mark of our
+// pages making it. An error (reading the mark or the card) records nothing,
+// so Stripe's retry can.
+func (ev *Events) cardChanged(ctx context.Context, org string, kind store.CardChange, pm *stripe.PaymentMethod, what string) error {
+	ours, err := ev.store.ConsumeCardChange(ctx, org, kind, pm.ID)
+	if ours || err != nil {
+		return err
+	}
+	label, err := ev.cardOf(ctx, pm)
+	if err != nil {
+		return err
+	}
+	if label == "Card" { // not a card, or no longer at Stripe
+		label = pm.ID
+	}
+	ev.auditCard(ctx, org, "Stripe", "card "+label+" "+what)
+	return nil
+}
+
+// auditCard records a change of a card in the organisation's audit trail.
+// The change is made; a missing audit line must not make Stripe retry, so
+// a failure is logged.
+func (ev *Events) auditCard(ctx context.Context, org, actor, what string) {
+	entry := billing.AuditEntry{Time: ev.now().UTC(), Actor: actor, Page: "Payment Methods", Changes: billing.Changes{{What: what}}}
+	if err := ev.store.AddAudit(ctx, org, entry); err != nil {
+		ev.log.Error("record card change", "org", org, "change", what, "error", err)
+	}
+}
+
+// objectID returns the id of an object in an event's previous attributes,
+// given as its id or expanded; "" when it is neither.
+func objectID(v any) string {
+	switch o := v.(type) {
+	case string:
+		return o
+	case map[string]any:
+		id, _ := o["id"].(string)
+		return id
+	}
+	return ""
 }
 
 // org finds the organisation of an event's object from its customer,

@@ -31,7 +31,8 @@ import (
 
 // fakeStripe is a stateful stand-in for the few Stripe endpoints a
 // setup_intent.succeeded needs (read the customer and its cards, check a
-// card's owner, set the default), answering with Stripe's JSON shapes.
+// card's owner, set the default) and our pages' detach of a card,
+// answering with Stripe's JSON shapes.
 // stripe-mock is stateless, so it cannot show a default that changed.
 type fakeStripe struct {
 	t *testing.T
@@ -45,6 +46,7 @@ type fakeStripe struct {
 	invoices map[string]map[string]any   // Stripe invoice id → its JSON
 	calls    int
 	failing  bool // answer every request with Stripe's api_error
+	refusing bool // answer every change (POST) with Stripe's api_error
 }
 
 func newFakeStripeAPI(t *testing.T) (*fakeStripe, *httptest.Server) {
@@ -61,6 +63,7 @@ func newFakeStripeAPI(t *testing.T) (*fakeStripe, *httptest.Server) {
 	mux.HandleFunc("POST /v1/customers/{id}", f.updateCustomer)
 	mux.HandleFunc("GET /v1/customers/{id}/payment_methods", f.paymentMethods)
 	mux.HandleFunc("GET /v1/payment_methods/{id}", f.paymentMethod)
+	mux.HandleFunc("POST /v1/payment_methods/{id}/detach", f.detach)
 	mux.HandleFunc("GET /v1/payment_intents/{id}", f.paymentIntent)
 	mux.HandleFunc("GET /v1/refunds", f.refundList)
 	mux.HandleFunc("GET /v1/checkout/sessions", f.sessionList)
@@ -72,7 +75,7 @@ func newFakeStripeAPI(t *testing.T) (*fakeStripe, *httptest.Server) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		f.calls++
-		failing := f.failing
+		failing := f.failing || f.refusing && r.Method == http.MethodPost
 		f.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Request-Id", "req_fake")
@@ -164,6 +167,24 @@ func (f *fakeStripe) paymentMethod(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.reply(w, pmJSON(r.PathValue("id"), cus))
+}
+
+// detach detaches a card from its customer, which loses it as its
+// default, as Stripe does.
+func (f *fakeStripe) detach(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	f.mu.Lock()
+	cus, ok := f.owners[id]
+	delete(f.owners, id)
+	if ok && f.defaults[cus] == id {
+		f.defaults[cus] = ""
+	}
+	f.mu.Unlock()
+	if !ok {
+		f.missing(w)
+		return
+	}
+	f.reply(w, pmJSON(id, ""))
 }
 
 // paymentIntent answers a PaymentIntent with its card expanded, as
@@ -266,6 +287,7 @@ type eventsEnv struct {
 	store  *store.Store
 	stripe *fakeStripe
 	logs   *logtest.Buffer
+	svc    *payments.Service
 	events *stripeprovider.Events
 }
 
@@ -297,7 +319,7 @@ func newEventsEnv(t *testing.T) *eventsEnv {
 	logs := &logtest.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	svc := payments.NewService(st, newProvider(t, srv.URL, srv.Client()), now, log)
-	return &eventsEnv{t: t, db: db, store: st, stripe: f, logs: logs, events: stripeprovider.NewEvents(svc, st, now, log)}
+	return &eventsEnv{t: t, db: db, store: st, stripe: f, logs: logs, svc: svc, events: stripeprovider.NewEvents(svc, st, now, log)}
 }
 
 // webhookSecret signs the test events; each goes through VerifyWebhook as
@@ -308,10 +330,21 @@ const webhookSecret = "whsec_events_test"
 // object and returns it as VerifyWebhook gives it.
 func event(t *testing.T, id, typ string, object map[string]any) stripe.Event {
 	t.Helper()
+	return eventWith(t, id, typ, object, nil)
+}
+
+// eventWith is event with data.previous_attributes, the values before the
+// change it reports (omitted when nil).
+func eventWith(t *testing.T, id, typ string, object, previous map[string]any) stripe.Event {
+	t.Helper()
+	data := map[string]any{"object": object}
+	if previous != nil {
+		data["previous_attributes"] = previous
+	}
 	payload, err := json.MarshalIndent(map[string]any{
 		"id": id, "object": "event", "api_version": "2023-10-16", "created": 1795000000, "livemode": false,
 		"pending_webhooks": 1, "request": map[string]any{"id": nil, "idempotency_key": nil}, "type": typ,
-		"data": map[string]any{"object": object},
+		"data": data,
 	}, "", "  ")
 	if err != nil {
 		t.Fatal(err)
@@ -361,6 +394,13 @@ func checkoutSession(id, paymentStatus string, cents int64, customer string, met
 func setupIntent(id, customer, pm string) map[string]any {
 	return map[string]any{"id": id, "object": "setup_intent", "customer": orNull(customer), "payment_method": orNull(pm),
 		"status": "succeeded", "usage": "off_session", "payment_method_types": []string{"card"}, "livemode": false, "created": 1795000000}
+}
+
+// customer is a Customer as customer.updated carries it, its default
+// payment method an id, an expanded object or nil.
+func customer(id string, defaultMethod any) map[string]any {
+	return map[string]any{"id": id, "object": "customer", "metadata": map[string]any{}, "livemode": false, "created": 1795000000,
+		"invoice_settings": map[string]any{"default_payment_method": defaultMethod}}
 }
 
 func taxID(id, customer, value string) map[string]any {
@@ -573,6 +613,10 @@ func TestEventsApply(t *testing.T) {
 				if got := e.stripe.defaultOf("cus_acme"); got != "pm_new" {
 					t.Errorf("acme's default = %q, want pm_new", got)
 				}
+				// Stripe then reports the default it set: the card added is
+				// recorded, not also its becoming the default.
+				e.apply(eventWith(t, "evt_default_of_added", "customer.updated", customer("cus_acme", "pm_new"),
+					map[string]any{"invoice_settings": map[string]any{"default_payment_method": nil}}))
 				if after := e.state().withoutAudit(); !slices.Equal(after.items, before.withoutAudit().items) {
 					t.Errorf("the store changed beyond the audit trail:\n%s", before.diff(after))
 				}
@@ -587,7 +631,8 @@ func TestEventsApply(t *testing.T) {
 				e.wantCardAudit(t, "Stripe")
 			}},
 		{"payment_method.attached is acknowledged and changes nothing", "payment_method.attached", pmJSON("pm_new", "cus_acme"), nothing},
-		{"payment_method.detached is acknowledged and changes nothing", "payment_method.detached", pmJSON("pm_new", ""), nothing},
+		{"payment_method.detached of no customer is acknowledged and changes nothing", "payment_method.detached", pmJSON("pm_new", ""), nothing},
+		{"customer.updated with no change of its default card is acknowledged and changes nothing", "customer.updated", customer("cus_acme", nil), nothing},
 		{"payment_method.updated is acknowledged and changes nothing", "payment_method.updated", pmJSON("pm_new", "cus_acme"), nothing},
 		{"customer.tax_id.created is stored for the organisation", "customer.tax_id.created",
 			taxID("txi_1", "cus_acme", "DE123456789"), stores("customer.tax_id.created", "txi_1")},
@@ -861,4 +906,167 @@ func (e *eventsEnv) wantCardAudit(t *testing.T, actor string) {
 		len(entries[0].Changes) != 1 || !strings.HasPrefix(entries[0].Changes[0].What, "card ") || !strings.HasSuffix(entries[0].Changes[0].What, " added") {
 		t.Errorf("audit trail %+v, want one card added by %s", entries, actor)
 	}
+}
+
+// TestEventsCardChanges: a card removed, or made the default, at Stripe
+// (its Dashboard or API) is recorded once in the organisation's Recent
+// changes, by "Stripe"; one our pages changed, which they record by the
+// member, is not recorded again by its webhook.
+func TestEventsCardChanges(t *testing.T) {
+	detached := func(pm, customer string) (map[string]any, map[string]any) {
+		return pmJSON(pm, ""), map[string]any{"customer": customer}
+	}
+	defaultSet := func(customerID string, to, from any) (map[string]any, map[string]any) {
+		return customer(customerID, to), map[string]any{"invoice_settings": map[string]any{"default_payment_method": from}}
+	}
+	// throughOurPages makes a change as our pages do, through the service.
+	throughOurPages := func(change func(*payments.Service, string) error) func(t *testing.T, e *eventsEnv) {
+		return func(t *testing.T, e *eventsEnv) {
+			if err := change(e.svc, "acme"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	deleteCard := throughOurPages(func(s *payments.Service, org string) error { return s.DeleteCard(t.Context(), org, "pm_new") })
+	setDefault := throughOurPages(func(s *payments.Service, org string) error { return s.SetDefaultCard(t.Context(), org, "pm_new") })
+
+	tests := []struct {
+		name        string
+		typ         string
+		event       func() (object, previous map[string]any)
+		before      func(t *testing.T, e *eventsEnv)
+		acme        []string // what acme's Recent changes gain, by Stripe
+		globex      []string
+		stripeCalls bool // whether applying it may call Stripe
+	}{
+		{name: "a card detached in Stripe is recorded as removed, by Stripe", typ: "payment_method.detached",
+			event: func() (map[string]any, map[string]any) { return detached("pm_new", "cus_acme") },
+			acme:  []string{"card Visa •••• 4242 removed"}},
+		{name: "a card deleted through our pages is not recorded again", typ: "payment_method.detached",
+			event:  func() (map[string]any, map[string]any) { return detached("pm_new", "cus_acme") },
+			before: deleteCard},
+		{name: "a card made the default through our pages, then detached in Stripe, is recorded as removed", typ: "payment_method.detached",
+			event:  func() (map[string]any, map[string]any) { return detached("pm_new", "cus_acme") },
+			before: setDefault, acme: []string{"card Visa •••• 4242 removed"}},
+		{name: "the default card changed in Stripe is recorded by Stripe, naming the card", typ: "customer.updated",
+			event: func() (map[string]any, map[string]any) { return defaultSet("cus_acme", "pm_new", "pm_old") },
+			acme:  []string{"card Visa •••• 4242 set as default"}, stripeCalls: true},
+		{name: "the default card changed in Stripe, expanded in the event, is recorded without reading Stripe", typ: "customer.updated",
+			event: func() (map[string]any, map[string]any) {
+				return defaultSet("cus_acme", pmJSON("pm_new", "cus_acme"), nil)
+			},
+			acme: []string{"card Visa •••• 4242 set as default"}},
+		{name: "the default card set through our pages is not recorded again", typ: "customer.updated",
+			event:  func() (map[string]any, map[string]any) { return defaultSet("cus_acme", "pm_new", nil) },
+			before: setDefault},
+		{name: "another card made the default through our pages does not hide this one made the default in Stripe", typ: "customer.updated",
+			event: func() (map[string]any, map[string]any) { return defaultSet("cus_acme", "pm_new", "pm_2") },
+			before: func(t *testing.T, e *eventsEnv) {
+				e.stripe.mu.Lock()
+				e.stripe.owners["pm_2"] = "cus_acme"
+				e.stripe.mu.Unlock()
+				if err := e.svc.SetDefaultCard(t.Context(), "acme", "pm_2"); err != nil {
+					t.Fatal(err)
+				}
+			},
+			acme: []string{"card Visa •••• 4242 set as default"}, stripeCalls: true},
+		{name: "a default cleared records nothing", typ: "customer.updated",
+			event: func() (map[string]any, map[string]any) { return defaultSet("cus_acme", nil, "pm_new") }},
+		{name: "another change of the customer records nothing", typ: "customer.updated",
+			event: func() (map[string]any, map[string]any) {
+				return customer("cus_acme", "pm_new"), map[string]any{"email": "old@acme.test"}
+			}},
+		{name: "a card of another organisation's customer is recorded for it, not for acme", typ: "payment_method.detached",
+			event:  func() (map[string]any, map[string]any) { return detached("pm_g", "cus_globex") },
+			globex: []string{"card Visa •••• 4242 removed"}},
+		{name: "the default of another organisation's customer is recorded for it, not for acme", typ: "customer.updated",
+			event: func() (map[string]any, map[string]any) {
+				return defaultSet("cus_globex", pmJSON("pm_g", "cus_globex"), nil)
+			},
+			globex: []string{"card Visa •••• 4242 set as default"}},
+		{name: "a card detached from no customer of ours records nothing", typ: "payment_method.detached",
+			event: func() (map[string]any, map[string]any) { return detached("pm_x", "cus_unknown") }},
+		{name: "the default of no customer of ours records nothing", typ: "customer.updated",
+			event: func() (map[string]any, map[string]any) { return defaultSet("cus_unknown", "pm_x", nil) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+", however often it is applied", func(t *testing.T) {
+			e := newEventsEnv(t)
+			if tt.before != nil {
+				tt.before(t, e)
+			}
+			acme, globex := e.changes("acme"), e.changes("globex")
+			calls := e.stripe.callCount()
+			object, previous := tt.event()
+			ev := eventWith(t, "evt_card_change", tt.typ, object, previous)
+			e.apply(ev)
+			if got := e.stripe.callCount() - calls; got != 0 && !tt.stripeCalls {
+				t.Errorf("applying it called Stripe %d times", got)
+			}
+			if got := e.changes("acme")[len(acme):]; !slices.Equal(got, tt.acme) {
+				t.Errorf("acme's Recent changes gained %q, want %q", got, tt.acme)
+			}
+			if got := e.changes("globex")[len(globex):]; !slices.Equal(got, tt.globex) {
+				t.Errorf("globex's Recent changes gained %q, want %q", got, tt.globex)
+			}
+			if marks := e.marks(); tt.before != nil && len(marks) != 0 && len(tt.acme) == 0 {
+				t.Errorf("the mark of our change is left: %v", marks)
+			}
+			once := e.state()
+			e.apply(ev)
+			if again := e.state(); !again.equal(once) {
+				t.Errorf("applying it again changed:\n%s", once.diff(again))
+			}
+		})
+	}
+
+	t.Run("a change through our pages that Stripe refuses leaves no mark to hide the change made later in Stripe", func(t *testing.T) {
+		e := newEventsEnv(t)
+		e.stripe.mu.Lock()
+		e.stripe.refusing = true
+		e.stripe.mu.Unlock()
+		if err := e.svc.SetDefaultCard(t.Context(), "acme", "pm_new"); err == nil {
+			t.Fatal("SetDefaultCard succeeded while Stripe refused it")
+		}
+		if marks := e.marks(); len(marks) != 0 {
+			t.Errorf("marks %v after a refused change", marks)
+		}
+		object, previous := defaultSet("cus_acme", "pm_new", nil)
+		e.apply(eventWith(t, "evt_default_in_stripe", "customer.updated", object, previous))
+		if got, want := e.changes("acme"), []string{"card Visa •••• 4242 set as default"}; !slices.Equal(got, want) {
+			t.Errorf("acme's Recent changes by Stripe %q, want %q", got, want)
+		}
+	})
+}
+
+// changes returns the org's Recent changes made by Stripe on the Payment
+// Methods page, oldest first.
+func (e *eventsEnv) changes(org string) []string {
+	e.t.Helper()
+	entries, err := e.store.RecentChanges(e.t.Context(), org, 50)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var out []string
+	for _, en := range slices.Backward(entries) {
+		if en.Actor != "Stripe" || en.Page != "Payment Methods" {
+			continue
+		}
+		for _, c := range en.Changes {
+			out = append(out, c.What)
+		}
+	}
+	return out
+}
+
+// marks returns the items of the card change marks left in the table.
+func (e *eventsEnv) marks() []string {
+	e.t.Helper()
+	var out []string
+	for _, it := range e.state().items {
+		if strings.Contains(it, `"PK":"CARDCHG#`) {
+			out = append(out, it)
+		}
+	}
+	return out
 }
