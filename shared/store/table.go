@@ -15,6 +15,7 @@
 //	CUS#<cus>   CUSTOMER         the organisation of a payment customer
 //	EVT#<org>#<hash>  EVT        the idempotency record of a usage event
 //	NOTIFY#<org>  DAY#<day>      the day's notification flags
+//	CARDCHG#<org>  <kind>#<card>  a change of a card our pages make, for its webhook (cardmarks.go)
 //
 // Components that own items use prefixes of their own (SB… for the
 // sandbox provider, STRIPE… for Stripe events). GSI1 (GSI1PK, GSI1SK) is a
