@@ -99,7 +99,9 @@ func (s *Service) SetDefaultCard(ctx context.Context, orgID, cardID string) erro
 	if err != nil {
 		return err
 	}
-	return s.provider.SetDefaultCard(ctx, p.CustomerID, cardID)
+	return s.markedCardChange(ctx, orgID, store.CardSetDefault, cardID, func() error {
+		return s.provider.SetDefaultCard(ctx, p.CustomerID, cardID)
+	})
 }
 
 // DeleteCard removes one of the organisation's cards. The default card
@@ -117,7 +119,27 @@ func (s *Service) DeleteCard(ctx context.Context, orgID, cardID string) error {
 	if err != nil {
 		return err
 	}
-	return s.provider.DeleteCard(ctx, p.CustomerID, cardID)
+	return s.markedCardChange(ctx, orgID, store.CardRemoved, cardID, func() error {
+		return s.provider.DeleteCard(ctx, p.CustomerID, cardID)
+	})
+}
+
+// markedCardChange makes a change of a card that the caller records in the
+// audit trail: a mark announces it first, so the provider's webhook
+// reporting it does not record it a second time. The mark is taken back
+// when the change fails (had it been made after all, the webhook records
+// it once, as the provider's).
+func (s *Service) markedCardChange(ctx context.Context, orgID string, kind store.CardChange, cardID string, change func() error) error {
+	if err := s.store.MarkCardChange(ctx, orgID, kind, cardID); err != nil {
+		return err
+	}
+	err := change()
+	if err != nil {
+		if uerr := s.store.UnmarkCardChange(ctx, orgID, kind, cardID); uerr != nil {
+			s.log.Error("take back a card change mark", "org", orgID, "card", cardID, "error", uerr)
+		}
+	}
+	return err
 }
 
 // RemainingCredits returns the organisation's Remaining Credits now (what
