@@ -49,6 +49,7 @@ func AutoRechargePage(p AutoRechargeProps) Node {
 		)),
 		If(!admin, Div(Class("notice"), Text("Only admins can change auto-recharge."))),
 		Form(Class("form"), Method("post"), Action("/billing/auto-recharge"), Attr("novalidate"),
+			errorSummary(e, "enabled", "threshold", "amount", "monthly_cap"),
 			Div(Class("field"),
 				Label(Class("toggle"),
 					control(Input, "enabled", false, e, Type("checkbox"), Value("on"), If(v["enabled"] == "on", Checked())),

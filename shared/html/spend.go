@@ -75,6 +75,7 @@ func SpendPage(p SpendProps) Node {
 		blockedToday(p),
 		If(!admin, Div(Class("notice"), Text("Only admins can change Spend Management."))),
 		Form(Class("form"), Method("post"), Action("/billing/spend-management"), Attr("novalidate"),
+			errorSummary(e, "enabled", "daily_budget", "email_threshold", "webhook_url"),
 			Div(Class("field spend-switch"),
 				Label(Class("toggle"),
 					control(Input, "enabled", true, e, Type("checkbox"), Value("on"), If(v["enabled"] == "on", Checked())),

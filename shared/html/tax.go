@@ -117,6 +117,7 @@ func AddTaxIDPage(p AddTaxIDProps) Node {
 	return Page(p.Page,
 		pageHeader("Add Tax Registration", "Your tax ID appears on your invoices. It is checked against the format of its type."),
 		Form(Class("form"), Method("post"), Action("/billing/tax/new"), Attr("novalidate"),
+			errorSummary(e, "country", "type", "value"),
 			formField("country", "Country", control(Select, "country", false, e,
 				Option(Value(""), Text("Choose a country")),
 				Map(payments.TaxCountries(), func(c payments.TaxCountry) Node {

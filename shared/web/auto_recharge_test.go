@@ -192,6 +192,9 @@ func TestAutoRechargeSave(t *testing.T) {
 			if msg, _ := element(res.body, field+"-error"); msg != want {
 				t.Errorf("#%s-error = %q, want %q", field, msg, want)
 			}
+			if summary, _ := element(res.body, "error-summary"); !strings.HasPrefix(summary, "There are 4 problems") || !strings.Contains(res.body, `<a href="#`+field+`">`) {
+				t.Errorf("the error summary %q does not link to #%s", summary, field)
+			}
 			if !strings.Contains(res.body, `id="`+field+`" name="`+field+`" aria-invalid="true"`) {
 				t.Errorf("#%s is not marked invalid", field)
 			}

@@ -83,6 +83,9 @@ func TestSpendSwitch(t *testing.T) {
 			if got, _ := element(res.body, id+"-error"); !strings.Contains(got, want) {
 				t.Errorf("#%s-error = %q, want it to say %q", id, got, want)
 			}
+			if summary, _ := element(res.body, "error-summary"); !strings.HasPrefix(summary, "There are 3 problems") || !strings.Contains(res.body, `<a href="#`+id+`">`) {
+				t.Errorf("the error summary %q does not link to #%s", summary, id)
+			}
 			if !regexp.MustCompile(`<input id="` + id + `" name="` + id + `" aria-invalid="true"`).MatchString(res.body) {
 				t.Errorf("#%s is not marked invalid", id)
 			}

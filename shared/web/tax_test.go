@@ -241,6 +241,9 @@ func TestTaxSettings(t *testing.T) {
 				if msg, _ := element(res.body, field+"-error"); msg != want {
 					t.Errorf("#%s-error = %q, want %q", field, msg, want)
 				}
+				if summary, _ := element(res.body, "error-summary"); !strings.HasPrefix(summary, "There are 3 problems") || !strings.Contains(res.body, `<a href="#`+field+`">`) {
+					t.Errorf("the error summary %q does not link to #%s", summary, field)
+				}
 				if !regexp.MustCompile(`id="` + field + `" name="` + field + `" aria-invalid="true" aria-describedby="[^"]*` + field + `-error"`).MatchString(res.body) {
 					t.Errorf("#%s is not marked invalid and described by its message", field)
 				}
