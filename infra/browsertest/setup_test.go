@@ -124,18 +124,25 @@ type tab struct {
 // /dev/login as an admin of the demo organisation acme.
 func signIn(t *testing.T, srv *browsertest.Server) *tab {
 	t.Helper()
+	return signInTo(t, srv, "acme", "Acme Inc.")
+}
+
+// signInTo is signIn to the organisation org, named name. A first sign-in
+// creates it, with the trial credits and nothing else (its name is org).
+func signInTo(t *testing.T, srv *browsertest.Server, org, name string) *tab {
+	t.Helper()
 	ctx, cancel := chromedp.NewContext(suite.browser, chromedp.WithNewBrowserContext())
 	t.Cleanup(cancel)
 	b := &tab{ctx: ctx, base: srv.URL}
 	if err := chromedp.Do(ctx); err != nil { // opens the tab
 		t.Fatalf("open a tab: %v", err)
 	}
-	b.do(t, "sign in", chromedp.Navigate(srv.URL+"/dev/login?org=acme&email=you@acme.test&role=admin"))
+	b.do(t, "sign in", chromedp.Navigate(srv.URL+"/dev/login?org="+org+"&email=you@acme.test&role=admin"))
 	if loc := run(t, b, "read the location", chromedp.Location()); loc != srv.URL+"/billing" {
 		t.Fatalf("the sign-in landed on %s, not /billing", loc)
 	}
-	if org := b.text(t, ".topbar .org"); org != "Acme Inc." {
-		t.Fatalf("signed in to %q, not Acme Inc.", org)
+	if got := b.text(t, ".topbar .org"); got != name {
+		t.Fatalf("signed in to %q, not %s", got, name)
 	}
 	return b
 }

@@ -1,7 +1,10 @@
 // Package demo seeds the demo organisation "acme" with a realistic history
 // relative to a given time: free trial credits, two card top-ups, usage on
 // each of the last 40 days, one monthly cycle close whose invoice was
-// settled by applied credit, an invoice address, a billing email and Spend Management on.
+// settled by applied credit, an invoice address, a billing email and Spend
+// Management on (Seed, which tests build on). The local server seeds more
+// (SeedLocal): on the sandbox, two saved cards, a tax registration of each
+// status and a close that left an open invoice, so every table has rows.
 package demo
 
 import (
@@ -31,6 +34,10 @@ type Plan struct {
 	// Close is when the cycle closed: the start of now's billing period.
 	// Usage before it was invoiced, with credit applied.
 	Close time.Time
+	// DueDate is when the invoice of the close is due, should the credit
+	// not cover it: DueDays after the close, or DueDays from now when
+	// that has passed (the demo never starts overdue).
+	DueDate time.Time
 }
 
 // UsageDays is how many days of usage the demo has, today included.
@@ -55,11 +62,15 @@ func PlanAt(now time.Time) Plan {
 		},
 		Spend: billing.SpendSettings{Enabled: true, DailyBudget: money.Dollars(25), EmailThreshold: money.Dollars(15)},
 		Transactions: []billing.NewTransaction{
-			{Description: "Stripe Payment Intent pi_3QDemoTopUp0001 via Add Credits", Amount: money.Dollars(100), Created: day(38), Key: "pi_3QDemoTopUp0001"},
-			{Description: "Stripe Payment Intent pi_3QDemoTopUp0002 via Add Credits", Amount: money.Dollars(250), Created: day(12), Key: "pi_3QDemoTopUp0002"},
+			transaction(1, money.Dollars(100), day(38)),
+			transaction(2, money.Dollars(250), day(12)),
 		},
 		Usage: map[string]money.Money{},
 		Close: billing.PeriodStart(now),
+	}
+	p.DueDate = p.Close.AddDate(0, 0, invoicing.DueDays)
+	if !p.DueDate.After(now.Add(24 * time.Hour)) {
+		p.DueDate = now.AddDate(0, 0, invoicing.DueDays)
 	}
 	for n := range UsageDays {
 		// Between $2 and $7 a day with micro-dollar detail; today so far is smaller.
@@ -82,10 +93,29 @@ func (p Plan) usageTime(day string, now time.Time) time.Time {
 	return t
 }
 
+// usageBefore is the plan's usage recorded before t.
+func (p Plan) usageBefore(t, now time.Time) money.Money {
+	var sum money.Money
+	for day, u := range p.Usage {
+		if p.usageTime(day, now).Before(t) {
+			sum += u
+		}
+	}
+	return sum
+}
+
 // Seed writes the demo history relative to now. It does nothing and returns
 // false when the organisation already exists.
 func Seed(ctx context.Context, s *store.Store, now time.Time) (bool, error) {
-	p := PlanAt(now)
+	return seed(ctx, s, PlanAt(now), now, nil)
+}
+
+// seed writes the plan's history relative to now. With a sandbox it makes
+// the organisation's customer with its tax registrations before the
+// history, so that the documents issued record them, and opens an invoice
+// left with an amount due there. It does nothing and returns false when
+// the organisation already exists.
+func seed(ctx context.Context, s *store.Store, p Plan, now time.Time, sb *sandboxSeed) (bool, error) {
 	err := s.CreateOrg(ctx, p.Org)
 	if billing.ErrorCode(err) == billing.ECONFLICT {
 		return false, nil
@@ -95,6 +125,11 @@ func Seed(ctx context.Context, s *store.Store, now time.Time) (bool, error) {
 	}
 	if err := s.SetSpendSettings(ctx, OrgID, p.Spend); err != nil {
 		return false, fmt.Errorf("seed %s: %w", OrgID, err)
+	}
+	if sb != nil {
+		if err := sb.taxIDs(ctx); err != nil {
+			return false, fmt.Errorf("seed %s: %w", OrgID, err)
+		}
 	}
 	ledgerAtClose := p.Org.TrialCredits
 	for _, tx := range p.Transactions {
@@ -134,9 +169,21 @@ func Seed(ctx context.Context, s *store.Store, now time.Time) (bool, error) {
 	}
 	if f.Due == 0 {
 		inv.Status, inv.PaidAt, inv.PaidWith = store.InvoicePaid, p.Close, invoicing.PaidWithCredit
+	} else {
+		inv.DueDate = p.DueDate
 	}
 	if _, _, err := s.CloseCycle(ctx, inv, acct.Ledger); err != nil {
 		return false, fmt.Errorf("seed %s: %w", OrgID, err)
+	}
+	if sb != nil {
+		// Sent to be paid by its due date, as the monthly job sends an
+		// invoice when there is no card to charge; the cards come after.
+		if _, err := sb.invoicing.Close(ctx, OrgID, inv.Period); err != nil {
+			return false, fmt.Errorf("seed %s: %w", OrgID, err)
+		}
+		if err := sb.cards(ctx, now); err != nil {
+			return false, fmt.Errorf("seed %s: %w", OrgID, err)
+		}
 	}
 	for day, u := range p.Usage {
 		if at := p.usageTime(day, now); !at.Before(p.Close) {

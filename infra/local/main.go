@@ -90,7 +90,7 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	if err := deps.Store.CreateTable(ctx); err != nil {
 		return err
 	}
-	if _, err := demo.Seed(ctx, deps.Store, deps.Now()); err != nil {
+	if _, err := demo.SeedLocal(ctx, deps.Store, deps.Payments, deps.Invoicing, deps.Now()); err != nil {
 		return err
 	}
 	for _, j := range jobs.List(deps) {

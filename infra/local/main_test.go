@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -72,6 +74,58 @@ func signIn(t *testing.T, base string) *http.Client {
 	return c
 }
 
+// Parts of the pages the demo test reads.
+var (
+	tbody       = regexp.MustCompile(`(?s)<tbody>(.*?)</tbody>`)
+	tableRow    = regexp.MustCompile(`(?s)<tr[ >].*?</tr>`)
+	statusCell  = regexp.MustCompile(`(?s)<td data-label="Status">(.*?)</td>`)
+	dueDateCell = regexp.MustCompile(`<td data-label="Due Date"><time datetime="([^"]+)"`)
+	forecast    = regexp.MustCompile(`(?s)id="forecast">(.*?)</p>`)
+	tag         = regexp.MustCompile(`<[^>]*>`)
+)
+
+// get reads a page that must answer 200.
+func get(t *testing.T, c *http.Client, url string) string {
+	t.Helper()
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s answered %d", url, resp.StatusCode)
+	}
+	return string(body)
+}
+
+// tableRowsHTML returns the body rows of the first table after the first
+// occurrence of marker in page.
+func tableRowsHTML(t *testing.T, page, marker string) []string {
+	t.Helper()
+	_, after, ok := strings.Cut(page, marker)
+	m := tbody.FindStringSubmatch(after)
+	if !ok || m == nil {
+		t.Fatalf("no table after %s", marker)
+	}
+	return tableRow.FindAllString(m[1], -1)
+}
+
+// tableRows is tableRowsHTML's rows as text.
+func tableRows(t *testing.T, page, marker string) []string {
+	t.Helper()
+	rows := tableRowsHTML(t, page, marker)
+	for i, r := range rows {
+		rows[i] = text(r)
+	}
+	return rows
+}
+
+// text is HTML as its text, spaces collapsed.
+func text(h string) string {
+	return strings.Join(strings.Fields(html.UnescapeString(tag.ReplaceAllString(h, " "))), " ")
+}
+
 func TestRun(t *testing.T) {
 	t.Run("it serves the seeded demo, the static site, and stops cleanly", func(t *testing.T) {
 		base, stop := start(t, map[string]string{"USAGE_API_KEY": "test-key-123"})
@@ -110,6 +164,56 @@ func TestRun(t *testing.T) {
 		}
 		if _, err := http.Get(base + "/billing"); err == nil {
 			t.Error("the server still answers after stopping")
+		}
+	})
+
+	t.Run("the demo fills every table on first run: two cards, a tax registration of each status, an open invoice due later, and a forecast", func(t *testing.T) {
+		base, stop := start(t, map[string]string{})
+		defer stop()
+		c := signIn(t, base)
+
+		cards := tableRows(t, get(t, c, base+"/billing/payment-methods"), `<main`)
+		if len(cards) != 2 || !strings.Contains(cards[0], "Visa •••• 4242") || !strings.Contains(cards[0], "Default Card") ||
+			!strings.Contains(cards[1], "Mastercard •••• 4444") || strings.Contains(cards[1], "Default Card") {
+			t.Errorf("payment methods: want the default Visa •••• 4242 and a Mastercard •••• 4444, got %q", cards)
+		}
+
+		var statuses []string
+		for _, row := range tableRowsHTML(t, get(t, c, base+"/billing/tax"), `id="tax-ids"`) {
+			if m := statusCell.FindStringSubmatch(row); m != nil {
+				statuses = append(statuses, text(m[1]))
+			}
+		}
+		slices.Sort(statuses)
+		if want := []string{"pending", "unavailable", "unverified", "verified"}; !slices.Equal(statuses, want) {
+			t.Errorf("tax registrations have the statuses %q, want one of each of %q", statuses, want)
+		}
+
+		invoices := get(t, c, base+"/billing/invoices")
+		due := tableRowsHTML(t, invoices, `id="payments-due-table"`)
+		if len(due) != 1 {
+			t.Fatalf("Payments Due lists %d invoices, want the demo's open one", len(due))
+		}
+		m := dueDateCell.FindStringSubmatch(due[0])
+		if m == nil {
+			t.Fatalf("the open invoice has no due date: %s", text(due[0]))
+		}
+		if at, err := time.Parse(time.RFC3339, m[1]); err != nil || !at.After(time.Now()) {
+			t.Errorf("the open invoice is due %s (%v), not later than now", m[1], err)
+		}
+		if !strings.Contains(due[0], "Pay now") {
+			t.Errorf("the open invoice has no Pay now: %s", text(due[0]))
+		}
+		if history := tableRows(t, invoices, `id="history-table"`); len(history) < 2 {
+			t.Errorf("the order and invoice history has %d rows, want the demo's top-ups: %q", len(history), history)
+		}
+
+		overview := get(t, c, base+"/billing")
+		if m := forecast.FindStringSubmatch(overview); m == nil || !strings.Contains(text(m[1]), "your credits last about") {
+			t.Errorf("the Overview shows no forecast of how long the credits last")
+		}
+		if !strings.Contains(text(overview), "is due on") {
+			t.Errorf("the Overview does not say an invoice is due")
 		}
 	})
 

@@ -63,7 +63,7 @@ func cardRow(c payments.Card, admin bool) Node {
 		if admin {
 			status = Form(Class("inline"), Method("post"), Action("/billing/payment-methods/default"),
 				Input(Type("hidden"), Name("card"), Value(c.ID)),
-				Button(Class("btn btn-secondary btn-sm"), Type("submit"), Aria("label", "Set "+label+" as default"), Text("Set as Default")),
+				Button(Class("btn btn-secondary btn-sm"), Type("submit"), Aria("label", "Set as Default: "+label), Text("Set as Default")),
 			)
 		}
 	}
