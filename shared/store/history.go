@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/acme/billing/shared/billing"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -53,8 +54,8 @@ func InvoicePos(inv Invoice) string { return invoiceSK(inv.ID) }
 // organisation's history shows nothing of it.
 //
 // The newest page costs one request (up to adjustmentsAhead adjustments),
-// any other two: the orders, then the adjustments, which sort after every
-// order.
+// any other two at once: the orders, and the adjustments, which sort after
+// every order.
 func (s *Store) OrdersAt(ctx context.Context, orgID, pos string, newer bool, limit int) (OrderRun, error) {
 	if !ValidOrderPos(pos) {
 		return OrderRun{}, billing.FieldError("cursor", "That page link is not valid; start from the first page.")
@@ -90,7 +91,15 @@ func (s *Store) OrdersAt(ctx context.Context, orgID, pos string, newer bool, lim
 		in.Limit = aws.Int32(int32(limit + 1))
 	}
 	var run OrderRun
-	var adjs []adjustmentRecord
+	var adjs, apart []adjustmentRecord
+	var apartErr error
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	if !first {
+		// The adjustments sort after every order: read them at the same
+		// time, in one round trip with the orders.
+		wg.Go(func() { apart, apartErr = s.adjustments(ctx, orgID) })
+	}
 	for {
 		out, err := s.db.Query(ctx, in)
 		if err != nil {
@@ -110,15 +119,10 @@ func (s *Store) OrdersAt(ctx context.Context, orgID, pos string, newer bool, lim
 		run.Beyond = run.Pos[limit]
 		run.Orders, run.Pos = run.Orders[:limit], run.Pos[:limit]
 	}
-	if !first && len(run.Orders) > 0 {
-		in, err := s.query(orgPK(orgID), beginsWith(prefixAdjustment), false)
-		if err != nil {
-			return OrderRun{}, fmt.Errorf("order adjustments %s: %w", orgID, err)
-		}
-		if err := each(ctx, s, in, func(r adjustmentRecord) error { adjs = append(adjs, r); return nil }); err != nil {
-			return OrderRun{}, fmt.Errorf("order adjustments %s: %w", orgID, err)
-		}
+	if wg.Wait(); apartErr != nil {
+		return OrderRun{}, apartErr
 	}
+	adjs = append(adjs, apart...)
 	byPayment := map[string][]Adjustment{}
 	for _, r := range adjs {
 		byPayment[r.PaymentID] = append(byPayment[r.PaymentID], r.adjustment())
@@ -129,6 +133,19 @@ func (s *Store) OrdersAt(ctx context.Context, orgID, pos string, newer bool, lim
 		run.Orders[i].Adjustments = adj
 	}
 	return run, nil
+}
+
+// adjustments reads every adjustment of the organisation's orders.
+func (s *Store) adjustments(ctx context.Context, orgID string) ([]adjustmentRecord, error) {
+	in, err := s.query(orgPK(orgID), beginsWith(prefixAdjustment), false)
+	if err != nil {
+		return nil, fmt.Errorf("order adjustments %s: %w", orgID, err)
+	}
+	var out []adjustmentRecord
+	if err := each(ctx, s, in, func(r adjustmentRecord) error { out = append(out, r); return nil }); err != nil {
+		return nil, fmt.Errorf("order adjustments %s: %w", orgID, err)
+	}
+	return out, nil
 }
 
 // add adds an order item to the run, or an adjustment item to adjs.

@@ -1,9 +1,13 @@
 package web_test
 
 import (
+	"encoding/base64"
+	"fmt"
+	stdhtml "html"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -466,4 +470,209 @@ func TestInvoiceStripePDF(t *testing.T) {
 	if res.status != http.StatusSeeOther || res.header.Get("Location") != hosted {
 		t.Errorf("GET the PDF: status %d to %q, want 303 to Stripe's PDF", res.status, res.header.Get("Location"))
 	}
+}
+
+var (
+	olderPageLink = regexp.MustCompile(`<a class="btn btn-secondary" href="([^"]+)" rel="next">Older</a>`)
+	newerPageLink = regexp.MustCompile(`<a class="btn btn-secondary" href="([^"]+)" rel="prev">Newer</a>`)
+)
+
+// pageLink returns the href of the page's link matching pattern, "" when
+// it has none.
+func pageLink(body string, pattern *regexp.Regexp) string {
+	if m := pattern.FindStringSubmatch(body); m != nil {
+		return stdhtml.UnescapeString(m[1])
+	}
+	return ""
+}
+
+// historyIDs returns the ids of the rows of the order and invoice history.
+func historyIDs(t *testing.T, body string) []string {
+	t.Helper()
+	var ids []string
+	for _, row := range invoiceRows(t, body, "history-table") {
+		ids = append(ids, strings.Fields(row[1])[0])
+	}
+	return ids
+}
+
+// seedHistory gives org 65 paid top-ups, one a day back from the env's
+// time, and 3 paid invoices of earlier months among them, besides an open
+// invoice and one of a period without usage, which the history does not
+// list. It refunds $2 of two top-ups, the newest and one of the oldest, and
+// returns the history's ids newest first.
+func (e *env) seedHistory(t *testing.T, org string) []string {
+	t.Helper()
+	ctx := t.Context()
+	type entry struct {
+		id string
+		at time.Time
+	}
+	var want []entry
+	for i := range 65 {
+		at := e.now.Add(-time.Duration(i)*24*time.Hour - time.Hour)
+		id := fmt.Sprintf("pi_%s%03d", org, i)
+		if _, err := e.store.CreditPayment(ctx, org, store.PaymentCredit{PaymentID: id, Amount: money.Dollars(int64(5 + i)),
+			Description: "Stripe Payment Intent " + id + " via Add Credits", Method: "Visa •••• 4242", Paid: at}); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, entry{id, at})
+	}
+	for i, status := range []string{store.InvoicePaid, store.InvoicePaid, store.InvoiceOpen, store.InvoicePaid, store.InvoicePaid} {
+		at := e.now.Add(-time.Duration(3+i*12)*24*time.Hour - 30*time.Minute) // between two top-ups
+		usage := money.Dollars(int64(7 + i))
+		if i == 4 {
+			usage = 0
+		}
+		if usage > 0 {
+			if err := e.store.AddUsage(ctx, org, at, usage); err != nil {
+				t.Fatal(err)
+			}
+		}
+		acct, err := e.store.Account(ctx, org, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inv, _, err := e.store.CloseCycle(ctx, store.Invoice{OrgID: org, Period: time.Date(2000+i, 1, 1, 0, 0, 0, 0, time.UTC), Created: at,
+			Usage: usage, Due: usage, Status: status, PaidAt: at, DueDate: at.AddDate(0, 0, 14)}, acct.Ledger)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if status == store.InvoicePaid && usage > 0 {
+			want = append(want, entry{inv.ID, at})
+		}
+	}
+	for _, id := range []string{want[0].id, want[62].id} {
+		if _, err := e.store.AdjustPayment(ctx, org, store.Adjustment{Key: "refund:re_" + id, PaymentID: id, Kind: store.AdjustRefund,
+			Amount: -money.Dollars(2), Description: "Refund of Stripe Payment Intent " + id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	slices.SortFunc(want, func(a, b entry) int { return b.at.Compare(a.at) })
+	ids := make([]string, len(want))
+	for i, w := range want {
+		ids[i] = w.id
+	}
+	return ids
+}
+
+func TestInvoicesPaged(t *testing.T) {
+	e := newEnv(t, lateInMonth)
+	b := e.signIn("pager", "you@pager.test", "admin")
+	want := e.seedHistory(t, "pager")
+	if len(want) != 68 {
+		t.Fatalf("seeded %d entries, want 68", len(want))
+	}
+
+	// Walk Older to the end, then Newer back to the top.
+	var pages [][]string
+	var older []string
+	path, last := "/billing/invoices", ""
+	for path != "" {
+		last = path
+		e.db.Reset()
+		res := b.get(path)
+		reqs := e.db.Requests()
+		if res.status != http.StatusOK {
+			t.Fatalf("GET %s: status %d\n%s", path, res.status, res.text())
+		}
+		// The first page in 2 requests; others read the adjustments
+		// apart, at the same time as the rest.
+		if max := map[bool]int{true: 2, false: 3}[len(pages) == 0]; len(reqs) > max {
+			t.Errorf("page %d made %d DynamoDB requests, want at most %d", len(pages)+1, len(reqs), max)
+		}
+		ids := historyIDs(t, res.body)
+		pages = append(pages, ids)
+		older = append(older, ids...)
+		if due := invoiceRows(t, res.body, "payments-due-table"); len(due) != 1 {
+			t.Errorf("page %d lists %d payments due, want the open invoice", len(pages), len(due))
+		}
+		if (len(pages) > 1) != (pageLink(res.body, newerPageLink) != "") {
+			t.Errorf("page %d: Newer link %q", len(pages), pageLink(res.body, newerPageLink))
+		}
+		for _, id := range []string{want[0], want[62]} {
+			if slices.Contains(ids, id) && !strings.Contains(res.text(), "Refunded $2.00") {
+				t.Errorf("page %d lists %s without its refund", len(pages), id)
+			}
+		}
+		path = pageLink(res.body, olderPageLink)
+		if len(pages) > 5 {
+			t.Fatal("Older never reaches the oldest page")
+		}
+	}
+	if sizes := fmt.Sprint(len(pages[0]), len(pages[1]), len(pages[2]), len(pages[3])); len(pages) != 4 || sizes != "20 20 20 8" {
+		t.Errorf("pages of %s entries, want 20, 20, 20 and 8", sizes)
+	}
+	if strings.Join(older, " ") != strings.Join(want, " ") {
+		t.Errorf("walking Older lists\n%q\nwant every paid invoice and order once, newest first:\n%q", older, want)
+	}
+
+	t.Run("Newer walks back to the newest page", func(t *testing.T) {
+		res := b.get(last)
+		for n := 0; ; n++ {
+			link := pageLink(res.body, newerPageLink)
+			if link == "" {
+				break
+			}
+			from := historyIDs(t, res.body)[0]
+			e.db.Reset()
+			res = b.get(link)
+			if reqs := e.db.Requests(); len(reqs) > 3 {
+				t.Errorf("a Newer page made %d DynamoDB requests, want at most 3", len(reqs))
+			}
+			top := res.status == http.StatusSeeOther
+			if top {
+				if loc := res.header.Get("Location"); loc != "/billing/invoices#history" {
+					t.Fatalf("Newer redirects to %q, want the newest page", loc)
+				}
+				res = b.get("/billing/invoices")
+			}
+			ids := historyIDs(t, res.body)
+			at := slices.Index(want, ids[0])
+			if len(ids) != 20 || at < 0 || strings.Join(ids, " ") != strings.Join(want[at:at+20], " ") {
+				t.Fatalf("a Newer page lists %q, want 20 entries in a row of the history", ids)
+			}
+			if below := slices.Index(want, from); at+20 != below && !top {
+				t.Errorf("a Newer page ends at entry %d, want the one above the page it came from, %d", at+19, below-1)
+			}
+			next := historyIDs(t, b.get(pageLink(res.body, olderPageLink)).body)
+			if rest := want[at+20:]; strings.Join(next, " ") != strings.Join(rest[:min(20, len(rest))], " ") {
+				t.Errorf("Older from a Newer page lists %q, want the entries after it, %q", next, rest[:min(20, len(rest))])
+			}
+			if n > 5 {
+				t.Fatal("Newer never reaches the newest page")
+			}
+		}
+		if ids := historyIDs(t, res.body); strings.Join(ids, " ") != strings.Join(want[:20], " ") {
+			t.Errorf("the page without Newer lists %q, want the newest 20", ids)
+		}
+	})
+
+	t.Run("a cursor of another organisation shows only this one's history", func(t *testing.T) {
+		other := e.signIn("otherco", "you@otherco.test", "admin")
+		mine := e.seedHistory(t, "otherco")
+		link := pageLink(b.get("/billing/invoices").body, olderPageLink)
+		res := other.get(link)
+		if res.status != http.StatusOK {
+			t.Fatalf("status %d", res.status)
+		}
+		ids := historyIDs(t, res.body)
+		for _, id := range ids {
+			if !slices.Contains(mine, id) {
+				t.Errorf("otherco's page lists %s, not its own", id)
+			}
+		}
+		if strings.Contains(res.body, "pi_pager") || strings.Contains(res.body, "pager.test") {
+			t.Error("otherco's page shows something of pager's")
+		}
+	})
+
+	t.Run("refuses a forged cursor with 400 and a clear message", func(t *testing.T) {
+		for _, cursor := range []string{"not-a-cursor!", "eyJpIjoiVFgjYnQifQ", base64.RawURLEncoding.EncodeToString([]byte(`{"o":"PROFILE"}`))} {
+			res := b.get("/billing/invoices?page=" + cursor)
+			if res.status != http.StatusBadRequest || !strings.Contains(res.text(), "That page link is not valid; start from the first page.") {
+				t.Errorf("cursor %q: status %d\n%s", cursor, res.status, res.text())
+			}
+		}
+	})
 }
