@@ -11,6 +11,8 @@ import (
 	"github.com/acme/billing/shared/events"
 	"github.com/acme/billing/shared/invoicing"
 	"github.com/acme/billing/shared/notify"
+	"github.com/acme/billing/shared/queue"
+	"github.com/acme/billing/shared/store"
 	"github.com/acme/billing/shared/web"
 	awsevents "github.com/aws/aws-lambda-go/events"
 )
@@ -27,44 +29,134 @@ type Job struct {
 	// Next returns the first run time after t, for the local scheduler; it
 	// must agree with Schedule.
 	Next func(t time.Time) time.Time
-	// Run handles the scheduled event.
+	// Run handles the scheduled event (and the rule's events). For a job
+	// that fans out (Work is set) the scheduled event runs the dispatcher:
+	// it pages through the organisations that have work and sends them in
+	// batches to the job's queue.
 	Run func(ctx context.Context, e awsevents.EventBridgeEvent) error
+	// Work is the worker of a job that fans out: it runs the job's step for
+	// each organisation of one batch from the queue. Nil for the others.
+	Work func(ctx context.Context, m queue.Message) error
+	// Queue is the function's SQS queue in template.yaml (its logical id),
+	// for a job that fans out.
+	Queue string
+	// BatchOrgs is how many organisations one of its messages carries at
+	// most, for a job that fans out.
+	BatchOrgs int
+
+	log *slog.Logger
 }
 
+// Option configures List.
+type Option func(*options)
+
+type options struct {
+	senders map[string]queue.Sender
+}
+
+// WithQueue makes the dispatcher of function's job send its batches to s
+// (its SQS queue, in AWS). Without it they go to the job's own workers
+// in-process (queue.Local), as locally and in tests.
+func WithQueue(function string, s queue.Sender) Option {
+	return func(o *options) { o.senders[function] = s }
+}
+
+// LocalWorkers is how many in-process workers a job's batches get without
+// WithQueue.
+const LocalWorkers = 4
+
 // List returns every scheduled job.
-func List(d web.Deps) []Job {
+func List(d web.Deps, opts ...Option) []Job {
+	o := options{senders: map[string]queue.Sender{}}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	log := d.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	at := func(e awsevents.EventBridgeEvent) time.Time {
+		if e.Time.IsZero() {
+			return d.Now()
+		}
+		return e.Time
+	}
+	fan := func(j Job, f fanout) Job {
+		j.log, j.BatchOrgs = log, f.perMessage
+		j.Work = func(ctx context.Context, m queue.Message) error { return f.work(ctx, m, log) }
+		send := o.senders[j.Function]
+		if send == nil {
+			send = queue.NewLocal(LocalWorkers, j.Work)
+		}
+		dispatch := func(ctx context.Context, e awsevents.EventBridgeEvent) error {
+			return f.dispatch(ctx, j.Function, at(e), send, log)
+		}
+		if j.Run == nil {
+			j.Run = dispatch
+			return j
+		}
+		onEvent := j.Run
+		j.Run = func(ctx context.Context, e awsevents.EventBridgeEvent) error {
+			if e.DetailType == scheduledEvent {
+				return dispatch(ctx, e)
+			}
+			return onEvent(ctx, e)
+		}
+		return j
+	}
 	return []Job{
-		{
+		fan(Job{
+			// Every 15 minutes the sweep checks the organisations with
+			// auto-recharge on (a back-off ending, a missed event); the
+			// low-balance event recharges at once.
 			Function:    "auto-recharge",
 			Schedule:    "rate(15 minutes)",
 			DetailTypes: []string{events.TypeBalanceLow},
 			Next:        every(15 * time.Minute),
+			Queue:       "AutoRechargeQueue",
 			Run: func(ctx context.Context, e awsevents.EventBridgeEvent) error {
 				return d.Recharge.Handle(ctx, e)
 			},
-		},
-		{
+		}, fanout{
+			perMessage: 100,
+			due: func(ctx context.Context, _ time.Time, fn func([]string) error) error {
+				return d.Recharge.EachDue(ctx, fn)
+			},
+			step: func(ctx context.Context, orgID string, _ time.Time) error { return d.Recharge.Sweep(ctx, orgID) },
+		}),
+		fan(Job{
+			// At midnight the reset closes the day that ended for every
+			// organisation with usage on it.
 			Function: "daily-reset",
 			Schedule: "cron(0 0 * * ? *)",
 			Next:     nextMidnight,
-			Run: func(ctx context.Context, e awsevents.EventBridgeEvent) error {
-				return d.Usage.DailyReset(ctx)
+			Queue:    "DailyResetQueue",
+		}, fanout{
+			perMessage: 25,
+			due: func(ctx context.Context, at time.Time, fn func([]string) error) error {
+				return d.Usage.EachResetDue(ctx, at, fn)
 			},
-		},
-		{
-			// The monthly cycle close invoices every organisation's
-			// period that just ended.
+			step: func(ctx context.Context, orgID string, at time.Time) error { return d.Usage.ResetOrg(ctx, orgID, at) },
+		}),
+		fan(Job{
+			// The monthly cycle close invoices the period that just ended
+			// of every organisation with usage in it (an organisation
+			// without has nothing to invoice).
 			Function: "invoicing",
 			Schedule: "cron(0 0 1 * ? *)",
 			Next:     invoicing.NextClose,
-			Run: func(ctx context.Context, e awsevents.EventBridgeEvent) error {
-				at := e.Time
-				if at.IsZero() {
-					at = d.Now()
-				}
-				return d.Invoicing.CloseAll(ctx, invoicing.PreviousPeriod(at))
+			Queue:    "InvoicingQueue",
+		}, fanout{
+			// Few per message: an amount due costs Stripe calls.
+			perMessage: 10,
+			due: func(ctx context.Context, at time.Time, fn func([]string) error) error {
+				return d.Store.DueOrgs(ctx, store.DueUsageIn(invoicing.PreviousPeriod(at)), fn)
 			},
-		},
+			step: func(ctx context.Context, orgID string, at time.Time) error {
+				_, err := d.Invoicing.Close(ctx, orgID, invoicing.PreviousPeriod(at))
+				return err
+			},
+		}),
 		{
 			// The notifier sends each notification event (email and
 			// webhook), and every five minutes retries what is due and

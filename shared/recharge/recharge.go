@@ -92,16 +92,20 @@ type Result struct {
 }
 
 // Handle is the EventBridge target: the low-balance event names its
-// organisation; the schedule ("Scheduled Event") checks every organisation,
-// which retries after a back-off and catches anything missed.
+// organisation. A scheduled event ("Scheduled Event") sweeps every
+// organisation with auto-recharge on, one after the other; the scheduled
+// job fans the sweep out to its workers instead (EachDue and Sweep, from
+// shared/jobs).
 func (e *Engine) Handle(ctx context.Context, ev awsevents.EventBridgeEvent) error {
 	if ev.DetailType == "Scheduled Event" {
 		var errs []error
-		err := e.store.EachOrg(ctx, func(o billing.Org) error {
-			if _, err := e.Run(ctx, o.ID); err != nil {
-				errs = append(errs, err)
+		err := e.EachDue(ctx, func(orgIDs []string) error {
+			for _, id := range orgIDs {
+				if err := e.Sweep(ctx, id); err != nil {
+					errs = append(errs, err)
+				}
 			}
-			return nil
+			return ctx.Err()
 		})
 		return errors.Join(append(errs, err)...)
 	}
@@ -111,6 +115,28 @@ func (e *Engine) Handle(ctx context.Context, ev awsevents.EventBridgeEvent) erro
 	}
 	_, err := e.Run(ctx, d.OrgID)
 	return err
+}
+
+// EachDue calls fn with the organisations the sweep visits, a page at a
+// time: those with auto-recharge on (store.DueRecharge), and some that
+// turned it off since, which Sweep takes off the list. The sweep retries
+// after a back-off and catches a missed low-balance event.
+func (e *Engine) EachDue(ctx context.Context, fn func(orgIDs []string) error) error {
+	return e.store.DueOrgs(ctx, store.DueRecharge(), fn)
+}
+
+// Sweep is the sweep's step for one organisation: Run, and when
+// auto-recharge is off or the organisation is gone, taking it off the
+// sweep's list. It is idempotent.
+func (e *Engine) Sweep(ctx context.Context, orgID string) error {
+	res, err := e.Run(ctx, orgID)
+	if err == nil && res.Reason == reasonOff || billing.ErrorCode(err) == billing.ENOTFOUND {
+		return e.store.DropRechargeDue(ctx, orgID)
+	}
+	if err != nil {
+		return fmt.Errorf("recharge sweep %s: %w", orgID, err)
+	}
+	return nil
 }
 
 // Run recharges the organisation if it needs and may. It returns an error
@@ -263,11 +289,14 @@ func episodeKey(orgID string, acct billing.Account, st store.RechargeState, card
 	return fmt.Sprintf("recharge-%s-%d-%d-%s-%d", orgID, int64(acct.TotalCredits), st.Tries, cardID, int64(acct.AutoRecharge.Amount))
 }
 
+// reasonOff is why an organisation with auto-recharge off is skipped.
+const reasonOff = "auto-recharge is off"
+
 // needed says why the account needs no recharge, or "" when it does.
 func needed(acct billing.Account) string {
 	switch {
 	case !acct.AutoRecharge.Enabled:
-		return "auto-recharge is off"
+		return reasonOff
 	case acct.Figures().Remaining >= acct.AutoRecharge.Threshold:
 		return "remaining credits are above the threshold"
 	}

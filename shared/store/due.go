@@ -212,9 +212,28 @@ func (s *Store) AddRechargeDue(ctx context.Context, orgID string) error {
 	return nil
 }
 
-// DropRechargeDue takes orgID off the recharge sweep's list; idempotent.
+// DropRechargeDue takes orgID off the recharge sweep's list, unless
+// auto-recharge is on (turned on again since the sweep looked): one
+// transaction checks it is off (or the organisation gone) and deletes the
+// item. It is idempotent, and does nothing while auto-recharge is on.
 func (s *Store) DropRechargeDue(ctx context.Context, orgID string) error {
-	if err := s.Items().Delete(ctx, pkDueRecharge+fmt.Sprintf("%02d", dueShard(orgID)), orgPK(orgID)); err != nil {
+	on := expression.Name("recharge_enabled")
+	e, err := expression.NewBuilder().WithCondition(
+		expression.AttributeNotExists(on).Or(on.NotEqual(expression.Value(true)))).Build()
+	if err != nil {
+		return fmt.Errorf("recharge due %s: %w", orgID, err)
+	}
+	err = s.transact(ctx, []types.TransactWriteItem{
+		{ConditionCheck: &types.ConditionCheck{
+			TableName: aws.String(s.table), Key: key(orgPK(orgID), skAccount), ConditionExpression: e.Condition(),
+			ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+		}},
+		{Delete: &types.Delete{TableName: aws.String(s.table), Key: key(pkDueRecharge+fmt.Sprintf("%02d", dueShard(orgID)), orgPK(orgID))}},
+	})
+	if conditionFailed(cancelReasons(err), 0) {
+		return nil
+	}
+	if err != nil {
 		return fmt.Errorf("recharge due %s: %w", orgID, err)
 	}
 	return nil

@@ -19,6 +19,14 @@ func (s *Store) SetAutoRecharge(ctx context.Context, orgID string, a billing.Aut
 	if err := a.Validate(); err != nil {
 		return err
 	}
+	if a.Enabled {
+		// On the sweep's list first: a failure after this leaves an
+		// organisation listed with auto-recharge off, which the sweep
+		// drops, never one on and unlisted.
+		if err := s.AddRechargeDue(ctx, orgID); err != nil {
+			return err
+		}
+	}
 	upd := expression.Set(expression.Name("recharge_enabled"), expression.Value(a.Enabled))
 	if a.Enabled {
 		upd = upd.Set(expression.Name("recharge_threshold"), expression.Value(a.Threshold)).

@@ -16,11 +16,14 @@
 //	EVT#<org>#<hash>  EVT        the idempotency record of a usage event
 //	NOTIFY#<org>  DAY#<day>      the day's notification flags
 //	CARDCHG#<org>  <kind>#<card>  a change of a card our pages make, for its webhook (cardmarks.go)
+//	DUE#recharge#<shard>  ORG#<org>  an organisation with auto-recharge on, for the sweep (due.go)
 //
 // Components that own items use prefixes of their own (SB… for the
 // sandbox provider, STRIPE… for Stripe events). GSI1 (GSI1PK, GSI1SK) is a
 // sparse index kept for look-ups by an outside id that must be listed, not
-// just found (e.g. invoices by number); nothing writes it yet.
+// just found (e.g. invoices by number); nothing writes it yet. DueDay0,
+// DueDay1, DueMonth0 and DueMonth1 are the sparse indexes of the
+// organisations with usage on a day or in a month (due.go).
 package store
 
 import (
@@ -53,6 +56,10 @@ func TableInput(name string) *dynamodb.CreateTableInput {
 			{AttributeName: aws.String(AttrSK), AttributeType: types.ScalarAttributeTypeS},
 			{AttributeName: aws.String(AttrGSI1PK), AttributeType: types.ScalarAttributeTypeS},
 			{AttributeName: aws.String(AttrGSI1SK), AttributeType: types.ScalarAttributeTypeS},
+			{AttributeName: aws.String(dueIndexes[IndexDueDay0]), AttributeType: types.ScalarAttributeTypeS},
+			{AttributeName: aws.String(dueIndexes[IndexDueDay1]), AttributeType: types.ScalarAttributeTypeS},
+			{AttributeName: aws.String(dueIndexes[IndexDueMonth0]), AttributeType: types.ScalarAttributeTypeS},
+			{AttributeName: aws.String(dueIndexes[IndexDueMonth1]), AttributeType: types.ScalarAttributeTypeS},
 		},
 		KeySchema: []types.KeySchemaElement{
 			{AttributeName: aws.String(AttrPK), KeyType: types.KeyTypeHash},
@@ -65,6 +72,18 @@ func TableInput(name string) *dynamodb.CreateTableInput {
 				{AttributeName: aws.String(AttrGSI1SK), KeyType: types.KeyTypeRange},
 			},
 			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
-		}},
+		},
+			// The sparse indexes of due work (due.go): keys only.
+			dueIndex(IndexDueDay0), dueIndex(IndexDueDay1), dueIndex(IndexDueMonth0), dueIndex(IndexDueMonth1),
+		},
+	}
+}
+
+// dueIndex is the definition of the due GSI name, keyed by its attribute.
+func dueIndex(name string) types.GlobalSecondaryIndex {
+	return types.GlobalSecondaryIndex{
+		IndexName:  aws.String(name),
+		KeySchema:  []types.KeySchemaElement{{AttributeName: aws.String(dueIndexes[name]), KeyType: types.KeyTypeHash}},
+		Projection: &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly},
 	}
 }

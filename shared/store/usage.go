@@ -137,7 +137,7 @@ func (s *Store) recordChunk(ctx context.Context, orgID string, now time.Time, ev
 		if err != nil {
 			return err
 		}
-		e, err := expression.NewBuilder().WithUpdate(addUsage(sum, day)).
+		e, err := expression.NewBuilder().WithUpdate(addUsage(orgID, sum, day)).
 			WithCondition(expression.AttributeExists(expression.Name(AttrPK)).And(cond)).Build()
 		if err != nil {
 			return err

@@ -6,44 +6,63 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/acme/billing/shared/billing"
+	"github.com/acme/billing/shared/store"
 )
 
-// DailyReset closes the days before today for every organisation. First it
-// publishes yesterday's spend crossings that never went out (a failed or
-// interrupted publisher; repeats carry the same Detail.ID), then each past
-// day's usage moves from the account item to a DAY# snapshot kept for
-// history and charts, and the notification flags of the day before
-// yesterday are removed.
-// Correctness never depends on it running on time: today's usage and the
-// flags are keyed by UTC day, so a new day starts at zero and unblocked.
-// It is safe to run again; a failure for one organisation does not stop
-// the others and is returned, so the schedule's retry covers it.
+// EachResetDue calls fn with the organisations the daily reset at at has
+// work for, a page at a time: those with usage on the UTC day before at's
+// (store.DueUsageOn). Notification flags are set only on a day with
+// usage, so it covers them too.
+func (s *Service) EachResetDue(ctx context.Context, at time.Time, fn func(orgIDs []string) error) error {
+	return s.store.DueOrgs(ctx, store.DueUsageOn(at.AddDate(0, 0, -1)), fn)
+}
+
+// DailyReset runs ResetOrg, at now, for every organisation EachResetDue lists,
+// one after the other. The scheduled job fans the same steps out to its
+// workers instead (shared/jobs); this is for callers that want it done in
+// one call. A failure for one organisation does not stop the others; the
+// errors come back joined.
 func (s *Service) DailyReset(ctx context.Context) error {
 	now := s.now()
 	var errs []error
-	yesterday := now.AddDate(0, 0, -1)
-	err := s.store.EachOrg(ctx, func(o billing.Org) error {
-		if err := s.finishDay(ctx, o.ID, yesterday, now); err != nil {
-			errs = append(errs, err)
-			return nil
+	err := s.EachResetDue(ctx, now, func(orgIDs []string) error {
+		for _, id := range orgIDs {
+			if err := s.ResetOrg(ctx, id, now); err != nil {
+				errs = append(errs, err)
+			}
 		}
-		if err := s.store.CloseDays(ctx, o.ID, now); err != nil {
-			errs = append(errs, err)
-			return nil
-		}
-		// Yesterday's flags stay (so a second run publishes nothing again)
-		// until the next reset; the TTL would remove them too.
-		if err := s.store.DeleteFlags(ctx, o.ID, now.AddDate(0, 0, -2)); err != nil {
-			errs = append(errs, err)
-		}
-		return nil
+		return ctx.Err()
 	})
-	if err != nil {
-		errs = append(errs, err)
-	}
-	if err := errors.Join(errs...); err != nil {
+	if err := errors.Join(append(errs, err)...); err != nil {
 		return fmt.Errorf("daily reset: %w", err)
+	}
+	return nil
+}
+
+// ResetOrg closes the organisation's days before the UTC day of at (the
+// scheduled time of the reset, not the time it runs, so a redelivery
+// later closes the same days). First it publishes the spend crossings of
+// the day before that never went out (a failed or interrupted publisher;
+// repeats carry the same Detail.ID), then each past day's usage moves from
+// the account item to a DAY# snapshot kept for history and charts (and
+// the RECENT item the Overview reads), and the notification flags of the
+// day before that are removed.
+// Correctness never depends on it running on time: today's usage and the
+// flags are keyed by UTC day, so a new day starts at zero and unblocked;
+// flags not removed here expire by their TTL.
+// It is idempotent: safe to run again, and concurrently.
+func (s *Service) ResetOrg(ctx context.Context, orgID string, at time.Time) error {
+	yesterday := at.AddDate(0, 0, -1)
+	if err := s.finishDay(ctx, orgID, yesterday, at); err != nil {
+		return fmt.Errorf("reset %s: %w", orgID, err)
+	}
+	if err := s.store.CloseDays(ctx, orgID, at); err != nil {
+		return fmt.Errorf("reset %s: %w", orgID, err)
+	}
+	// Yesterday's flags stay (so a second run publishes nothing again)
+	// until the next reset; the TTL would remove them too.
+	if err := s.store.DeleteFlags(ctx, orgID, at.AddDate(0, 0, -2)); err != nil {
+		return fmt.Errorf("reset %s: %w", orgID, err)
 	}
 	return nil
 }
