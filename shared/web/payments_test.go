@@ -299,7 +299,7 @@ func TestPaymentMethodsPages(t *testing.T) {
 		}
 		mc := byLabel(t, rows, "Mastercard •••• 4444")
 		if mc.label != "Mastercard •••• 4444" || mc.name != "J. Rosen" || mc.expires != "12/"+laterExpYear || mc.status != "Set as Default" ||
-			mc.setDefault != "Set Mastercard •••• 4444 (exp 12/"+laterExpYear[2:]+") as default" || mc.deleteLabel != "Delete Mastercard •••• 4444 (exp 12/"+laterExpYear[2:]+")" {
+			mc.setDefault != "Set as Default: Mastercard •••• 4444 (exp 12/"+laterExpYear[2:]+")" || mc.deleteLabel != "Delete Mastercard •••• 4444 (exp 12/"+laterExpYear[2:]+")" {
 			t.Errorf("second row = %+v", mc)
 		}
 		res := admin.post(t, "/billing/payment-methods/default", url.Values{"card": {mc.id}})
