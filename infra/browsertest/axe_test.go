@@ -103,25 +103,81 @@ func TestAxe(t *testing.T) {
 			t.Errorf("axe-core reported %v, not the one image-alt at #planted", vs)
 		}
 	})
+	check := func(t *testing.T, what string) {
+		t.Helper()
+		b.do(t, "inject axe-core", chromedp.Evaluate[chromedp.Void](src))
+		if got := b.str(t, `axe.version`); got != version {
+			t.Fatalf("axe-core %s is installed, package-lock.json pins %s: run npm ci in infra/browsertest", got, version)
+		}
+		for _, w := range []struct{ width, height int64 }{{desktopWidth, desktopHeight}, {phoneWidth, phoneHeight}} {
+			b.do(t, "set the viewport", chromedp.EmulateViewport(w.width, w.height))
+			for _, v := range runAxe(t, b, expr) {
+				t.Errorf("%s at %d px: %s", what, w.width, v)
+			}
+		}
+		b.do(t, "use the desktop viewport", chromedp.EmulateViewport(desktopWidth, desktopHeight))
+	}
 	for _, p := range axePages(t, b) {
 		t.Run(p.Name, func(t *testing.T) {
 			if status := b.open(t, p.Path); status != 200 {
 				t.Fatalf("%s answered %d", p.Path, status)
 			}
-			b.do(t, "inject axe-core", chromedp.Evaluate[chromedp.Void](src))
-			if got := b.str(t, `axe.version`); got != version {
-				t.Fatalf("axe-core %s is installed, package-lock.json pins %s: run npm ci in infra/browsertest", got, version)
-			}
-			for _, w := range []struct{ width, height int64 }{{desktopWidth, desktopHeight}, {phoneWidth, phoneHeight}} {
-				b.do(t, "set the viewport", chromedp.EmulateViewport(w.width, w.height))
-				vs := runAxe(t, b, expr)
-				for _, v := range vs {
-					t.Errorf("%s at %d px: %s", p.Path, w.width, v)
-				}
-			}
-			b.do(t, "use the desktop viewport", chromedp.EmulateViewport(desktopWidth, desktopHeight))
+			check(t, p.Path)
 		})
 	}
+	// The states a form leads to: its errors, and the confirmations before
+	// money moves.
+	for _, s := range []struct {
+		name, path, button string
+		fill               func(t *testing.T)
+		status             int64
+	}{
+		{"add-usage-credits-errors", "/billing/credits", submitButton, func(t *testing.T) {
+			b.fill(t, "amount", "lots")
+			b.choose(t, "method", "", "Select Method")
+		}, 422},
+		{"add-usage-credits-confirmation", "/billing/credits", submitButton, func(t *testing.T) {
+			b.fill(t, "amount", "25")
+			b.choose(t, "method", "", "4242")
+		}, 200},
+		{"pay-now-confirmation", "/billing/invoices", "#payments-due-table button[type=submit]", func(*testing.T) {}, 200},
+		{"invoice-address-errors", "/billing/address", submitButton, func(t *testing.T) {
+			b.fill(t, "city", "")
+			b.fill(t, "postal_code", "")
+		}, 422},
+		{"add-tax-registration-errors", "/billing/tax/new", submitButton, func(t *testing.T) {
+			b.choose(t, "country", "DE", "")
+			b.choose(t, "type", "eu_vat", "")
+			b.fill(t, "value", "DE12")
+		}, 422},
+	} {
+		t.Run(s.name, func(t *testing.T) {
+			b.open(t, s.path)
+			s.fill(t)
+			if status, _ := b.submit(t, s.button); status != s.status {
+				t.Fatalf("the form on %s answered %d, not %d", s.path, status, s.status)
+			}
+			check(t, s.name)
+		})
+	}
+
+	t.Run("the Overview's two Modify links have distinct accessible names", func(t *testing.T) {
+		b.open(t, "/billing")
+		b.do(t, "inject axe-core", chromedp.Evaluate[chromedp.Void](src))
+		names := run(t, b, "name the Modify links", chromedp.Evaluate[[]string](
+			`(() => {
+  axe.setup(document);
+  try {
+    return [...document.querySelectorAll("main a")].filter(a => a.textContent.trim() === "Modify").map(a => axe.commons.text.accessibleText(a));
+  } finally {
+    axe.teardown();
+  }
+})()`))
+		t.Logf("the Modify links are named %q", names)
+		if len(names) != 2 || names[0] == names[1] || !strings.HasPrefix(names[0], "Modify") || !strings.HasPrefix(names[1], "Modify") {
+			t.Errorf("the Modify links are named %q, want two names that differ and start with Modify", names)
+		}
+	})
 }
 
 // runAxe runs axe-core in the tab's page and returns its violations.
