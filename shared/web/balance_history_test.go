@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"cmp"
 	"encoding/base64"
 	"encoding/csv"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"github.com/acme/billing/infra/demo"
 	"github.com/acme/billing/shared/billing"
 	"github.com/acme/billing/shared/money"
+	"github.com/acme/billing/shared/payments"
 )
 
 // historyRow is one row of the Balance History table as a browser shows it.
@@ -298,4 +300,163 @@ func csvRecords(t *testing.T, res response) [][]string {
 		t.Fatal("empty CSV")
 	}
 	return records
+}
+
+var newerLink = regexp.MustCompile(`<a class="btn btn-secondary" href="(/billing/balance-history\?[^"]+)" rel="prev">Newer</a>`)
+
+// kindOf is the filter a transaction falls under, by what it is.
+func kindOf(tx billing.Transaction) string {
+	switch {
+	case tx.Description == billing.DescAppliedCredit:
+		return "usage"
+	case tx.Amount > 0:
+		return "credits"
+	case strings.HasPrefix(tx.Description, "Refund of") || strings.HasPrefix(tx.Description, "Disputed payment"):
+		return "refunds"
+	}
+	return "other"
+}
+
+// historyWalk follows the Older links from path and returns the ids of
+// every page, checking each costs at most 2 DynamoDB requests.
+func (b *browser) historyWalk(t *testing.T, path string) (pages [][]string, last string) {
+	t.Helper()
+	for path != "" {
+		last = path
+		b.e.db.Reset()
+		res := b.get(path)
+		if n := len(b.e.db.Requests()); n > 2 {
+			t.Errorf("GET %s made %d DynamoDB requests, want at most 2", path, n)
+		}
+		if res.status != http.StatusOK {
+			t.Fatalf("GET %s: status %d", path, res.status)
+		}
+		var ids []string
+		for _, r := range historyRows(res.body) {
+			ids = append(ids, r.id)
+		}
+		pages = append(pages, ids)
+		path = ""
+		if m := olderLink.FindStringSubmatch(res.body); m != nil {
+			path = stdhtml.UnescapeString(m[1])
+		}
+		if len(pages) > 20 {
+			t.Fatal("Older never reaches the oldest page")
+		}
+	}
+	return pages, last
+}
+
+func TestBalanceHistoryKindsAndNewer(t *testing.T) {
+	e := newEnv(t, lateInMonth)
+	b := e.signIn("kinds", "you@kinds.test", "viewer") // the trial grant
+	for i := range 80 {
+		nt := billing.NewTransaction{Description: fmt.Sprintf("Stripe Payment Intent pi_%02d via Add Credits", i), Amount: money.Dollars(int64(i + 1))}
+		switch i % 8 {
+		case 1:
+			nt = billing.NewTransaction{Description: billing.DescAppliedCredit, Amount: -money.Dollars(3)}
+		case 3:
+			nt = billing.NewTransaction{Description: payments.RefundDescription(fmt.Sprintf("pi_%02d", i-1)), Amount: -money.Dollars(2)}
+		case 5:
+			nt = billing.NewTransaction{Description: payments.DisputeDescription(fmt.Sprintf("pi_%02d", i-1)), Amount: -money.Dollars(1)}
+		case 7:
+			nt = billing.NewTransaction{Description: "Operator adjustment", Amount: -money.Dollars(1)}
+		}
+		nt.Created = lateInMonth.Add(-time.Duration(80-i) * time.Hour)
+		if _, err := e.store.AppendTransaction(t.Context(), "kinds", nt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stored := e.storedHistory("kinds")
+
+	for _, kind := range []string{"", "credits", "usage", "refunds"} {
+		t.Run("the filter "+cmp.Or(kind, "all")+" lists exactly its transactions, newest first, in pages", func(t *testing.T) {
+			var want []string
+			for _, tx := range stored {
+				if kind == "" || kindOf(tx) == kind {
+					want = append(want, tx.ID)
+				}
+			}
+			path := "/billing/balance-history"
+			if kind != "" {
+				path += "?kind=" + kind
+			}
+			pages, _ := b.historyWalk(t, path)
+			if got := slices.Concat(pages...); strings.Join(got, " ") != strings.Join(want, " ") {
+				t.Errorf("%d rows over %d pages, want the %d of the kind:\n%q\n%q", len(got), len(pages), len(want), got, want)
+			}
+		})
+	}
+
+	t.Run("Newer walks back from the oldest page to the newest, a page at a time", func(t *testing.T) {
+		ids := make([]string, len(stored))
+		for i, tx := range stored {
+			ids[i] = tx.ID
+		}
+		_, last := b.historyWalk(t, "/billing/balance-history")
+		res := b.get(last)
+		for n := 0; ; n++ {
+			m := newerLink.FindStringSubmatch(res.body)
+			if m == nil {
+				break
+			}
+			from := historyRows(res.body)[0].id
+			e.db.Reset()
+			res = b.get(stdhtml.UnescapeString(m[1]))
+			if n := len(e.db.Requests()); n > 2 {
+				t.Errorf("a Newer page made %d DynamoDB requests, want at most 2", n)
+			}
+			top := res.status == http.StatusSeeOther
+			if top {
+				if loc := res.header.Get("Location"); loc != "/billing/balance-history" {
+					t.Fatalf("Newer redirects to %q, want the newest page", loc)
+				}
+				res = b.get("/billing/balance-history")
+			}
+			rows := historyRows(res.body)
+			at := slices.Index(ids, rows[0].id)
+			if len(rows) != 25 || at < 0 || (!top && at+25 != slices.Index(ids, from)) {
+				t.Fatalf("a Newer page starts at row %d with %d rows, want the 25 above row %d", at, len(rows), slices.Index(ids, from))
+			}
+			if n > 5 {
+				t.Fatal("Newer never reaches the newest page")
+			}
+		}
+		if rows := historyRows(res.body); rows[0].id != ids[0] {
+			t.Errorf("the page without Newer starts at %s, want the newest, %s", rows[0].id, ids[0])
+		}
+	})
+
+	t.Run("an unknown kind is refused with 400 and a clear message", func(t *testing.T) {
+		res := b.get("/billing/balance-history?kind=everything")
+		if res.status != http.StatusBadRequest || !strings.Contains(res.text(), "That filter is not valid") {
+			t.Errorf("status %d\n%s", res.status, res.text())
+		}
+	})
+
+	t.Run("the CSV of a date range holds the transactions of those UTC days", func(t *testing.T) {
+		from, to := dayAfter(lateInMonth, -2), dayAfter(lateInMonth, -1) // two whole days
+		res := b.get("/billing/balance-history.csv?from=" + billing.Day(from) + "&to=" + billing.Day(to))
+		var want []string
+		for _, tx := range stored {
+			if !tx.Created.Before(from) && tx.Created.Before(to.AddDate(0, 0, 1)) {
+				want = append(want, tx.ID)
+			}
+		}
+		var got []string
+		for _, rec := range csvRecords(t, res)[1:] {
+			got = append(got, rec[0])
+		}
+		if len(want) == 0 || strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("CSV rows %q, want %q", got, want)
+		}
+		if cd := res.header.Get("Content-Disposition"); !strings.Contains(cd, "balance-history-kinds-"+billing.Day(from)+"-to-"+billing.Day(to)+".csv") {
+			t.Errorf("Content-Disposition %q", cd)
+		}
+		for _, q := range []string{"from=yesterday", "to=2026-13-01", "from=" + billing.Day(to) + "&to=" + billing.Day(from)} {
+			if res := b.get("/billing/balance-history.csv?" + q); res.status != http.StatusBadRequest {
+				t.Errorf("%s: status %d, want 400", q, res.status)
+			}
+		}
+	})
 }
