@@ -12,10 +12,6 @@ import (
 	stdhtml "html"
 
 	"github.com/acme/billing/shared/money"
-	"github.com/acme/billing/shared/payments"
-	"github.com/acme/billing/shared/payments/stripeprovider"
-	"github.com/acme/billing/shared/payments/stripetest"
-	"github.com/acme/billing/shared/web"
 	"github.com/acme/billing/site"
 )
 
@@ -125,11 +121,7 @@ func TestCreditsAskBeforeCharging(t *testing.T) {
 // the form's POST sends Stripe no PaymentIntent; "Confirm and pay" sends
 // one.
 func TestCreditsCardChargedOnlyOnConfirm(t *testing.T) {
-	api := stripetest.Mock(t)
-	rec := &formRecorder{next: api.Client().Transport}
-	e := newEnvWith(t, lateInMonth, func(d *web.Deps) {
-		d.Payments = payments.NewService(d.Store, stripeprovider.New(stripetest.Client(api.URL, &http.Client{Transport: rec})), d.Now, d.Log)
-	})
+	e, rec := newStripeMockEnv(t, false)
 	admin := e.signIn("acme", "you@acme.test", "admin")
 	admin.get("/billing/payment-methods/new") // makes the customer
 	token, form := admin.creditsForm(t)

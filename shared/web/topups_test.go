@@ -16,16 +16,26 @@ import (
 	"github.com/acme/billing/shared/web"
 )
 
+// newStripeMockEnv is newEnv with the Stripe provider on stripe-mock, its
+// account approved for crypto when crypto is true; rec records every
+// request sent to Stripe.
+func newStripeMockEnv(t *testing.T, crypto bool) (e *env, rec *formRecorder) {
+	t.Helper()
+	api := stripetest.Mock(t)
+	rec = &formRecorder{next: api.Client().Transport}
+	e = newEnvWith(t, lateInMonth, func(d *web.Deps) {
+		p := stripeprovider.New(stripetest.Client(api.URL, &http.Client{Transport: rec})).WithCrypto(crypto)
+		d.Payments = payments.NewService(d.Store, p, d.Now, d.Log)
+	})
+	return e, rec
+}
+
 // TestViewerGETsChangeNothing proves that a viewer's GET of the pages that
 // make things at Stripe or credit payments makes nothing and credits
 // nothing: no customer, no SetupIntent, no crediting of a returned
 // payment.
 func TestViewerGETsChangeNothing(t *testing.T) {
-	api := stripetest.Mock(t)
-	rec := &formRecorder{next: api.Client().Transport}
-	e := newEnvWith(t, lateInMonth, func(d *web.Deps) {
-		d.Payments = payments.NewService(d.Store, stripeprovider.New(stripetest.Client(api.URL, &http.Client{Transport: rec})), d.Now, d.Log)
-	})
+	e, rec := newStripeMockEnv(t, false)
 	admin := e.signIn("acme", "you@acme.test", "admin")
 	viewer := e.signIn("acme", "viewer@acme.test", "viewer")
 	before := e.books(t, "acme")
@@ -169,12 +179,7 @@ func TestRechargeNeedsConfirmation(t *testing.T) {
 // and that then the checkout is made at the basil API version.
 func TestCryptoOnlyWhenApproved(t *testing.T) {
 	for _, approved := range []bool{false, true} {
-		api := stripetest.Mock(t)
-		rec := &formRecorder{next: api.Client().Transport}
-		e := newEnvWith(t, lateInMonth, func(d *web.Deps) {
-			p := stripeprovider.New(stripetest.Client(api.URL, &http.Client{Transport: rec})).WithCrypto(approved)
-			d.Payments = payments.NewService(d.Store, p, d.Now, d.Log)
-		})
+		e, rec := newStripeMockEnv(t, approved)
 		admin := e.signIn("acme", "you@acme.test", "admin")
 		token, page := admin.creditsForm(t)
 		if got := strings.Contains(page.body, `<option value="crypto">`); got != approved {
