@@ -64,6 +64,7 @@ func (s *Store) CreateOrg(ctx context.Context, n NewOrg) error {
 		}
 		items[i] = types.TransactWriteItem{Put: put}
 	}
+	markNew(items[0].Put.Item, n.ID)
 	err := s.transact(ctx, items)
 	if conditionFailed(cancelReasons(err), 0) {
 		return billing.Errorf(billing.ECONFLICT, "Organisation %s already exists.", n.ID)
@@ -91,8 +92,18 @@ func (s *Store) putNew(record any) (*types.Put, error) {
 // strongly consistent read of its ACCOUNT item. It returns ENOTFOUND for an
 // unknown organisation.
 func (s *Store) Account(ctx context.Context, orgID string, now time.Time) (billing.Account, error) {
+	return s.readAccount(ctx, orgID, now, true)
+}
+
+// AccountEventual is Account from an eventually consistent read: half the
+// read capacity, and it may miss writes of about the last second.
+func (s *Store) AccountEventual(ctx context.Context, orgID string, now time.Time) (billing.Account, error) {
+	return s.readAccount(ctx, orgID, now, false)
+}
+
+func (s *Store) readAccount(ctx context.Context, orgID string, now time.Time, consistent bool) (billing.Account, error) {
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(s.table), Key: key(orgPK(orgID), skAccount), ConsistentRead: aws.Bool(true),
+		TableName: aws.String(s.table), Key: key(orgPK(orgID), skAccount), ConsistentRead: aws.Bool(consistent),
 	})
 	if err != nil {
 		return billing.Account{}, fmt.Errorf("read account %s: %w", orgID, err)
@@ -195,7 +206,7 @@ func (s *Store) AddUsage(ctx context.Context, orgID string, at time.Time, amount
 	if amount <= 0 {
 		return billing.FieldError("amount", "Usage must be more than zero.")
 	}
-	return s.updateAccount(ctx, orgID, "add usage", addUsage(amount, billing.Day(at)))
+	return s.updateAccount(ctx, orgID, "add usage", addUsage(orgID, amount, billing.Day(at)))
 }
 
 // updateAccount applies upd to the organisation's ACCOUNT item; ENOTFOUND
@@ -217,10 +228,11 @@ func (s *Store) updateAccount(ctx context.Context, orgID, what string, upd expre
 }
 
 // addUsage is the update that counts usage: Usage This Period and the
-// day's usage grow together.
-func addUsage(amount money.Money, day string) expression.UpdateBuilder {
-	return expression.Add(expression.Name("usage_period"), expression.Value(amount)).
-		Add(expression.Name(prefixUsed+day), expression.Value(amount))
+// day's usage grow together, and the organisation is marked as due for
+// the daily reset and the cycle close (markActive).
+func addUsage(orgID string, amount money.Money, day string) expression.UpdateBuilder {
+	return markActive(expression.Add(expression.Name("usage_period"), expression.Value(amount)).
+		Add(expression.Name(prefixUsed+day), expression.Value(amount)), orgID, day)
 }
 
 // updateItem runs one Update action on its own, again when a transaction

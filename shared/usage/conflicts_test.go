@@ -65,7 +65,7 @@ func TestRecordUnderConflicts(t *testing.T) {
 		for _, org := range orgs {
 			m.createOrg(org)
 		}
-		p := newPool(m.clock.Now().Add(-time.Minute), orgs, 120)
+		p := newPool(m.clock.Now().Add(-time.Minute), orgs, 60)
 		h := m.usageAPI()
 		tl := newTally()
 		var wg sync.WaitGroup
@@ -78,8 +78,8 @@ func TestRecordUnderConflicts(t *testing.T) {
 				if g%2 == 0 {
 					size = 10
 				}
-				for b := range 12 {
-					batch := p.batch(g*15+b*size, size, 0)
+				for b := range 6 {
+					batch := p.batch(g*7+b*size, size, 0)
 					status, results := postUsage(t, h, batch)
 					if status != http.StatusOK {
 						t.Errorf("caller %d request %d: status %d, want 200", g, b, status)

@@ -7,7 +7,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/acme/billing/shared/billing"
@@ -58,6 +60,19 @@ type Input struct {
 	Reject *billing.Rejection
 }
 
+// maxConcurrentOrgs bounds how many organisations of one recording write
+// at once: a batch spread over 100 organisations takes about the time of
+// 100/8 sequential transactions, without opening 100 connections.
+const maxConcurrentOrgs = 8
+
+// Recording is the outcome of Record: one result per input, in order, and
+// the allowance of each organisation that had events stored or found
+// duplicate, as it stands after the recording.
+type Recording struct {
+	Results    []Result
+	Allowances map[string]Allowance
+}
+
 // Record validates and records events, and returns one result per input,
 // in order. An amount above billing.MaxUsageEvent is rejected
 // (invalid_amount); an event that would take Usage This Period or today's
@@ -67,6 +82,20 @@ type Input struct {
 // is StatusError) and the caller should retry the request: events already
 // recorded then come back as duplicates, never counted twice.
 func (s *Service) Record(ctx context.Context, inputs []Input) ([]Result, error) {
+	rec, err := s.RecordWithAllowances(ctx, inputs)
+	return rec.Results, err
+}
+
+// RecordWithAllowances is Record, with the allowance of each organisation
+// after the recording: a caller that records every call needs no separate
+// allowance check. The organisations of a batch are recorded concurrently,
+// at most maxConcurrentOrgs at once; the results stay in input order.
+//
+// DynamoDB's TransactWriteItems returns no item values, so each
+// organisation's allowance comes from the one strongly consistent read that
+// checks its thresholds after the write (no read is added for it). An
+// organisation whose write failed, or that does not exist, has none.
+func (s *Service) RecordWithAllowances(ctx context.Context, inputs []Input) (Recording, error) {
 	now := s.now()
 	results := make([]Result, len(inputs))
 	byOrg := map[string][]int{}
@@ -95,47 +124,84 @@ func (s *Service) Record(ctx context.Context, inputs []Input) ([]Result, error) 
 		byOrg[e.OrgID] = append(byOrg[e.OrgID], i)
 	}
 
-	var failed []string
+	rec := Recording{Results: results, Allowances: map[string]Allowance{}}
+	var (
+		mu     sync.Mutex
+		failed []string
+		wg     sync.WaitGroup
+	)
+	slots := make(chan struct{}, maxConcurrentOrgs)
 	for _, org := range orgs {
-		idx := byOrg[org]
-		batch := make([]billing.UsageEvent, len(idx))
-		for n, i := range idx {
-			batch[n] = inputs[i].Event
-		}
-		outcomes, err := s.store.RecordUsage(ctx, org, now, batch)
-		accepted := 0
-		for n, i := range idx {
-			switch outcomes[n] {
-			case store.UsageAccepted:
-				results[i].Status = StatusAccepted
-				accepted++
-			case store.UsageDuplicate:
-				results[i].Status = StatusDuplicate
-			case store.UsageUnknownOrg:
-				results[i].Status, results[i].Reason, results[i].Message = StatusRejected, billing.RejectUnknownOrg, "organisation "+org+" does not exist"
-			case store.UsageOverLimit:
-				results[i].Status, results[i].Reason, results[i].Message = StatusRejected, billing.RejectUsageLimit,
-					"not recorded: it would take the organisation's usage this period or today past "+billing.MaxUsageCounter.String()
-			default:
-				results[i].Status, results[i].Reason, results[i].Message = StatusError, "unavailable", "not recorded; retry the request"
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			a, ok, err := s.recordOrg(ctx, org, now, inputs, byOrg[org], results)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				failed = append(failed, org)
 			}
-		}
-		if err != nil {
-			s.log.Error("record usage", "org", org, "error", err)
-			failed = append(failed, org)
-		}
-		if accepted > 0 {
-			if err := s.checkThresholds(ctx, org); err != nil {
-				// The usage is recorded; a missed crossing is found by the
-				// next recording, or for the day's spend by the daily reset.
-				s.log.Error("check thresholds", "org", org, "error", err)
+			if ok {
+				rec.Allowances[org] = a
 			}
-		}
+		})
 	}
+	wg.Wait()
 	if len(failed) > 0 {
-		return results, fmt.Errorf("record usage for %s failed", strings.Join(failed, ", "))
+		slices.Sort(failed)
+		return rec, fmt.Errorf("record usage for %s failed", strings.Join(failed, ", "))
 	}
-	return results, nil
+	return rec, nil
+}
+
+// recordOrg records the events idx of inputs, all of org, sets their
+// results, and returns the organisation's allowance after the recording
+// (ok false when there is none: unknown organisation, failed write or
+// read). An error means some events were not stored.
+func (s *Service) recordOrg(ctx context.Context, org string, now time.Time, inputs []Input, idx []int, results []Result) (a Allowance, ok bool, err error) {
+	batch := make([]billing.UsageEvent, len(idx))
+	for n, i := range idx {
+		batch[n] = inputs[i].Event
+	}
+	outcomes, err := s.store.RecordUsage(ctx, org, now, batch)
+	accepted, known := 0, false
+	for n, i := range idx {
+		switch outcomes[n] {
+		case store.UsageAccepted:
+			results[i].Status = StatusAccepted
+			accepted++
+			known = true
+		case store.UsageDuplicate:
+			results[i].Status = StatusDuplicate
+			known = true
+		case store.UsageUnknownOrg:
+			results[i].Status, results[i].Reason, results[i].Message = StatusRejected, billing.RejectUnknownOrg, "organisation "+org+" does not exist"
+		case store.UsageOverLimit:
+			results[i].Status, results[i].Reason, results[i].Message = StatusRejected, billing.RejectUsageLimit,
+				"not recorded: it would take the organisation's usage this period or today past "+billing.MaxUsageCounter.String()
+			known = true
+		default:
+			results[i].Status, results[i].Reason, results[i].Message = StatusError, "unavailable", "not recorded; retry the request"
+		}
+	}
+	if err != nil {
+		s.log.Error("record usage", "org", org, "error", err)
+	}
+	if !known || (err != nil && accepted == 0) {
+		return Allowance{}, false, err
+	}
+	acct, serr := s.settle(ctx, org, accepted > 0)
+	if serr != nil {
+		// The usage is recorded; a missed crossing is found by the next
+		// recording, or for the day's spend by the daily reset, and the
+		// caller can ask GET /v1/allowance.
+		s.log.Error("check thresholds", "org", org, "error", serr)
+		return Allowance{}, false, err
+	}
+	if err != nil {
+		return Allowance{}, false, err
+	}
+	return allowanceOf(acct, now), true, nil
 }
 
 // Allowance is whether an organisation may make another call.
@@ -156,28 +222,47 @@ func (s *Service) Allowance(ctx context.Context, orgID string) (Allowance, error
 	if err != nil {
 		return Allowance{}, err
 	}
+	return allowanceOf(acct, now), nil
+}
+
+// AllowanceEventual is Allowance from an eventually consistent read: half
+// the read capacity of the organisation's partition, and it may miss usage
+// recorded in about the last second (DynamoDB's replicas converge within
+// it). It returns ENOTFOUND for an unknown organisation.
+func (s *Service) AllowanceEventual(ctx context.Context, orgID string) (Allowance, error) {
+	now := s.now()
+	acct, err := s.store.AccountEventual(ctx, orgID, now)
+	if err != nil {
+		return Allowance{}, err
+	}
+	return allowanceOf(acct, now), nil
+}
+
+func allowanceOf(acct billing.Account, now time.Time) Allowance {
 	f := acct.Figures()
 	a := Allowance{Allowed: f.Allowed(), Available: f.Available, Reason: f.Reason}
 	if t := f.ResetsAt(now); !t.IsZero() {
 		a.ResetsAt = &t
 	}
-	return a, nil
+	return a
 }
 
 // stalePending is how long a claimed but unpublished crossing waits before
 // another recording publishes it again (its publisher may have failed).
 const stalePending = time.Minute
 
-// checkThresholds publishes the crossings the organisation's current state
-// shows and no one has published today. A flag in the table, claimed with a
-// conditional write, makes one recording the publisher of each crossing.
-func (s *Service) checkThresholds(ctx context.Context, orgID string) error {
+// settle reads the organisation's account and today's flags in one
+// strongly consistent read and, when usage was accepted, publishes the
+// crossings its state shows and no one has published today (a flag in the
+// table, claimed with a conditional write, makes one recording the
+// publisher of each crossing). It returns the account as read.
+func (s *Service) settle(ctx context.Context, orgID string, accepted bool) (billing.Account, error) {
 	now := s.now()
 	acct, flags, err := s.store.UsageState(ctx, orgID, now)
-	if err != nil {
-		return err
+	if err != nil || !accepted {
+		return acct, err
 	}
-	return s.publish(ctx, orgID, acct, flags, crossings(acct), now, now.Add(-stalePending))
+	return acct, s.publish(ctx, orgID, acct, flags, crossings(acct), now, now.Add(-stalePending))
 }
 
 // publish publishes each crossing of the UTC day of day whose flag is not

@@ -61,13 +61,15 @@ type usageEventJSON struct {
 }
 
 // usageResponse is the answer of POST /v1/usage: one result per event, in
-// order, and the counts.
+// order, the counts, and the allowance of each organisation of the batch
+// after the recording (see usage.RecordWithAllowances).
 type usageResponse struct {
-	Results    []usage.Result `json:"results"`
-	Accepted   int            `json:"accepted"`
-	Duplicates int            `json:"duplicates"`
-	Rejected   int            `json:"rejected"`
-	Errors     int            `json:"errors,omitempty"`
+	Results    []usage.Result             `json:"results"`
+	Accepted   int                        `json:"accepted"`
+	Duplicates int                        `json:"duplicates"`
+	Rejected   int                        `json:"rejected"`
+	Errors     int                        `json:"errors,omitempty"`
+	Allowances map[string]usage.Allowance `json:"allowances"`
 }
 
 // handleRecordUsage serves POST /v1/usage. It answers 200 with a result per
@@ -100,9 +102,9 @@ func handleRecordUsage(svc *usage.Service, log *slog.Logger) http.Handler {
 		for i, e := range events {
 			inputs[i] = parseUsageEvent(e)
 		}
-		results, err := svc.Record(r.Context(), inputs)
-		resp := usageResponse{Results: results}
-		for _, res := range results {
+		rec, err := svc.RecordWithAllowances(r.Context(), inputs)
+		resp := usageResponse{Results: rec.Results, Allowances: rec.Allowances}
+		for _, res := range rec.Results {
 			switch res.Status {
 			case usage.StatusAccepted:
 				resp.Accepted++
@@ -144,7 +146,9 @@ func parseUsageEvent(e usageEventJSON) usage.Input {
 }
 
 // handleAllowance serves GET /v1/allowance?org_id=…: whether the
-// organisation may make another call, from one strongly consistent read.
+// organisation may make another call, from one strongly consistent read;
+// with consistency=eventual, from an eventually consistent one (half the
+// read capacity; it may miss usage of about the last second).
 func handleAllowance(svc *usage.Service, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		org := r.URL.Query().Get("org_id")
@@ -152,7 +156,16 @@ func handleAllowance(svc *usage.Service, log *slog.Logger) http.Handler {
 			writeAPIError(w, http.StatusBadRequest, billing.RejectInvalidOrg, "org_id must be 1–63 lowercase letters, digits or hyphens")
 			return
 		}
-		a, err := svc.Allowance(r.Context(), org)
+		read := svc.Allowance
+		switch r.URL.Query().Get("consistency") {
+		case "", "strong":
+		case "eventual":
+			read = svc.AllowanceEventual
+		default:
+			writeAPIError(w, http.StatusBadRequest, "invalid_request", "consistency must be strong (the default) or eventual")
+			return
+		}
+		a, err := read(r.Context(), org)
 		switch billing.ErrorCode(err) {
 		case "":
 			writeJSON(w, http.StatusOK, a)

@@ -195,6 +195,7 @@ type usageAnswer struct {
 		ID, Status, Reason, Message string
 	}
 	Accepted, Duplicates, Rejected, Errors int
+	Allowances                             map[string]json.RawMessage
 }
 
 func decodeJSON[T any](t *testing.T, res response) T {
@@ -548,6 +549,83 @@ func TestUsageAPIInAWS(t *testing.T) {
 		}
 		if got := api.usagePeriod("acme"); got != money.MustParse("0.0025") {
 			t.Errorf("Usage This Period %v, want 0.0025 once", got)
+		}
+	})
+}
+
+func TestUsageAPIAllowanceAfterRecording(t *testing.T) {
+	// allowanceJSON is GET /v1/allowance's body for org, as compact JSON.
+	allowanceJSON := func(api *usageAPI, org, query string) string {
+		api.t.Helper()
+		res := api.call(http.MethodGet, "/v1/allowance?org_id="+org+query, "Bearer "+usageKey, "")
+		if res.status != http.StatusOK {
+			api.t.Fatalf("allowance %s%s: %d %s", org, query, res.status, res.body)
+		}
+		return strings.TrimSpace(res.body)
+	}
+
+	t.Run("the usage answer carries each organisation's allowance after the recording, from no read of its own", func(t *testing.T) {
+		api := newUsageAPI(t, lateInMonth, usageAPIOptions{})
+		// No email threshold: no crossing to publish on the first batch.
+		sp := billing.SpendSettings{Enabled: true, DailyBudget: money.Dollars(2)}
+		if err := api.store.SetSpendSettings(t.Context(), "acme", sp); err != nil {
+			t.Fatal(err)
+		}
+		api.db.Reset()
+		res := api.post(usageBody(lateInMonth, [3]string{"evt-1", "acme", "1.999999"}, [3]string{"evt-1", "initech", "0.5"}))
+		got := decodeJSON[usageAnswer](t, res)
+		if string(got.Allowances["acme"]) != `{"allowed":true,"available":"0.000001","reason":""}` {
+			t.Errorf("acme after 1.999999 of a 2 budget: %s", got.Allowances["acme"])
+		}
+		if string(got.Allowances["initech"]) != `{"allowed":true,"available":"109.50","reason":""}` {
+			t.Errorf("initech after 0.5 of 110: %s", got.Allowances["initech"])
+		}
+		ops := map[string]int{}
+		for _, r := range api.db.Requests() {
+			ops[r.Op]++
+		}
+		if want := map[string]int{"TransactWriteItems": 2, "BatchGetItem": 2}; fmt.Sprint(ops) != fmt.Sprint(want) {
+			t.Errorf("DynamoDB requests %v, want %v: one write and the one read that checks thresholds, per organisation", ops, want)
+		}
+
+		res = api.post(usageBody(lateInMonth, [3]string{"evt-2", "acme", "0.000001"}))
+		got = decodeJSON[usageAnswer](t, res)
+		if a := string(got.Allowances["acme"]); a != allowanceJSON(api, "acme", "") || !strings.Contains(a, `"reason":"daily_limit_reached"`) {
+			t.Errorf("acme at its budget: usage answer %s, allowance answer %s; want the same, refused for the daily limit", a, allowanceJSON(api, "acme", ""))
+		}
+		if _, ok := got.Allowances["initech"]; ok {
+			t.Errorf("allowances %v: initech had no event in this batch", got.Allowances)
+		}
+	})
+
+	t.Run("a batch of duplicates still carries the allowance; an unknown or rejected organisation has none", func(t *testing.T) {
+		api := newUsageAPI(t, lateInMonth, usageAPIOptions{})
+		api.post(usageBody(lateInMonth, [3]string{"evt-1", "acme", "10"}))
+		got := decodeJSON[usageAnswer](t, api.post(usageBody(lateInMonth,
+			[3]string{"evt-1", "acme", "10"}, [3]string{"evt-1", "globex", "1"}, [3]string{"evt-1", "initech", "-1"})))
+		if len(got.Results) != 3 || got.Results[0].Status != "duplicate" || got.Results[1].Status != "rejected" || got.Results[2].Status != "rejected" {
+			t.Fatalf("results %+v, want duplicate, rejected, rejected", got.Results)
+		}
+		if len(got.Allowances) != 1 || string(got.Allowances["acme"]) != `{"allowed":true,"available":"100.00","reason":""}` {
+			t.Errorf("allowances %v, want only acme with 100 available", got.Allowances)
+		}
+	})
+
+	t.Run("consistency=eventual answers from an eventually consistent read; anything else but strong is refused", func(t *testing.T) {
+		api := newUsageAPI(t, lateInMonth, usageAPIOptions{})
+		api.post(usageBody(lateInMonth, [3]string{"evt-1", "acme", "0.25"}))
+		api.db.Reset()
+		eventual := allowanceJSON(api, "acme", "&consistency=eventual")
+		reqs := api.db.Requests()
+		if len(reqs) != 1 || !strings.Contains(string(reqs[0].Body), `"ConsistentRead":false`) {
+			t.Errorf("requests %v, want one read with ConsistentRead false", reqs)
+		}
+		if strong := allowanceJSON(api, "acme", "&consistency=strong"); eventual != strong || !strings.Contains(strong, `"available":"109.75"`) {
+			t.Errorf("eventual %s, strong %s: want the same, 109.75 available", eventual, strong)
+		}
+		res := api.call(http.MethodGet, "/v1/allowance?org_id=acme&consistency=later", "Bearer "+usageKey, "")
+		if e := decodeJSON[apiErrorAnswer](t, res); res.status != http.StatusBadRequest || !strings.Contains(e.Error.Message, "consistency") {
+			t.Errorf("consistency=later: %d %s, want 400 naming consistency", res.status, res.body)
 		}
 	})
 }

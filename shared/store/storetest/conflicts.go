@@ -17,8 +17,11 @@ import (
 // whose CancellationReasons say "TransactionConflict" for those items, and
 // refuses a single PutItem, UpdateItem or DeleteItem of an item an
 // in-flight transaction holds with a TransactionConflictException. A
-// transaction holds its items from arrival until the embedded server has
-// answered, after a pause of hold standing in for DynamoDB's two phases.
+// transaction holds its items for hold from its arrival, standing in for
+// the few milliseconds of DynamoDB's two phases, and is then applied by the
+// embedded server (which applies one request at a time). The window is
+// hold and not the embedded server's own time, which depends on the test
+// machine (and grows tenfold under -race) where DynamoDB's does not.
 type conflicts struct {
 	hold time.Duration
 
@@ -93,8 +96,8 @@ func (c *conflicts) serve(w http.ResponseWriter, r *http.Request, op string, bod
 			writeCancelled(w, codes)
 			return
 		}
-		defer c.release(c.txKeys, keys)
 		time.Sleep(c.hold)
+		c.release(c.txKeys, keys)
 		next.ServeHTTP(w, r)
 	case "PutItem", "UpdateItem", "DeleteItem":
 		k, err := writeKey(op, body)
