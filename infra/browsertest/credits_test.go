@@ -43,6 +43,10 @@ func TestCreditsConfirmation(t *testing.T) {
 		if links != "#amount Enter an amount like 25 or 25.50. | #method Select a payment method." {
 			t.Errorf("the summary links %q", links)
 		}
+		b.do(t, "follow the summary's link to the method", chromedp.Click(chromedp.CSS(`#error-summary a[href="#method"]`)))
+		if got := b.str(t, `document.activeElement?.id ?? ""`); got != "method" {
+			t.Errorf("the summary's link leaves focus on #%s, not on the field", got)
+		}
 		for _, id := range []string{"amount", "method"} {
 			if !b.visible(t, "#"+id+"-error") {
 				t.Errorf("no visible message at #%s", id)
