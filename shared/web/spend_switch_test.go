@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,32 @@ import (
 
 // spendFields are the fields under the Spend Management switch.
 var spendFields = []string{"daily_budget", "email_threshold", "webhook_url"}
+
+// wantErrorsAtOnce expects res to be its form back with 422 and, for each
+// field of want, a message at the field containing want[field], the field
+// marked invalid and described by it, and a link to it in the error
+// summary, which counts them all.
+func wantErrorsAtOnce(t *testing.T, res response, want map[string]string) {
+	t.Helper()
+	if res.status != http.StatusUnprocessableEntity {
+		t.Fatalf("status %d, want 422", res.status)
+	}
+	summary, _ := element(res.body, "error-summary")
+	if !strings.HasPrefix(summary, "There are "+strconv.Itoa(len(want))+" problems") {
+		t.Errorf("the error summary says %q, want %d problems", summary, len(want))
+	}
+	for field, msg := range want {
+		if got, _ := element(res.body, field+"-error"); !strings.Contains(got, msg) {
+			t.Errorf("#%s-error = %q, want it to say %q", field, got, msg)
+		}
+		if !strings.Contains(res.body, `<a href="#`+field+`">`) {
+			t.Errorf("the error summary does not link to #%s", field)
+		}
+		if !regexp.MustCompile(`id="` + field + `" name="` + field + `" aria-invalid="true" aria-describedby="[^"]*` + field + `-error"`).MatchString(res.body) {
+			t.Errorf("#%s is not marked invalid and described by its message", field)
+		}
+	}
+}
 
 // disabledField reports whether the page renders the input id disabled.
 func disabledField(body, id string) bool {
@@ -71,25 +98,11 @@ func TestSpendSwitch(t *testing.T) {
 	})
 
 	t.Run("every bad field gets its message at once, each field marked invalid, and nothing is saved", func(t *testing.T) {
-		res := admin.post(t, spendPath, spendForm(true, "abc", "-1", "http://example.com/hook"))
-		if res.status != http.StatusUnprocessableEntity {
-			t.Fatalf("status %d, want 422", res.status)
-		}
-		for id, want := range map[string]string{
+		wantErrorsAtOnce(t, admin.post(t, spendPath, spendForm(true, "abc", "-1", "http://example.com/hook")), map[string]string{
 			"daily_budget":    "“abc” is not an amount in dollars",
 			"email_threshold": "-$1.00 is below the $0.01 minimum",
 			"webhook_url":     "Plain http:// is allowed only for a loopback address",
-		} {
-			if got, _ := element(res.body, id+"-error"); !strings.Contains(got, want) {
-				t.Errorf("#%s-error = %q, want it to say %q", id, got, want)
-			}
-			if summary, _ := element(res.body, "error-summary"); !strings.HasPrefix(summary, "There are 3 problems") || !strings.Contains(res.body, `<a href="#`+id+`">`) {
-				t.Errorf("the error summary %q does not link to #%s", summary, id)
-			}
-			if !regexp.MustCompile(`<input id="` + id + `" name="` + id + `" aria-invalid="true"`).MatchString(res.body) {
-				t.Errorf("#%s is not marked invalid", id)
-			}
-		}
+		})
 		e.wantSpendState(t, "acme", saved)
 	})
 
