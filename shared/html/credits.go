@@ -86,27 +86,29 @@ type CreditsConfirmProps struct {
 // kept, charging nothing.
 func CreditsConfirmPage(p CreditsConfirmProps) Node {
 	p.Page.Title = "Confirm your payment · Add Usage Credits"
-	method, question, methodText, busy, note := "crypto", "Pay "+p.Amount.Display()+" with crypto?", "Cryptocurrency",
-		"Opening checkout…", "Next you pay on Stripe's hosted crypto checkout; the credits are added once the payment completes there."
+	// What the page says of the method: Cryptocurrency, or the card.
+	type methodCopy struct{ id, name, question, busy, note string }
+	m := methodCopy{"crypto", "Cryptocurrency", "Pay " + p.Amount.Display() + " with crypto?", "Opening checkout…",
+		"Next you pay on Stripe's hosted crypto checkout; the credits are added once the payment completes there."}
 	if p.Card != nil {
-		method, question, methodText, busy, note = p.Card.ID, "Charge "+p.Amount.Display()+" to "+cardLabel(*p.Card)+"?", cardLabel(*p.Card),
-			"Charging…", "Nothing is charged until you confirm."
+		name := cardLabel(*p.Card)
+		m = methodCopy{p.Card.ID, name, "Charge " + p.Amount.Display() + " to " + name + "?", "Charging…", "Nothing is charged until you confirm."}
 	}
-	back := "/billing/credits?" + url.Values{"amount": {p.Amount.String()}, "method": {method}}.Encode()
+	back := "/billing/credits?" + url.Values{"amount": {p.Amount.String()}, "method": {m.id}}.Encode()
 	return Page(p.Page,
 		pageHeader("Add Usage Credits", "Check your payment, then confirm it."),
 		Section(Class("card confirm-payment"), Aria("labelledby", "confirm-question"),
-			H2(ID("confirm-question"), Text(question)),
+			H2(ID("confirm-question"), Text(m.question)),
 			Dl(Class("kv"),
 				Dt(Text("Amount")), Dd(ID("confirm-amount"), Text(p.Amount.Display())),
-				Dt(Text("Payment method")), Dd(Text(methodText)),
+				Dt(Text("Payment method")), Dd(Text(m.name)),
 				Dt(Text("Remaining Credits now")), Dd(ID("remaining-now"), Text(p.Remaining.Display())),
 				Dt(Text("Remaining Credits after")), Dd(ID("remaining-after"), Text(p.After.Display())),
 			),
-			P(Class("muted"), Text(note)),
-			Form(Class("form"), Method("post"), Action("/billing/credits"), Data("busy", busy),
+			P(Class("muted"), Text(m.note)),
+			Form(Class("form"), Method("post"), Action("/billing/credits"), Data("busy", m.busy),
 				Input(Type("hidden"), Name("amount"), Value(p.Amount.String())),
-				Input(Type("hidden"), Name("method"), Value(method)),
+				Input(Type("hidden"), Name("method"), Value(m.id)),
 				Input(Type("hidden"), Name("token"), Value(p.Token)),
 				Input(Type("hidden"), Name("confirm"), Value("yes")),
 				Div(Class("form-actions"),
