@@ -52,7 +52,7 @@ const (
 	SpendSwitchHint = "When on, the daily budget below is a hard limit, the email threshold and budget notifications go to your billing email, " +
 		"and every notification is also posted to your webhook URL."
 	SpendOffHint = "When off, there is no daily limit, no threshold or budget notification, and nothing is posted to your webhook. " +
-		"A failed auto-recharge and a payment your bank asks you to confirm are still emailed to your billing email."
+		"Billing problems are still emailed to your billing email: a failed auto-recharge, a payment your bank asks you to confirm, and an invoice past due."
 )
 
 // SpendPage controls and monitors the organisation's credit usage: the

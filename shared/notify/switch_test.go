@@ -13,6 +13,9 @@ import (
 // is posted to the webhook; auto-recharge and invoice payment problems
 // are still emailed to the billing email.
 func TestSpendManagementOff(t *testing.T) {
+	if !notify.SentWhileOff(notify.TypeInvoicePastDue) {
+		t.Error("the past-due notice is not emailed while Spend Management is off, as its page says it is")
+	}
 	for _, tc := range []struct {
 		typ       string
 		wantEmail bool
