@@ -14,7 +14,7 @@ import (
 
 func TestConflicts(t *testing.T) {
 	ctx := context.Background()
-	const hold = 300 * time.Millisecond
+	const hold = 500 * time.Millisecond
 	db := storetest.NewWithConflicts(t, hold)
 	key := func(pk string) map[string]types.AttributeValue {
 		return map[string]types.AttributeValue{"PK": &types.AttributeValueMemberS{Value: pk}, "SK": &types.AttributeValueMemberS{Value: "X"}}
@@ -39,11 +39,16 @@ func TestConflicts(t *testing.T) {
 		}
 		return "none"
 	}
-	// inFlight runs a transaction on pk and returns once it holds its item.
+	// inFlight runs a transaction on pk and returns once it holds its item:
+	// the emulator has seen it arrive and claims its items at once.
 	inFlight := func(pk string) <-chan error {
+		before := db.Conflicts().Transactions
 		done := make(chan error, 1)
 		go func() { done <- transact(add(pk)) }()
-		time.Sleep(hold / 3)
+		for db.Conflicts().Transactions == before {
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(hold / 10)
 		return done
 	}
 
