@@ -227,13 +227,13 @@ func TestSaveAddress(t *testing.T) {
 		}
 	})
 
-	t.Run("viewers see a disabled button and get 403; nothing changes", func(t *testing.T) {
+	t.Run("viewers see the form disabled and get 403; nothing changes", func(t *testing.T) {
 		e := newEnv(t, lateInMonth)
 		plan := e.seed()
 		viewer := e.signIn(demo.OrgID, "viewer@acme.test", "viewer")
 		res := viewer.get(addressPath)
-		if !regexp.MustCompile(`<button class="btn btn-primary" type="submit" disabled>Save changes</button>`).MatchString(res.body) {
-			t.Error("the viewer's Save changes button is not disabled")
+		if !regexp.MustCompile(`(?s)<fieldset class="change-fields" disabled>.*<button class="btn btn-primary" type="submit">Save changes</button>.*</fieldset>`).MatchString(res.body) {
+			t.Error("the viewer's fields and Save changes button are not in a disabled fieldset")
 		}
 		if !strings.Contains(res.text(), "Only admins can change the invoice address.") {
 			t.Error("the viewer is not told why")

@@ -91,12 +91,12 @@ func TestSaveNotifications(t *testing.T) {
 		}
 	})
 
-	t.Run("viewers see a disabled button and get 403", func(t *testing.T) {
+	t.Run("viewers see the form disabled and get 403", func(t *testing.T) {
 		e := newEnv(t, lateInMonth)
 		plan := e.seed()
 		viewer := e.signIn(demo.OrgID, "viewer@acme.test", "viewer")
-		if !strings.Contains(viewer.get(notificationsPath).body, `<button class="btn btn-primary" type="submit" disabled>Updates</button>`) {
-			t.Error("the viewer's Updates button is not disabled")
+		if !regexp.MustCompile(`(?s)<fieldset class="change-fields" disabled>.*<button class="btn btn-primary" type="submit">Updates</button>.*</fieldset>`).MatchString(viewer.get(notificationsPath).body) {
+			t.Error("the viewer's email field and Updates button are not in a disabled fieldset")
 		}
 		if res := viewer.post(t, notificationsPath, url.Values{"email": {"x@acme.test"}}); res.status != http.StatusForbidden {
 			t.Errorf("status %d, want 403", res.status)
