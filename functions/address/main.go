@@ -1,7 +1,8 @@
 // Command address is the address function of the Billing section on AWS Lambda.
-// Its routes are listed in shared/web/routes.go and template.yaml.
+// Its routes are listed in shared/web/routes.go and template.yaml; it builds
+// and links only what they use (shared/endpoint).
 package main
 
-import "github.com/acme/billing/shared/function"
+import "github.com/acme/billing/shared/endpoint"
 
-func main() { function.Serve("address") }
+func main() { endpoint.Serve(endpoint.Address()) }

@@ -1,8 +1,11 @@
-// Command auto-recharge-page is the Auto Recharge page of the Billing
-// section on AWS Lambda. Its routes are listed in shared/web/routes.go and
-// template.yaml.
+// Command auto-recharge-page is the auto-recharge-page function of the Billing section on AWS Lambda.
+// Its routes are listed in shared/web/routes.go and template.yaml; it builds
+// and links only what they use (shared/endpoint).
 package main
 
-import "github.com/acme/billing/shared/function"
+import (
+	"github.com/acme/billing/shared/endpoint"
+	"github.com/acme/billing/shared/events/eventbridge"
+)
 
-func main() { function.Serve("auto-recharge-page") }
+func main() { endpoint.Serve(endpoint.AutoRechargePage(eventbridge.New)) }

@@ -1,8 +1,11 @@
-// Command stripe-webhook receives Stripe's webhooks (POST /webhooks/stripe)
-// on AWS Lambda. Its route is listed in shared/web/routes.go and
-// template.yaml.
+// Command stripe-webhook is the stripe-webhook function of the Billing section on AWS Lambda.
+// Its routes are listed in shared/web/routes.go and template.yaml; it builds
+// and links only what they use (shared/endpoint).
 package main
 
-import "github.com/acme/billing/shared/function"
+import (
+	"github.com/acme/billing/shared/endpoint"
+	"github.com/acme/billing/shared/events/eventbridge"
+)
 
-func main() { function.Serve("stripe-webhook") }
+func main() { endpoint.Serve(endpoint.StripeWebhook(eventbridge.New)) }

@@ -1,8 +1,11 @@
 // Command usage is the usage function of the Billing section on AWS Lambda.
-// Its routes or schedule are listed in shared/web/routes.go or
-// shared/jobs/jobs.go, and in template.yaml.
+// Its routes are listed in shared/web/routes.go and template.yaml; it builds
+// and links only what they use (shared/endpoint).
 package main
 
-import "github.com/acme/billing/shared/function"
+import (
+	"github.com/acme/billing/shared/endpoint"
+	"github.com/acme/billing/shared/events/eventbridge"
+)
 
-func main() { function.Serve("usage") }
+func main() { endpoint.Serve(endpoint.Usage(eventbridge.New)) }

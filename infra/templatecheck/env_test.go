@@ -233,10 +233,18 @@ func TestTemplateEnvironment(t *testing.T) {
 					arg, _ := stringLit(call.Args[0])
 					found = found || arg == name
 				}
+				// A lean HTTP function: endpoint.Serve(endpoint.<Name>(…)),
+				// its constructor named after it (shared/endpoint's tests
+				// check each constructor's name).
+				if call, ok := n.(*ast.CallExpr); ok && isCall(call, "endpoint", "Serve") && len(call.Args) == 1 {
+					if fn, ok := call.Args[0].(*ast.CallExpr); ok && isCall(fn, "endpoint", exportedName(name)) {
+						found = true
+					}
+				}
 				return true
 			})
 			if !found {
-				t.Errorf("%s does not call function.Serve(%q); this test assumes every main reads what config.Load reads", path, name)
+				t.Errorf("%s does not call function.Serve(%q) or endpoint.Serve(endpoint.%s(…)); this test assumes every main reads what config.Load reads", path, name, exportedName(name))
 			}
 		}
 		found := false
@@ -248,6 +256,16 @@ func TestTemplateEnvironment(t *testing.T) {
 		})
 		if !found {
 			t.Error("shared/function/function.go does not call config.Load")
+		}
+		found = false
+		ast.Inspect(parseGo(t, "shared/endpoint/endpoint.go"), func(n ast.Node) bool {
+			if call, ok := n.(*ast.CallExpr); ok && isCall(call, "config", "Load") {
+				found = true
+			}
+			return true
+		})
+		if !found {
+			t.Error("shared/endpoint/endpoint.go does not call config.Load")
 		}
 	})
 
@@ -494,6 +512,18 @@ func isCall(call *ast.CallExpr, pkg, name string) bool {
 	}
 	x, ok := sel.X.(*ast.Ident)
 	return ok && x.Name == pkg
+}
+
+// exportedName is a function's name as an exported Go identifier:
+// stripe-webhook is StripeWebhook.
+func exportedName(name string) string {
+	var b strings.Builder
+	for _, w := range strings.Split(name, "-") {
+		if w != "" {
+			b.WriteString(strings.ToUpper(w[:1]) + w[1:])
+		}
+	}
+	return b.String()
 }
 
 // isEmpty reports whether a template value is the empty string.

@@ -30,10 +30,9 @@ import (
 	"github.com/acme/billing/shared/store"
 	"github.com/acme/billing/shared/usage"
 	"github.com/acme/billing/shared/web"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 )
 
 // Environment variables. README.md documents each; template.yaml sets them
@@ -367,97 +366,205 @@ func (c Config) Logger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
-// Deps builds the handlers' dependencies: the secrets (read from Secrets
+// Parts builds a function's dependencies a part at a time, so that each
+// function builds, and links, only the clients its routes use: Config.Parts
+// builds what every function needs, and each With method adds one part.
+// Deps is the result so far.
+type Parts struct {
+	Deps web.Deps
+	c    Config
+	sec  Secrets
+}
+
+// Parts builds what every function needs: the secrets (read from Secrets
 // Manager at cold start in AWS mode, see LoadSecrets), the DynamoDB client
-// (at DynamoEndpoint when set), the store, the sessions, the clock and the
-// usage service. Events go to pub; nil means EventBridge in AWS mode and a
-// new in-process bus locally. It fails when a secret cannot be read.
-func (c Config) Deps(ctx context.Context, log *slog.Logger, now func() time.Time, pub usage.Publisher) (web.Deps, error) {
+// (at DynamoEndpoint when set), the store, the sessions (checked against
+// their records), the clock (time.Now when now is nil) and the settings of
+// the handlers. It fails when a secret cannot be read.
+func (c Config) Parts(ctx context.Context, log *slog.Logger, now func() time.Time) (*Parts, error) {
 	if now == nil {
 		now = time.Now
 	}
 	var sm secrets.Getter
 	if c.StripeSecretARN != "" || c.SessionSecretARN != "" {
-		cfg, err := awsconfig.LoadDefaultConfig(ctx)
+		cfg, err := c.AWS(ctx)
 		if err != nil {
-			return web.Deps{}, fmt.Errorf("load AWS configuration: %w", err)
+			return nil, err
 		}
 		sm = secretsmanager.NewFromConfig(cfg)
 	}
 	sec, err := c.LoadSecrets(ctx, sm, now, log)
 	if err != nil {
-		return web.Deps{}, err
+		return nil, err
 	}
 	db, err := store.NewClient(ctx, c.DynamoEndpoint, nil)
 	if err != nil {
-		return web.Deps{}, err
-	}
-	if pub == nil {
-		if pub, err = c.publisher(ctx, log); err != nil {
-			return web.Deps{}, err
-		}
+		return nil, err
 	}
 	sessions, err := auth.NewKeyRingSessions(sec.SessionKeys, !c.Local, now)
 	if err != nil {
-		return web.Deps{}, err
-	}
-	var oidc *auth.OIDC
-	if !c.Local && c.OIDC.Issuer != "" {
-		c.OIDC.PublicURL = c.PublicURL
-		if oidc, err = auth.NewOIDC(c.OIDC, sessions); err != nil {
-			return web.Deps{}, err
-		}
+		return nil, err
 	}
 	st := store.New(db, c.TableName, now)
 	sessions.UseRecords(st) // sign-out and role changes end sessions before their cookies expire
-	// The sandbox is local only: a deployed function without a Stripe key
-	// (one that takes no payments) gets a provider that refuses every call.
-	var provider payments.Provider = payments.Unconfigured{}
-	switch {
-	case sec.StripeKey != nil:
-		provider = stripeprovider.New(NewStripeClient(sec.StripeKey, nil)).WithCrypto(c.StripeCrypto)
-	case c.Local:
-		provider = sandbox.New(st, now, "/billing/credits/checkout/")
-	}
-	pay := payments.NewService(st, provider, now, log)
-	inv := invoicing.New(st, pay, now, log).WithSeller(c.Seller).WithPastDueGrace(c.PastDueGrace)
-	var mailer notify.Mailer = notify.NewOutbox(st, now)
-	if !c.Local {
-		cfg, err := awsconfig.LoadDefaultConfig(ctx)
-		if err != nil {
-			return web.Deps{}, fmt.Errorf("load AWS configuration: %w", err)
-		}
-		mailer = notify.NewSES(sesv2.NewFromConfig(cfg), c.EmailFrom)
-	}
-	return web.Deps{
-		Store:        st,
-		Sessions:     sessions,
-		OIDC:         oidc,
-		Now:          now,
-		Log:          log,
-		Local:        c.Local,
-		NewOrg:       store.NewOrg{TrialCredits: c.TrialCredits, OverageLimit: c.OverageLimit},
-		Usage:        usage.NewService(st, pub, now, log),
-		UsageAPIKey:  c.UsageAPIKey,
-		Payments:     pay,
-		StripeEvents: stripeprovider.NewEvents(pay, st, now, log).WithInvoices(inv).WithPublisher(pub),
-		Invoicing:    inv,
-		Recharge:     recharge.New(st, pay, pub, now, log),
-		Notify:       notify.New(st, mailer, nil, now, log, c.Local).WithPublicURL(c.PublicURL),
-		PublicURL:    c.PublicURL,
+	return &Parts{c: c, sec: sec, Deps: web.Deps{
+		Store:       st,
+		Sessions:    sessions,
+		Now:         now,
+		Log:         log,
+		Local:       c.Local,
+		NewOrg:      store.NewOrg{TrialCredits: c.TrialCredits, OverageLimit: c.OverageLimit},
+		UsageAPIKey: c.UsageAPIKey,
+		PublicURL:   c.PublicURL,
 
 		StripePublishableKey:       c.StripePublishableKey,
 		CurrentStripeWebhookSecret: sec.StripeWebhookSecret,
-	}, nil
+	}}, nil
 }
 
-func (c Config) publisher(ctx context.Context, log *slog.Logger) (usage.Publisher, error) {
-	if c.Local {
-		return events.NewBus(log), nil
+// Config is the configuration the parts are built from.
+func (p *Parts) Config() Config { return p.c }
+
+// WithOIDC adds the sign-in with the OpenID Connect provider, when one is
+// configured (AWS mode only).
+func (p *Parts) WithOIDC() error {
+	if p.c.Local || p.c.OIDC.Issuer == "" {
+		return nil
 	}
+	o := p.c.OIDC
+	o.PublicURL = p.c.PublicURL
+	oidc, err := auth.NewOIDC(o, p.Deps.Sessions)
+	if err != nil {
+		return err
+	}
+	p.Deps.OIDC = oidc
+	return nil
+}
+
+// WithPayments adds the payment service on Stripe when its key is set (in
+// local mode the sandbox otherwise; a deployed function without a key gets
+// a provider that refuses every call), and invoicing with the configured
+// seller.
+func (p *Parts) WithPayments() *Parts {
+	var provider payments.Provider = payments.Unconfigured{}
+	switch d := p.Deps; {
+	case p.sec.StripeKey != nil:
+		provider = stripeprovider.New(NewStripeClient(p.sec.StripeKey, nil)).WithCrypto(p.c.StripeCrypto)
+	case p.c.Local:
+		provider = sandbox.New(d.Store, d.Now, "/billing/credits/checkout/")
+	}
+	return p.withProvider(provider)
+}
+
+// WithStripe is WithPayments without the sandbox: the payment service on
+// Stripe when its key is set, else one that refuses every call. For the
+// deployed functions, which never run the sandbox.
+func (p *Parts) WithStripe() *Parts {
+	var provider payments.Provider = payments.Unconfigured{}
+	if p.sec.StripeKey != nil {
+		provider = stripeprovider.New(NewStripeClient(p.sec.StripeKey, nil)).WithCrypto(p.c.StripeCrypto)
+	}
+	return p.withProvider(provider)
+}
+
+func (p *Parts) withProvider(provider payments.Provider) *Parts {
+	d := &p.Deps
+	d.Payments = payments.NewService(d.Store, provider, d.Now, d.Log)
+	d.Invoicing = invoicing.New(d.Store, d.Payments, d.Now, d.Log).WithSeller(p.c.Seller).WithPastDueGrace(p.c.PastDueGrace)
+	return p
+}
+
+// WithUsage adds the usage service, publishing its events to pub.
+func (p *Parts) WithUsage(pub usage.Publisher) *Parts {
+	d := &p.Deps
+	d.Usage = usage.NewService(d.Store, pub, d.Now, d.Log)
+	return p
+}
+
+// WithStripeEvents adds the handling of Stripe's webhook events,
+// publishing billing events to pub, and WithStripe's parts when no
+// payments were added yet.
+func (p *Parts) WithStripeEvents(pub usage.Publisher) *Parts {
+	d := &p.Deps
+	if d.Payments == nil {
+		p.WithStripe()
+	}
+	d.StripeEvents = stripeprovider.NewEvents(d.Payments, d.Store, d.Now, d.Log).WithInvoices(d.Invoicing).WithPublisher(pub)
+	return p
+}
+
+// WithRecharge adds the auto-recharge engine, publishing its events to
+// pub, and WithStripe's parts when no payments were added yet.
+func (p *Parts) WithRecharge(pub usage.Publisher) *Parts {
+	d := &p.Deps
+	if d.Payments == nil {
+		p.WithStripe()
+	}
+	d.Recharge = recharge.New(d.Store, d.Payments, pub, d.Now, d.Log)
+	return p
+}
+
+// WithNotify adds the notifier, sending emails with mailer; nil is the
+// local outbox in local mode, and in AWS mode a mailer that refuses (for
+// functions that only deliver webhooks or list deliveries).
+func (p *Parts) WithNotify(mailer notify.Mailer) *Parts {
+	d := &p.Deps
+	if mailer == nil {
+		mailer = noMail{}
+		if p.c.Local {
+			mailer = notify.NewOutbox(d.Store, d.Now)
+		}
+	}
+	d.Notify = notify.New(d.Store, mailer, nil, d.Now, d.Log, p.c.Local).WithPublicURL(p.c.PublicURL)
+	return p
+}
+
+// noMail is the mailer of a function that sends no email.
+type noMail struct{}
+
+func (noMail) Send(context.Context, notify.Email) error {
+	return errors.New("this function sends no email")
+}
+
+// WithAll adds every part: the OIDC sign-in, payments (with the sandbox
+// locally), usage, Stripe's events, auto-recharge and the notifier, events
+// going to pub and emails to mailer (as WithNotify).
+func (p *Parts) WithAll(pub usage.Publisher, mailer notify.Mailer) error {
+	if err := p.WithOIDC(); err != nil {
+		return err
+	}
+	p.WithPayments().WithUsage(pub).WithStripeEvents(pub).WithRecharge(pub).WithNotify(mailer)
+	return nil
+}
+
+// Deps builds every dependency of every handler, for the local server and
+// tests: Parts WithAll. Events go to pub: nil means a new in-process bus
+// locally, and is an error in AWS mode (function.Deps gives EventBridge).
+// Emails go to the local outbox, and are refused in AWS mode (function.Deps
+// gives SES). It fails when a secret cannot be read.
+func (c Config) Deps(ctx context.Context, log *slog.Logger, now func() time.Time, pub usage.Publisher) (web.Deps, error) {
+	if pub == nil {
+		if !c.Local {
+			return web.Deps{}, errors.New("AWS mode needs the EventBridge publisher")
+		}
+		pub = events.NewBus(log)
+	}
+	p, err := c.Parts(ctx, log, now)
+	if err != nil {
+		return web.Deps{}, err
+	}
+	if err := p.WithAll(pub, nil); err != nil {
+		return web.Deps{}, err
+	}
+	return p.Deps, nil
+}
+
+// AWS loads the AWS SDK's default configuration (region, credentials) for
+// the clients of AWS mode.
+func (c Config) AWS(ctx context.Context) (aws.Config, error) {
 	cfg, err := awsconfig.LoadDefaultConfig(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("load AWS configuration: %w", err)
+		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
 	}
-	return events.NewEventBridge(eventbridge.NewFromConfig(cfg), c.EventBus), nil
+	return cfg, nil
 }

@@ -40,14 +40,15 @@ func Serve(name string) {
 	os.Exit(1)
 }
 
-// Deps builds the dependencies of the function named name in AWS mode,
-// configured from getenv.
+// Deps builds every dependency of the function named name in AWS mode,
+// configured from getenv, for its scheduled job, and for tests (the
+// deployed HTTP functions build only their own: shared/endpoint).
 func Deps(ctx context.Context, name string, getenv func(string) string) (web.Deps, error) {
 	cfg, err := config.Load(getenv, false)
 	if err != nil {
 		return web.Deps{}, err
 	}
-	return cfg.Deps(ctx, cfg.Logger(os.Stdout).With("function", name), nil, nil)
+	return jobDeps(ctx, cfg, name)
 }
 
 // Handler returns the http.Handler of the function named name: its routes

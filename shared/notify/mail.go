@@ -10,9 +10,6 @@ import (
 	"time"
 
 	"github.com/acme/billing/shared/store"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sesv2"
-	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 )
 
 // Email is one plain-text message to one recipient.
@@ -22,44 +19,14 @@ type Email struct {
 	Text    string
 }
 
-// Mailer sends emails: SES in AWS, the Outbox locally.
+// Mailer sends emails: SES in AWS (package notify/ses), the Outbox
+// locally.
 type Mailer interface {
 	// Send sends e once; an error means it may not have been sent.
 	Send(ctx context.Context, e Email) error
 }
 
-var (
-	_ Mailer = (*SES)(nil)
-	_ Mailer = (*Outbox)(nil)
-)
-
-// SES sends emails with Amazon SES (API v2).
-type SES struct {
-	client *sesv2.Client
-	from   string
-}
-
-// NewSES returns a Mailer sending from the address from (an identity
-// verified in SES) with client.
-func NewSES(client *sesv2.Client, from string) *SES { return &SES{client: client, from: from} }
-
-// Send sends e with SendEmail as a UTF-8 plain-text message; SES's error
-// is returned wrapped.
-func (m *SES) Send(ctx context.Context, e Email) error {
-	utf8 := aws.String("UTF-8")
-	_, err := m.client.SendEmail(ctx, &sesv2.SendEmailInput{
-		FromEmailAddress: aws.String(m.from),
-		Destination:      &types.Destination{ToAddresses: []string{e.To}},
-		Content: &types.EmailContent{Simple: &types.Message{
-			Subject: &types.Content{Data: aws.String(e.Subject), Charset: utf8},
-			Body:    &types.Body{Text: &types.Content{Data: aws.String(e.Text), Charset: utf8}},
-		}},
-	})
-	if err != nil {
-		return fmt.Errorf("send email: %w", err)
-	}
-	return nil
-}
+var _ Mailer = (*Outbox)(nil)
 
 // mailError is the customer-safe summary of a mailer error, for the
 // delivery record: the service's error code when it gave one.

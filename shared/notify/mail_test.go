@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/acme/billing/shared/notify"
+	"github.com/acme/billing/shared/notify/ses"
 	"github.com/acme/billing/shared/store/storetest"
 	"github.com/acme/billing/shared/timetest"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -122,8 +123,8 @@ func sesServer(t *testing.T, status int, answer string, header map[string]string
 func TestSES(t *testing.T) {
 	t.Run("Send calls SendEmail with the sender, the recipient and a UTF-8 text message", func(t *testing.T) {
 		client, reqs := sesServer(t, http.StatusOK, `{"MessageId":"0100018c-test"}`, nil)
-		ses := notify.NewSES(client, "billing@product.example")
-		err := ses.Send(t.Context(), notify.Email{To: "billing@acme.test", Subject: "Your daily usage passed $15.00", Text: "Hello,\n\nUsed today: $15.42"})
+		mailer := ses.New(client, "billing@product.example")
+		err := mailer.Send(t.Context(), notify.Email{To: "billing@acme.test", Subject: "Your daily usage passed $15.00", Text: "Hello,\n\nUsed today: $15.42"})
 		if err != nil {
 			t.Fatalf("send: %v", err)
 		}
@@ -151,8 +152,8 @@ func TestSES(t *testing.T) {
 		client, _ := sesServer(t, http.StatusBadRequest, `{"message":"Email address is not verified."}`,
 			map[string]string{"X-Amzn-Errortype": "MessageRejected"})
 		e := newEnv(t)
-		n := notify.New(e.store, notify.NewSES(client, "billing@product.example"), nil, e.clock.Now, nil, true)
-		if err := notify.NewSES(client, "billing@product.example").Send(t.Context(), notify.Email{To: "x@acme.test", Subject: "s", Text: "t"}); err == nil {
+		n := notify.New(e.store, ses.New(client, "billing@product.example"), nil, e.clock.Now, nil, true)
+		if err := ses.New(client, "billing@product.example").Send(t.Context(), notify.Email{To: "x@acme.test", Subject: "s", Text: "t"}); err == nil {
 			t.Fatal("no error")
 		}
 		if err := n.Handle(t.Context(), event(t, budgetReached("acme", start))); err != nil {

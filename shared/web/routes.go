@@ -8,6 +8,7 @@ package web
 import (
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/acme/billing/shared/auth"
@@ -90,42 +91,135 @@ type Route struct {
 }
 
 // Routes lists every route of the Billing section, with the same paths as
-// template.yaml (a test checks both ways).
+// template.yaml (a test checks both ways): each function's routes, from
+// the function's own list. A function's main serves only its own list, so
+// it links only its own handlers.
 func Routes(d Deps) []Route {
+	return slices.Concat(
+		OverviewRoutes(d),
+		BalanceHistoryRoutes(d),
+		InvoicesRoutes(d),
+		PaymentMethodsRoutes(d),
+		SpendManagementRoutes(d),
+		CreditsRoutes(d),
+		AutoRechargePageRoutes(d),
+		AddressRoutes(d),
+		NotificationsRoutes(d),
+		TaxRoutes(d),
+		UsageRoutes(d),
+		StripeWebhookRoutes(d),
+		AuthRoutes(d),
+	)
+}
+
+// OverviewRoutes are the routes of the overview function.
+func OverviewRoutes(d Deps) []Route {
 	return []Route{
 		{Function: "overview", Method: http.MethodGet, Path: "/billing", Handler: handleOverview(d.Store, d.Now, d.Log)},
+	}
+}
+
+// BalanceHistoryRoutes are the routes of the balance-history function.
+func BalanceHistoryRoutes(d Deps) []Route {
+	return []Route{
 		{Function: "balance-history", Method: http.MethodGet, Path: "/billing/balance-history", Handler: handleBalanceHistory(d.Store, d.Log)},
 		{Function: "balance-history", Method: http.MethodGet, Path: "/billing/balance-history.csv", Handler: handleBalanceHistoryCSV(d.Store, d.Now, d.Log)},
+	}
+}
+
+// InvoicesRoutes are the routes of the invoices function.
+func InvoicesRoutes(d Deps) []Route {
+	return []Route{
 		{Function: "invoices", Method: http.MethodGet, Path: "/billing/invoices", Handler: handleInvoices(d.Invoicing, d.Payments, d.Local, d.Log)},
 		{Function: "invoices", Method: http.MethodGet, Path: "/billing/invoices/{id}", Handler: handleInvoice(d.Invoicing, d.Log)},
 		{Function: "invoices", Method: http.MethodGet, Path: "/billing/invoices/{id}/pdf", Handler: handleInvoicePDF(d.Invoicing, d.Log)},
 		{Function: "invoices", Method: http.MethodPost, Path: "/billing/invoices/{id}/pay", Handler: handlePayInvoice(d.Invoicing, d.Log)},
+	}
+}
+
+// PaymentMethodsRoutes are the routes of the payment-methods function.
+func PaymentMethodsRoutes(d Deps) []Route {
+	return []Route{
 		{Function: "payment-methods", Method: http.MethodGet, Path: "/billing/payment-methods", Handler: handlePaymentMethods(d.Payments, d.Log)},
 		{Function: "payment-methods", Method: http.MethodPost, Path: "/billing/payment-methods/default", Handler: handleSetDefaultCard(d.Payments, d.Store, d.Log)},
 		{Function: "payment-methods", Method: http.MethodGet, Path: "/billing/payment-methods/delete", Handler: handleDeleteCardConfirm(d.Payments, d.Log)},
 		{Function: "payment-methods", Method: http.MethodPost, Path: "/billing/payment-methods/delete", Handler: handleDeleteCard(d.Payments, d.Store, d.Log)},
 		{Function: "payment-methods", Method: http.MethodGet, Path: "/billing/payment-methods/new", Handler: handleAddCardForm(d.Payments, d.StripePublishableKey, d.Log)},
+	}
+}
+
+// SpendManagementRoutes are the routes of the spend-management function.
+func SpendManagementRoutes(d Deps) []Route {
+	return []Route{
 		{Function: "spend-management", Method: http.MethodGet, Path: "/billing/spend-management", Handler: handleSpend(d.Store, d.Notify, d.Now, d.Log)},
 		{Function: "spend-management", Method: http.MethodPost, Path: "/billing/spend-management", Handler: handleSaveSpend(d.Store, d.Notify, d.Local, d.Now, d.Log)},
 		{Function: "spend-management", Method: http.MethodPost, Path: "/billing/spend-management/rotate-secret", Handler: handleRotateSecret(d.Store, d.Now, d.Log)},
 		{Function: "spend-management", Method: http.MethodPost, Path: "/billing/spend-management/test", Handler: handleTestWebhook(d.Notify, d.Log)},
+	}
+}
+
+// CreditsRoutes are the routes of the credits function.
+func CreditsRoutes(d Deps) []Route {
+	return []Route{
 		{Function: "credits", Method: http.MethodGet, Path: "/billing/credits", Handler: handleCreditsForm(d.Payments, d.Log)},
 		{Function: "credits", Method: http.MethodPost, Path: "/billing/credits", Handler: handleAddCredits(d.Payments, d.StripePublishableKey, d.PublicURL, d.Log)},
 		{Function: "credits", Method: http.MethodGet, Path: "/billing/credits/complete", Handler: handleCreditsComplete(d.Payments, d.Log)},
+	}
+}
+
+// AutoRechargePageRoutes are the routes of the auto-recharge-page function.
+func AutoRechargePageRoutes(d Deps) []Route {
+	return []Route{
 		{Function: "auto-recharge-page", Method: http.MethodGet, Path: "/billing/auto-recharge", Handler: handleAutoRecharge(d.Store, d.Payments, d.Now, d.Log)},
 		{Function: "auto-recharge-page", Method: http.MethodPost, Path: "/billing/auto-recharge", Handler: handleSaveAutoRecharge(d.Store, d.Payments, d.Recharge, d.Now, d.Log)},
+	}
+}
+
+// AddressRoutes are the routes of the address function.
+func AddressRoutes(d Deps) []Route {
+	return []Route{
 		{Function: "address", Method: http.MethodGet, Path: "/billing/address", Handler: handleAddress(d.Store, d.Log)},
 		{Function: "address", Method: http.MethodPost, Path: "/billing/address", Handler: handleSaveAddress(d.Store, customerUpdaterOf(d.Payments), d.Log)},
+	}
+}
+
+// NotificationsRoutes are the routes of the notifications function.
+func NotificationsRoutes(d Deps) []Route {
+	return []Route{
 		{Function: "notifications", Method: http.MethodGet, Path: "/billing/notifications", Handler: handleNotifications(d.Store, d.Log)},
 		{Function: "notifications", Method: http.MethodPost, Path: "/billing/notifications", Handler: handleSaveNotifications(d.Store, customerUpdaterOf(d.Payments), d.Log)},
+	}
+}
+
+// TaxRoutes are the routes of the tax function.
+func TaxRoutes(d Deps) []Route {
+	return []Route{
 		{Function: "tax", Method: http.MethodGet, Path: "/billing/tax", Handler: handleTax(d.Store, d.Payments, d.Log)},
 		{Function: "tax", Method: http.MethodGet, Path: "/billing/tax/new", Handler: handleTaxForm(d.Log)},
 		{Function: "tax", Method: http.MethodPost, Path: "/billing/tax/new", Handler: handleAddTaxID(d.Store, d.Payments, d.Log)},
 		{Function: "tax", Method: http.MethodGet, Path: "/billing/tax/{id}/delete", Handler: handleDeleteTaxIDConfirm(d.Store, d.Payments, d.Log)},
 		{Function: "tax", Method: http.MethodPost, Path: "/billing/tax/{id}/delete", Handler: handleDeleteTaxID(d.Store, d.Payments, d.Log)},
+	}
+}
+
+// UsageRoutes are the routes of the usage function.
+func UsageRoutes(d Deps) []Route {
+	return []Route{
 		{Function: "usage", Method: http.MethodPost, Path: "/v1/usage", Handler: handleRecordUsage(d.Usage, d.Log), Access: AccessService},
 		{Function: "usage", Method: http.MethodGet, Path: "/v1/allowance", Handler: handleAllowance(d.Usage, d.Log), Access: AccessService},
+	}
+}
+
+// StripeWebhookRoutes are the routes of the stripe-webhook function.
+func StripeWebhookRoutes(d Deps) []Route {
+	return []Route{
 		{Function: "stripe-webhook", Method: http.MethodPost, Path: "/webhooks/stripe", Handler: stripeWebhook(d.StripeEvents, d.StripeWebhookSecret, d.CurrentStripeWebhookSecret, d.Log), Access: AccessPublic},
+	}
+}
+
+// AuthRoutes are the routes of the auth function.
+func AuthRoutes(d Deps) []Route {
+	return []Route{
 		{Function: "auth", Method: http.MethodGet, Path: "/auth/login", Handler: handleLogin(d.Local, d.OIDC, d.Log), Access: AccessPublic},
 		{Function: "auth", Method: http.MethodGet, Path: "/auth/callback", Handler: handleCallback(d.OIDC, d.Store, d.Sessions, d.NewOrg, d.Now, d.Log), Access: AccessPublic},
 		{Function: "auth", Method: http.MethodPost, Path: "/auth/logout", Handler: handleLogout(d.Sessions, d.OIDC, d.Log), Access: AccessPublic},

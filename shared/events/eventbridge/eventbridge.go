@@ -1,30 +1,34 @@
-package events
+// Package eventbridge publishes billing events to an Amazon EventBridge
+// bus. It is its own package so that only the functions that publish link
+// the EventBridge client (and pay for its package initialisation).
+package eventbridge
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
 
+	"github.com/acme/billing/shared/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 )
 
-// EventBridge publishes billing events to an EventBridge bus.
-type EventBridge struct {
+// Publisher publishes billing events to an EventBridge bus.
+type Publisher struct {
 	client *eventbridge.Client
 	bus    string
 }
 
-// NewEventBridge returns a publisher to the bus named bus.
-func NewEventBridge(client *eventbridge.Client, bus string) *EventBridge {
-	return &EventBridge{client: client, bus: bus}
+// New returns a publisher to the bus named bus with the client of cfg.
+func New(cfg aws.Config, bus string) *Publisher {
+	return &Publisher{client: eventbridge.NewFromConfig(cfg), bus: bus}
 }
 
 // Publish sends the details with PutEvents, ten per call (its limit). It
 // returns an error when any entry was not accepted; entries already
-// accepted stay published, which consumers tolerate (see Detail.ID).
-func (b *EventBridge) Publish(ctx context.Context, details ...Detail) error {
+// accepted stay published, which consumers tolerate (see events.Detail.ID).
+func (b *Publisher) Publish(ctx context.Context, details ...events.Detail) error {
 	for start := 0; start < len(details); start += 10 {
 		batch := details[start:min(start+10, len(details))]
 		entries := make([]types.PutEventsRequestEntry, len(batch))
@@ -35,7 +39,7 @@ func (b *EventBridge) Publish(ctx context.Context, details ...Detail) error {
 			}
 			entries[i] = types.PutEventsRequestEntry{
 				EventBusName: aws.String(b.bus),
-				Source:       aws.String(Source),
+				Source:       aws.String(events.Source),
 				DetailType:   aws.String(d.Type),
 				Detail:       aws.String(string(body)),
 				Time:         aws.Time(d.OccurredAt),

@@ -1,0 +1,171 @@
+package endpoint_test
+
+import (
+	"context"
+	"encoding/hex"
+	"log/slog"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/acme/billing/infra/demo"
+	"github.com/acme/billing/shared/auth"
+	"github.com/acme/billing/shared/auth/authtest"
+	"github.com/acme/billing/shared/billing"
+	"github.com/acme/billing/shared/endpoint"
+	"github.com/acme/billing/shared/events"
+	"github.com/acme/billing/shared/function"
+	"github.com/acme/billing/shared/store/storetest"
+	"github.com/acme/billing/shared/web"
+	"github.com/aws/aws-sdk-go-v2/aws"
+)
+
+func bus(aws.Config, string) *events.Bus { return nil }
+
+func TestFunctions(t *testing.T) {
+	t.Run("every HTTP function serves exactly its own routes, and together all of them", func(t *testing.T) {
+		want := map[string][]string{}
+		for _, rt := range web.Routes(web.Deps{}) {
+			want[rt.Function] = append(want[rt.Function], rt.Method+" "+rt.Path)
+		}
+		got := map[string][]string{}
+		for _, fn := range endpoint.All(bus) {
+			for _, rt := range fn.Routes(web.Deps{}) {
+				if rt.Function != fn.Name {
+					t.Errorf("%s serves %s %s of %s", fn.Name, rt.Method, rt.Path, rt.Function)
+				}
+				got[fn.Name] = append(got[fn.Name], rt.Method+" "+rt.Path)
+			}
+		}
+		for _, name := range slices.Sorted(maps.Keys(want)) {
+			if !slices.Equal(got[name], want[name]) {
+				t.Errorf("%s serves %v, want %v", name, got[name], want[name])
+			}
+		}
+		for name := range got {
+			if want[name] == nil {
+				t.Errorf("%s is not a function of shared/web/routes.go", name)
+			}
+		}
+	})
+}
+
+// TestImports checks what each function's main imports (go list -deps):
+// a package imported at all is initialised at every cold start, so the
+// clients of SES and EventBridge must stay out of the functions that do
+// not use them.
+func TestImports(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", "../../functions/overview").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	overview := strings.Fields(string(out))
+	if !slices.Contains(overview, "github.com/acme/billing/shared/store") {
+		t.Fatalf("go list -deps of the overview function lists no store: %v", overview)
+	}
+	for _, tt := range []struct {
+		main string
+		pkg  string
+		want bool
+	}{
+		{"overview", "github.com/aws/aws-sdk-go-v2/service/sesv2", false},
+		{"overview", "github.com/aws/aws-sdk-go-v2/service/eventbridge", false},
+		{"overview", "github.com/acme/billing/shared/payments/stripeprovider", true}, // the webhook's types, in shared/web
+		{"spend-management", "github.com/aws/aws-sdk-go-v2/service/sesv2", false},
+		{"usage", "github.com/aws/aws-sdk-go-v2/service/eventbridge", true},
+		{"usage", "github.com/aws/aws-sdk-go-v2/service/sesv2", false},
+		{"notifier", "github.com/aws/aws-sdk-go-v2/service/sesv2", true},
+	} {
+		out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", "../../functions/"+tt.main).Output()
+		if err != nil {
+			t.Fatalf("go list %s: %v", tt.main, err)
+		}
+		if got := slices.Contains(strings.Fields(string(out)), tt.pkg); got != tt.want {
+			t.Errorf("%s imports %s: %v, want %v", tt.main, tt.pkg, got, tt.want)
+		}
+	}
+}
+
+// TestLeanDeps serves every route of every HTTP function from the
+// dependencies its main builds (nothing more) and from every dependency
+// (function.Deps), as an admin of the demo organisation, against the
+// embedded DynamoDB: each answers as with every dependency, so a part a
+// route uses but its function does not build fails here.
+func TestLeanDeps(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.New(t)
+	if _, err := demo.Seed(ctx, db.Store(nil), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	key := []byte("0123456789abcdef0123456789abcdef")
+	vars := map[string]string{
+		"TABLE_NAME":                db.Table,
+		"SESSION_KEY":               hex.EncodeToString(key),
+		"AWS_ENDPOINT_URL_DYNAMODB": db.URL,
+		"EVENT_BUS_NAME":            "billing-test",
+		"PUBLIC_URL":                "https://billing.example.com",
+		"STRIPE_WEBHOOK_SECRET":     "whsec_test",
+	}
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	nowhere := httptest.NewServer(http.NotFoundHandler()) // EventBridge and SES of function.Deps
+	t.Cleanup(nowhere.Close)
+	t.Setenv("AWS_ENDPOINT_URL_EVENTBRIDGE", nowhere.URL)
+	t.Setenv("AWS_ENDPOINT_URL_SESV2", nowhere.URL)
+	published := events.NewBus(slog.New(slog.DiscardHandler))
+	for _, fn := range endpoint.All(func(aws.Config, string) *events.Bus { return published }) {
+		t.Run(fn.Name+" answers each of its routes as with every dependency", func(t *testing.T) {
+			getenv := func(k string) string { return vars[k] }
+			lean, err := fn.Handler(ctx, getenv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			deps, err := function.Deps(ctx, fn.Name, getenv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			full, err := function.Handler(deps, fn.Name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			serve := func(h http.Handler, rt web.Route) int {
+				// A session of its own: the auth function's sign-out ends it.
+				cookie := authtest.Cookie(t, key, db.Store(nil), auth.Session{OrgID: demo.OrgID, Email: "admin@acme.test", Role: billing.RoleAdmin})
+				req := httptest.NewRequest(rt.Method, "https://billing.example.com"+strings.ReplaceAll(rt.Path, "{id}", "missing"), strings.NewReader(""))
+				req.AddCookie(&http.Cookie{Name: auth.CookieName, Value: cookie})
+				req.Header.Set("Sec-Fetch-Site", "same-origin")
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				return rec.Code
+			}
+			for _, rt := range fn.Routes(web.Deps{}) {
+				if got, want := serve(lean, rt), serve(full, rt); got != want {
+					t.Errorf("%s %s: %d, with every dependency %d", rt.Method, rt.Path, got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestNames(t *testing.T) {
+	t.Run("each constructor makes the function it is named after (the mains and infra/templatecheck rely on it)", func(t *testing.T) {
+		for want, fn := range map[string]endpoint.Function{
+			"overview": endpoint.Overview(), "balance-history": endpoint.BalanceHistory(), "auth": endpoint.Auth(),
+			"invoices": endpoint.Invoices(), "payment-methods": endpoint.PaymentMethods(), "credits": endpoint.Credits(),
+			"address": endpoint.Address(), "notifications": endpoint.Notifications(), "tax": endpoint.Tax(),
+			"spend-management": endpoint.SpendManagement(), "usage": endpoint.Usage(bus),
+			"stripe-webhook": endpoint.StripeWebhook(bus), "auto-recharge-page": endpoint.AutoRechargePage(bus),
+		} {
+			if fn.Name != want {
+				t.Errorf("the constructor of %s makes %s", want, fn.Name)
+			}
+		}
+	})
+}
