@@ -35,21 +35,15 @@ type Payment struct {
 // or a declined one (nothing charged, the invoice stays due), and ECONFLICT
 // for a void invoice or a payment in progress.
 func (s *Service) Pay(ctx context.Context, orgID, invoiceID, cardID, token string) (Payment, error) {
-	inv, err := s.store.Invoice(ctx, orgID, invoiceID)
+	q, err := s.Quote(ctx, orgID, invoiceID, cardID)
 	if err != nil {
 		return Payment{}, err
 	}
+	inv := q.Invoice
 	if inv.Status == store.InvoicePaid {
 		return Payment{Invoice: inv}, nil
 	}
-	if !inv.Unpaid() {
-		return Payment{}, billing.Errorf(billing.ECONFLICT, "Invoice %s is %s; there is nothing to pay.", inv.ID, inv.Status)
-	}
-	cards, err := s.payments.Cards(ctx, orgID)
-	if err != nil {
-		return Payment{}, err
-	}
-	card, ok := findCard(cards, cardID)
+	card, ok := findCard(q.Cards, cardID)
 	if !ok {
 		return Payment{}, billing.FieldError("card", "Select one of your cards to pay with.")
 	}
