@@ -46,7 +46,7 @@ func CreditsPage(p CreditsProps) Node {
 	return Page(p.Page,
 		pageHeader("Add Usage Credits", "How much would you like to add to your balance?"),
 		If(!admin, Div(Class("notice"), Text("Only admins can add usage credits."))),
-		Form(Class("form"), Method("post"), Action("/billing/credits"), Attr("novalidate"), Data("busy", "Checking…"),
+		Form(Class("form"), Method("post"), Action("/billing/credits"), Attr("novalidate"), Data("busy", "Checking…"), changeFields(admin,
 			errorSummary(e, "amount", "method"),
 			Input(Type("hidden"), Name("token"), Value(p.Token)),
 			formField("amount", "Payment amount",
@@ -59,9 +59,9 @@ func CreditsPage(p CreditsProps) Node {
 						Aria("label", "Add "+money.Dollars(d).Display()), Text(money.Dollars(d).Display()))
 				})),
 			formField("method", "Select a payment method", control(Select, "method", false, e, Group(options)), "", e),
-			P(A(Href("/billing/payment-methods/new?next=/billing/credits"), Text("Add new payment method +"))),
-			Div(Class("form-actions"), Button(Class("btn btn-primary"), Type("submit"), If(!admin, Disabled()), Text("Add to my balance"))),
-		),
+			If(admin, P(A(Href("/billing/payment-methods/new?next=/billing/credits"), Text("Add new payment method +")))),
+			Div(Class("form-actions"), Button(Class("btn btn-primary"), Type("submit"), Text("Add to my balance"))),
+		)),
 	)
 }
 

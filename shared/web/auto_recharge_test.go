@@ -406,8 +406,8 @@ func TestAutoRechargeViewer(t *testing.T) {
 		if res.status != http.StatusOK {
 			t.Fatalf("status %d", res.status)
 		}
-		if !strings.Contains(res.body, `<button class="btn btn-primary" type="submit" disabled>Save changes</button>`) {
-			t.Error("the Save button is not disabled")
+		if !readOnlyForm(res.body, "Save changes") {
+			t.Error("the fields and the Save button are not disabled")
 		}
 		if !strings.Contains(res.text(), "Only admins can change auto-recharge.") {
 			t.Error("no notice for viewers")
