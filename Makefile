@@ -101,10 +101,21 @@ build-StripeWebhookFunction: ; $(call lambda,stripe-webhook)
 build-AutoRechargeFunction: ; $(call lambda,auto-recharge)
 build-NotifierFunction: ; $(call lambda,notifier)
 
-## bench: the usage API's capacity figures (DynamoDB requests, WCU, allowance overhead), and the packaged overview function's cold start under aws-lambda-rie against a hello-world function
-bench:
+## bench: the deployed arm64 zips' sizes, the usage API's capacity figures (DynamoDB requests, WCU, allowance overhead), the cold start of the packaged overview, usage and stripe-webhook functions under aws-lambda-rie against a hello-world function, and the scheduled jobs' figures (README: Reading make bench)
+bench: bench-sizes
 	$(GO) test -run '^$$' -bench 'BenchmarkUsageAPI' -benchtime 50x ./shared/usage/
 	$(GO) test -run '^$$' -bench 'BenchmarkColdStart' -benchtime 20x ./infra/rie/
+	$(GO) test -run '^$$' -bench 'BenchmarkJobs' -benchtime 1x ./shared/jobs/
+
+# bench-sizes: the size of each deployed arm64 bootstrap that make build
+# left in build/, and of its zip (what Lambda loads), largest zip first.
+.PHONY: bench-sizes
+bench-sizes: build
+	@echo "Deployed bootstraps ($(LAMBDA_ENV), $(LAMBDA_FLAGS)), as make build leaves them in build/:"
+	@printf '%-20s %12s %12s\n' function "zip MB" "bootstrap MB"
+	@for f in $(FUNCTIONS); do \
+		printf '%-20s %12.2f %12.2f\n' $$f $$(awk "BEGIN{print $$(stat -c %s build/$$f.zip)/1048576}") $$(awk "BEGIN{print $$(stat -c %s build/$$f/bootstrap)/1048576}") || exit 1; \
+	done | sort -k2 -nr
 
 ## lint: gofmt, go vet, and cfn-lint on template.yaml (skipped with a note when cfn-lint is missing; CI sets REQUIRE_CFN_LINT=1)
 lint:

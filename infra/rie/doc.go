@@ -6,8 +6,11 @@
 //
 // Its tests prove the packaged overview function answers a real API
 // Gateway v2 event (TestPackagedOverview), and BenchmarkColdStart (make
-// bench) measures its cold start, process start to first answer, against a
-// hello-world function built the same way (testdata/hello).
+// bench) measures the cold start of the overview, usage and stripe-webhook
+// functions, process start to first answer, against a hello-world function
+// built the same way (testdata/hello). The emulator runs the host's
+// architecture, so these are host builds; make bench prints the deployed
+// arm64 sizes separately.
 //
 // The tests need aws-lambda-rie: on PATH, in $(go env GOBIN) or
 // $(go env GOPATH)/bin, or they install it with
