@@ -80,6 +80,9 @@ var envNeeds = map[string]envNeed{
 	// Management page uses the notifier for test webhooks and the delivery
 	// list, never email.
 	"EMAIL_FROM": {Functions: []string{"notifier"}},
+	// The SQS queue a fan-out job's dispatcher sends its batches to (each
+	// job function its own, TestTemplateJobQueues).
+	"JOB_QUEUE_URL": {Functions: []string{"auto-recharge", "daily-reset", "invoicing"}},
 	// Sign-in with Cognito (any OIDC issuer by configuration).
 	"OIDC_ISSUER":    {Deps: []string{"OIDC"}},
 	"OIDC_CLIENT_ID": {Deps: []string{"OIDC"}},
@@ -474,6 +477,7 @@ var testValues = map[string]string{
 	"OIDC_ISSUER":            "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_test",
 	"OIDC_CLIENT_ID":         "test-client",
 	"PUBLIC_URL":             "https://billing.example.com",
+	"JOB_QUEUE_URL":          "https://sqs.us-east-1.amazonaws.com/123456789012/billing-jobs",
 }
 
 // resolveEnv turns a function's template variables into values: literal

@@ -23,10 +23,14 @@ import (
 func Serve(name string) {
 	ctx := context.Background()
 	deps, err := Deps(ctx, name, os.Getenv)
+	var opts []jobs.Option
 	if err == nil {
-		for _, j := range jobs.List(deps) {
+		opts, err = JobOptions(ctx, name, os.Getenv)
+	}
+	if err == nil {
+		for _, j := range jobs.List(deps, opts...) {
 			if j.Function == name {
-				lambda.Start(j.Run)
+				lambda.Start(j.Lambda())
 				return
 			}
 		}
@@ -49,6 +53,17 @@ func Deps(ctx context.Context, name string, getenv func(string) string) (web.Dep
 		return web.Deps{}, err
 	}
 	return jobDeps(ctx, cfg, name)
+}
+
+// JobOptions are the jobs.List options of the function named name,
+// configured from getenv: its job's SQS queue (config.EnvJobQueueURL),
+// when set.
+func JobOptions(ctx context.Context, name string, getenv func(string) string) ([]jobs.Option, error) {
+	q, err := config.JobQueue(ctx, getenv)
+	if err != nil || q == nil {
+		return nil, err
+	}
+	return []jobs.Option{jobs.WithQueue(name, q)}, nil
 }
 
 // Handler returns the http.Handler of the function named name: its routes
