@@ -88,11 +88,20 @@ func exportForm() Node {
 		H2(ID("export"), Text("Download CSV")),
 		P(Class("muted"), Text("Amounts at full precision, from the first day to the last, inclusive (UTC). Leave both dates empty for the whole history; a download holds up to 5 MB (about 60,000 transactions), so download a long history a few months at a time.")),
 		Form(Class("inline"), Method("get"), Action("/billing/balance-history.csv"),
-			Label(For("export-from"), Text("From")), Input(Type("date"), ID("export-from"), Name("from")), Text(" "),
-			Label(For("export-to"), Text("To")), Input(Type("date"), ID("export-to"), Name("to")), Text(" "),
+			dayInput("export-from", "from", "From"), Text(" "),
+			dayInput("export-to", "to", "To"), Text(" "),
 			Button(Class("btn btn-secondary"), Type("submit"), Text("Download CSV")),
 		),
 	)
+}
+
+// dayInput is a labelled text field for a UTC day, YYYY-MM-DD. (A date
+// input would hold focus across its day, month and year.)
+func dayInput(id, name, label string) Node {
+	return Group{
+		Label(For(id), Text(label+" (YYYY-MM-DD)")),
+		Input(Type("text"), ID(id), Name(name), Placeholder("2026-11-01"), Pattern(`\d{4}-\d{2}-\d{2}`), Attr("inputmode", "numeric"), AutoComplete("off"), Attr("size", "10")),
+	}
 }
 
 func transactionRow(tx billing.Transaction) Node {
