@@ -114,7 +114,7 @@ bench-sizes: build
 	@echo "Deployed bootstraps ($(LAMBDA_ENV), $(LAMBDA_FLAGS)), as make build leaves them in build/:"
 	@printf '%-20s %12s %12s\n' function "zip MB" "bootstrap MB"
 	@for f in $(FUNCTIONS); do \
-		printf '%-20s %12.2f %12.2f\n' $$f $$(awk "BEGIN{print $$(stat -c %s build/$$f.zip)/1048576}") $$(awk "BEGIN{print $$(stat -c %s build/$$f/bootstrap)/1048576}") || exit 1; \
+		printf '%-20s %12.2f %12.2f\n' $$f $$(awk "BEGIN{print $$(stat -c %s build/$$f.zip)/1000000}") $$(awk "BEGIN{print $$(stat -c %s build/$$f/bootstrap)/1000000}") || exit 1; \
 	done | sort -k2 -nr
 
 ## lint: gofmt, go vet, and cfn-lint on template.yaml (skipped with a note when cfn-lint is missing; CI sets REQUIRE_CFN_LINT=1)
