@@ -69,10 +69,20 @@ func (s *Service) Customer(ctx context.Context, orgID string) (string, error) {
 // customer.
 func (s *Service) Cards(ctx context.Context, orgID string) ([]Card, error) {
 	p, err := s.store.Profile(ctx, orgID)
-	if err != nil || p.CustomerID == "" {
+	if err != nil {
 		return nil, err
 	}
-	return s.provider.Cards(ctx, p.CustomerID)
+	return s.CustomerCards(ctx, p.CustomerID)
+}
+
+// CustomerCards returns the cards of the organisation's payment customer
+// customerID, from a profile the caller read already (with other items,
+// in one round trip); none when it has no customer yet.
+func (s *Service) CustomerCards(ctx context.Context, customerID string) ([]Card, error) {
+	if customerID == "" {
+		return nil, nil
+	}
+	return s.provider.Cards(ctx, customerID)
 }
 
 // card returns the organisation's card cardID and all its cards;

@@ -22,12 +22,14 @@ import (
 func autoRechargeView(w http.ResponseWriter, r *http.Request, s *store.Store, pay *payments.Service, now func() time.Time) (html.AutoRechargeProps, error) {
 	sess, _ := auth.FromContext(r.Context())
 	props := html.AutoRechargeProps{Page: pageProps(w, r, "/billing/auto-recharge")}
-	acct, _, err := s.Overview(r.Context(), sess.OrgID, now())
+	// One BatchGetItem for the settings, the customer and the engine's
+	// state, and one query of the attempts: two round trips.
+	ov, err := s.ReadOverview(r.Context(), sess.OrgID, now())
 	if err != nil {
 		return props, err
 	}
-	props.Settings = acct.AutoRecharge
-	cards, err := pay.Cards(r.Context(), sess.OrgID)
+	props.Settings = ov.Account.AutoRecharge
+	cards, err := pay.CustomerCards(r.Context(), ov.Profile.CustomerID)
 	if err != nil {
 		return props, err
 	}
@@ -36,11 +38,7 @@ func autoRechargeView(w http.ResponseWriter, r *http.Request, s *store.Store, pa
 			props.Card = &cards[i]
 		}
 	}
-	st, err := s.RechargeState(r.Context(), sess.OrgID)
-	if err != nil {
-		return props, err
-	}
-	if st.PendingPayment != "" {
+	if st := ov.Recharge; st.PendingPayment != "" {
 		// The engine clears it on its next run; until then a payment the
 		// customer has confirmed already is not offered again.
 		p, err := pay.TopUpPayment(r.Context(), sess.OrgID, st.PendingPayment)
