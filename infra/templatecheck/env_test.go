@@ -80,6 +80,9 @@ var envNeeds = map[string]envNeed{
 	// Management page uses the notifier for test webhooks and the delivery
 	// list, never email.
 	"EMAIL_FROM": {Functions: []string{"notifier"}},
+	// The grace period of the invoices issued: only the monthly close
+	// issues them.
+	"PAST_DUE_GRACE_DAYS": {Functions: []string{"invoicing"}},
 	// The SQS queue a fan-out job's dispatcher sends its batches to (each
 	// job function its own, TestTemplateJobQueues).
 	"JOB_QUEUE_URL": {Functions: []string{"auto-recharge", "daily-reset", "invoicing"}},
@@ -478,6 +481,7 @@ var testValues = map[string]string{
 	"OIDC_CLIENT_ID":         "test-client",
 	"PUBLIC_URL":             "https://billing.example.com",
 	"JOB_QUEUE_URL":          "https://sqs.us-east-1.amazonaws.com/123456789012/billing-jobs",
+	"PAST_DUE_GRACE_DAYS":    "7",
 }
 
 // resolveEnv turns a function's template variables into values: literal
