@@ -13,10 +13,10 @@ import (
 )
 
 var (
-	viewerForm   = regexp.MustCompile(`(?s)<form\b[^>]*method="post"[^>]*>(.*?)</form>`)
+	viewerForm       = regexp.MustCompile(`(?s)<form\b[^>]*method="post"[^>]*>(.*?)</form>`)
 	viewerFormAction = regexp.MustCompile(`action="([^"]*)"`)
 	viewerControl    = regexp.MustCompile(`<(input|select|textarea|button)\b[^>]*>`)
-	viewerLink   = regexp.MustCompile(`<a\b[^>]*href="(/billing[^"#]*)"`)
+	viewerLink       = regexp.MustCompile(`<a\b[^>]*href="(/billing[^"#]*)"`)
 	// disabledFieldset is the opening tag of a disabled fieldset.
 	disabledFieldset = regexp.MustCompile(`<fieldset\b[^>]*\sdisabled[\s>=]`)
 	disabledAttr     = regexp.MustCompile(`\sdisabled([\s>=/]|$)`)
