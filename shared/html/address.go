@@ -37,6 +37,7 @@ func AddressPage(p AddressProps) Node {
 		pageHeader("Invoice Address", AddressText),
 		If(!admin, Div(Class("notice"), Text("Only admins can change the invoice address."))),
 		Form(Class("form"), Method("post"), Action("/billing/address"), Attr("novalidate"), changeFields(admin,
+			errorSummary(e, "company_name", "address1", "address2", "city", "postal_code", "region", "country", "po_number"),
 			text("company_name", "Company Name", "organization", billing.MaxCompanyName, ""),
 			text("address1", "Address 1", "address-line1", billing.MaxAddressLine, ""),
 			text("address2", "Address 2", "address-line2", billing.MaxAddressLine, "Optional."),

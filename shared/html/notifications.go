@@ -30,6 +30,7 @@ func NotificationsPage(p NotificationsProps) Node {
 			H2(Class("card-title"), ID("billing-email-heading"), Text("Billing email")),
 			P(Class("card-help"), ID("billing-email-note"), Text(NotificationsText)),
 			Form(Class("form"), Method("post"), Action("/billing/notifications"), Attr("novalidate"), changeFields(admin,
+				errorSummary(e, "email"),
 				formField("email", "Email", control(Input, "email", false, e, Type("email"), Value(v["email"]),
 					AutoComplete("email"), MaxLength("254")), "", e),
 				Div(Class("form-actions"), Button(Class("btn btn-primary"), Type("submit"), Text("Updates"))),
