@@ -238,7 +238,7 @@ func PayInvoicePage(p PayInvoiceProps) Node {
 		Section(Class("card"), Aria("labelledby", "pay-confirm"),
 			H2(ID("pay-confirm"), Text("Charge "+inv.Due.Display()+" to "+cardWithExpiry(q.Card)+"?")),
 			facts,
-			Form(Method("post"), Action(action),
+			Form(Method("post"), Action(action), Data("busy", "Charging…"),
 				hidden("token", p.Token), hidden("card", q.Card.ID), hidden("confirm", "yes"),
 				Div(Class("actions"),
 					Button(Class("btn btn-primary"), Type("submit"), Text("Pay "+inv.Due.Display()+" now")), Text(" "), cancel),

@@ -288,7 +288,7 @@ func TestForcedCloseMatchesTheBooks(t *testing.T) {
 	}
 }
 
-var payConfirmPattern = regexp.MustCompile(`<form method="post" action="/billing/invoices/([^/"]+)/pay"><input type="hidden" name="token" value="([0-9a-f]{32})"><input type="hidden" name="card" value="([^"]+)"><input type="hidden" name="confirm" value="yes">`)
+var payConfirmPattern = regexp.MustCompile(`<form method="post" action="/billing/invoices/([^/"]+)/pay" data-busy="Charging…"><input type="hidden" name="token" value="([0-9a-f]{32})"><input type="hidden" name="card" value="([^"]+)"><input type="hidden" name="confirm" value="yes">`)
 
 // askToPay presses Pay now on invoice id, with the card labelled card
 // chosen on the confirmation unless card is "", and returns the
