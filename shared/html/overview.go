@@ -38,6 +38,12 @@ type RechargeStatus struct {
 	Settings billing.AutoRechargeSettings
 	// NoCard: the organisation has no card at all.
 	NoCard bool
+	// NoDefault: the organisation's default card, as last recorded, is
+	// none (every card removed, or none made the default).
+	NoDefault bool
+	// Expired is the default card when it has expired ("Visa •••• 4242"),
+	// ExpiredOn its expiry ("11/26"); "" otherwise.
+	Expired, ExpiredOn string
 	// Failures counts the failed charges in a row (MaxFailures turn
 	// auto-recharge off); NextAttempt is when it may try again; Last is
 	// the last attempt, when there were failures.
@@ -128,7 +134,8 @@ func unpaidBanner(a billing.Account) Node {
 
 // rechargeBanner says when auto-recharge, though on, cannot charge: a
 // payment waits for the customer's confirmation, the last charge failed
-// (why, and when it tries again), or there is no card at all.
+// (why, and when it tries again), there is no card at all, no default
+// card, or the default card has expired.
 func rechargeBanner(rs *RechargeStatus) Node {
 	if rs == nil {
 		return nil
@@ -155,6 +162,12 @@ func rechargeBanner(rs *RechargeStatus) Node {
 	case rs.NoCard:
 		return banner(Text("Auto-recharge is on, but there is no card to charge: when Remaining Credits fall below "+threshold+", nothing can be added. "),
 			A(Class("btn btn-primary btn-sm"), Href("/billing/payment-methods/new?next=/billing/auto-recharge"), Text("Add a card")))
+	case rs.NoDefault:
+		return banner(Text("Auto-recharge is on, but there is no usable card: add a card or make one your default. When Remaining Credits fall below "+threshold+", nothing can be added until you do. "),
+			A(Class("btn btn-primary btn-sm"), Href("/billing/payment-methods"), Text("Payment Methods")))
+	case rs.Expired != "":
+		return banner(Text("Auto-recharge is on, but your default card "+rs.Expired+" expired "+rs.ExpiredOn+": add a card or make another one your default. When Remaining Credits fall below "+threshold+", nothing can be added until you do. "),
+			A(Class("btn btn-primary btn-sm"), Href("/billing/payment-methods"), Text("Payment Methods")))
 	}
 	return nil
 }

@@ -102,16 +102,40 @@ func (s *Service) card(ctx context.Context, orgID, cardID string) (Card, []Card,
 
 // SetDefaultCard makes one of the organisation's cards the default.
 func (s *Service) SetDefaultCard(ctx context.Context, orgID, cardID string) error {
-	if _, _, err := s.card(ctx, orgID, cardID); err != nil {
+	c, _, err := s.card(ctx, orgID, cardID)
+	if err != nil {
 		return err
 	}
 	p, err := s.store.Profile(ctx, orgID)
 	if err != nil {
 		return err
 	}
-	return s.markedCardChange(ctx, orgID, store.CardSetDefault, cardID, func() error {
+	err = s.markedCardChange(ctx, orgID, store.CardSetDefault, cardID, func() error {
 		return s.provider.SetDefaultCard(ctx, p.CustomerID, cardID)
 	})
+	if err != nil {
+		return err
+	}
+	s.recordDefaultCard(ctx, orgID, &c)
+	return nil
+}
+
+// DefaultCardSummary is what the organisation's profile records of its
+// default card c; nil records "no default card".
+func DefaultCardSummary(c *Card) store.DefaultCard {
+	if c == nil {
+		return store.DefaultCard{Known: true}
+	}
+	return store.DefaultCard{Known: true, ID: c.ID, Label: CardLabel(*c), Last4: c.Last4, ExpMonth: c.ExpMonth, ExpYear: c.ExpYear}
+}
+
+// recordDefaultCard records the organisation's default card c (nil: none)
+// on its profile, for the Overview. The change of the card is made
+// already, so a failure is logged, not returned.
+func (s *Service) recordDefaultCard(ctx context.Context, orgID string, c *Card) {
+	if err := s.store.SetDefaultCard(ctx, orgID, DefaultCardSummary(c)); err != nil {
+		s.log.Error("record the default card", "org", orgID, "error", err)
+	}
 }
 
 // DeleteCard removes one of the organisation's cards. The default card
@@ -129,9 +153,13 @@ func (s *Service) DeleteCard(ctx context.Context, orgID, cardID string) error {
 	if err != nil {
 		return err
 	}
-	return s.markedCardChange(ctx, orgID, store.CardRemoved, cardID, func() error {
+	err = s.markedCardChange(ctx, orgID, store.CardRemoved, cardID, func() error {
 		return s.provider.DeleteCard(ctx, p.CustomerID, cardID)
 	})
+	if err == nil && c.Default {
+		s.recordDefaultCard(ctx, orgID, nil)
+	}
+	return err
 }
 
 // markedCardChange makes a change of a card that the caller records in the
@@ -420,7 +448,8 @@ func (s *Service) creditCheckout(ctx context.Context, orgID string, c PaidChecko
 }
 
 // CardAdded makes a newly added card the default when the organisation has
-// no default card yet.
+// no default card yet, and records it as the default on the profile when
+// it is (made) the default.
 // It returns the card, ENOTFOUND when it is not the organisation's.
 func (s *Service) CardAdded(ctx context.Context, orgID, cardID string) (Card, error) {
 	c, cards, err := s.card(ctx, orgID, cardID)
@@ -429,6 +458,9 @@ func (s *Service) CardAdded(ctx context.Context, orgID, cardID string) (Card, er
 	}
 	for _, other := range cards {
 		if other.Default {
+			if other.ID == c.ID { // the provider made it the default (the sandbox does, for a first card)
+				s.recordDefaultCard(ctx, orgID, &c)
+			}
 			return c, nil
 		}
 	}

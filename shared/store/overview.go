@@ -24,6 +24,8 @@ type Overview struct {
 	// Recharge is the auto-recharge engine's state (the zero state before
 	// any run).
 	Recharge RechargeState
+	// DefaultCard summarises the default card (from the PROFILE item).
+	DefaultCard DefaultCard
 }
 
 // ReadOverview reads the organisation's account, profile, recent days and
@@ -37,12 +39,16 @@ func (s *Store) ReadOverview(ctx context.Context, orgID string, now time.Time) (
 	}
 	var acctItem, recentItem map[string]types.AttributeValue
 	var profile profileRecord
+	var card DefaultCard
 	var recharge rechargeRecord
 	for _, it := range items {
 		var target any
 		switch sk, _ := it[AttrSK].(*types.AttributeValueMemberS); {
 		case sk != nil && sk.Value == skProfile:
 			target = &profile
+			if card, err = defaultCardOf(it); err != nil {
+				return Overview{}, fmt.Errorf("read overview %s: %w", orgID, err)
+			}
 		case sk != nil && sk.Value == skRecharge:
 			target = &recharge
 		case sk != nil && sk.Value == skRecent:
@@ -68,5 +74,5 @@ func (s *Store) ReadOverview(ctx context.Context, orgID string, now time.Time) (
 	return Overview{Account: acct, Profile: profile.profile(), Days: days, Recharge: RechargeState{
 		Failures: recharge.Failures, NextAttempt: recharge.NextAttempt, DisabledReason: recharge.DisabledReason,
 		Month: recharge.Month, MonthTotal: recharge.MonthTotal, PendingPayment: recharge.PendingPayment,
-		PendingSince: recharge.PendingSince, Tries: recharge.Tries}}, nil
+		PendingSince: recharge.PendingSince, Tries: recharge.Tries}, DefaultCard: card}, nil
 }

@@ -5,9 +5,13 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/acme/billing/shared/billing"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
@@ -88,4 +92,96 @@ func (s *Store) setProfile(ctx context.Context, orgID string, before, after map[
 		return billing.Errorf(billing.ECONFLICT, "%s", conflict)
 	}
 	return err
+}
+
+// DefaultCard summarises the organisation's default card on its PROFILE
+// item (attribute default_card), so the Overview can tell that
+// auto-recharge has no usable card without asking the payment provider.
+// It is rewritten wherever the default card changes: our pages and the
+// provider's webhook.
+type DefaultCard struct {
+	// Known is false for an organisation whose summary was never written
+	// (from before it existed): nothing is known, so nothing is claimed.
+	Known bool `dynamodbav:"known"`
+	// ID is the card's payment method id (pm_…), for the webhook to tell
+	// whether a card detached or updated is the default.
+	ID string `dynamodbav:"id,omitempty"`
+	// Label names the card, "Visa •••• 4242"; "" when there is no
+	// default card.
+	Label    string `dynamodbav:"label,omitempty"`
+	Last4    string `dynamodbav:"last4,omitempty"`
+	ExpMonth int    `dynamodbav:"exp_month,omitempty"`
+	ExpYear  int    `dynamodbav:"exp_year,omitempty"`
+}
+
+// None reports whether the organisation is known to have no default card.
+func (c DefaultCard) None() bool { return c.Known && c.Label == "" }
+
+// Expired reports whether the default card is known to have expired by
+// now: its expiry month is before now's (a card works through the last
+// day of its month).
+func (c DefaultCard) Expired(now time.Time) bool {
+	if !c.Known || c.Label == "" {
+		return false
+	}
+	y, m, _ := now.UTC().Date()
+	return c.ExpYear < y || c.ExpYear == y && c.ExpMonth < int(m)
+}
+
+// SetDefaultCard records the summary of the organisation's default card
+// (Known is set; a zero card records "none"). Every other attribute of the
+// PROFILE item stays. It returns ENOTFOUND for an unknown organisation.
+func (s *Store) SetDefaultCard(ctx context.Context, orgID string, c DefaultCard) error {
+	c.Known = true
+	av, err := attributevalue.Marshal(c)
+	if err != nil {
+		return fmt.Errorf("set default card %s: %w", orgID, err)
+	}
+	e, err := expression.NewBuilder().WithUpdate(expression.Set(expression.Name(attrDefaultCard), expression.Value(av))).
+		WithCondition(expression.AttributeExists(expression.Name(AttrPK))).Build()
+	if err != nil {
+		return fmt.Errorf("set default card %s: %w", orgID, err)
+	}
+	err = s.transact(ctx, []types.TransactWriteItem{{Update: s.update(key(orgPK(orgID), skProfile), e, true)}})
+	if conditionFailed(cancelReasons(err), 0) {
+		return billing.Errorf(billing.ENOTFOUND, "Organisation %s not found.", orgID)
+	}
+	if err != nil {
+		return fmt.Errorf("set default card %s: %w", orgID, err)
+	}
+	return nil
+}
+
+// DefaultCard returns the summary of the organisation's default card (not
+// Known when never recorded). It returns ENOTFOUND for an unknown
+// organisation.
+func (s *Store) DefaultCard(ctx context.Context, orgID string) (DefaultCard, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.table), Key: key(orgPK(orgID), skProfile), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return DefaultCard{}, fmt.Errorf("read default card %s: %w", orgID, err)
+	}
+	if out.Item == nil {
+		return DefaultCard{}, billing.Errorf(billing.ENOTFOUND, "Organisation %s not found.", orgID)
+	}
+	c, err := defaultCardOf(out.Item)
+	if err != nil {
+		return DefaultCard{}, fmt.Errorf("read default card %s: %w", orgID, err)
+	}
+	return c, nil
+}
+
+const attrDefaultCard = "default_card"
+
+// defaultCardOf reads the default card summary of a PROFILE item; the
+// zero DefaultCard (not Known) when it has none.
+func defaultCardOf(item map[string]types.AttributeValue) (DefaultCard, error) {
+	var c DefaultCard
+	av, ok := item[attrDefaultCard]
+	if !ok {
+		return c, nil
+	}
+	err := attributevalue.Unmarshal(av, &c)
+	return c, err
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -32,7 +33,7 @@ func handleOverview(s *store.Store, now func() time.Time, log *slog.Logger) http
 		if err != nil {
 			return nil, err
 		}
-		status, err := rechargeStatus(r.Context(), s, o)
+		status, err := rechargeStatus(r.Context(), s, o, at)
 		if err != nil {
 			return nil, err
 		}
@@ -47,16 +48,20 @@ func handleOverview(s *store.Store, now func() time.Time, log *slog.Logger) http
 
 // rechargeStatus is what the Overview says about auto-recharge while it
 // is on: nil when it is off. The Overview function has no access to the
-// payment provider, so "no card" is known for certain only while the
-// organisation has no payment customer at all; a card removed later shows
-// as the engine's failed attempt ("there is no default card").
-func rechargeStatus(ctx context.Context, s *store.Store, o store.Overview) (*html.RechargeStatus, error) {
-	acct, st := o.Account, o.Recharge
+// payment provider: "no card" is known while the organisation has no
+// payment customer at all, and its default card from the summary on its
+// profile (none, or expired before now's month). An organisation whose
+// summary was never recorded shows neither.
+func rechargeStatus(ctx context.Context, s *store.Store, o store.Overview, now time.Time) (*html.RechargeStatus, error) {
+	acct, st, card := o.Account, o.Recharge, o.DefaultCard
 	if !acct.AutoRecharge.Enabled {
 		return nil, nil
 	}
-	rs := &html.RechargeStatus{Settings: acct.AutoRecharge, NoCard: o.Profile.CustomerID == "", Failures: st.Failures,
+	rs := &html.RechargeStatus{Settings: acct.AutoRecharge, NoCard: o.Profile.CustomerID == "", NoDefault: card.None(), Failures: st.Failures,
 		MaxFailures: recharge.MaxFailures, NextAttempt: st.NextAttempt, PendingPayment: st.PendingPayment}
+	if card.Expired(now) {
+		rs.Expired, rs.ExpiredOn = card.Label, fmt.Sprintf("%02d/%02d", card.ExpMonth, card.ExpYear%100)
+	}
 	if st.Failures > 0 {
 		last, err := s.RechargeAttempts(ctx, acct.OrgID, 1)
 		if err != nil {

@@ -5,7 +5,9 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/acme/billing/shared/billing"
 	"github.com/acme/billing/shared/money"
 	"github.com/acme/billing/shared/recharge"
+	"github.com/acme/billing/shared/web"
 )
 
 // demoFigures are the Overview's figures for the demo plan, computed here
@@ -367,4 +370,84 @@ func TestOverviewNextInvoice(t *testing.T) {
 // punctuation after it ("Jan 1, 2027 :").
 func tight(s string) string {
 	return strings.NewReplacer(" ,", ",", " :", ":", " .", ".").Replace(s)
+}
+
+// TestOverviewNoUsableCard: with auto-recharge on, the Overview says so
+// before a charge fails when the default card is gone or has expired, from
+// the summary the card changes recorded, still in two DynamoDB requests.
+// An organisation whose summary was never recorded is told nothing.
+func TestOverviewNoUsableCard(t *testing.T) {
+	on := billing.AutoRechargeSettings{Enabled: true, Threshold: money.Dollars(5), Amount: money.Dollars(25)}
+	var mu sync.Mutex
+	pageNow := lateInMonth
+	setPageNow := func(at time.Time) { mu.Lock(); defer mu.Unlock(); pageNow = at }
+	newEnv := func(t *testing.T) (*env, *browser) {
+		t.Helper()
+		setPageNow(lateInMonth)
+		e := newEnvWith(t, lateInMonth, func(d *web.Deps) {
+			d.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return pageNow }
+		})
+		admin := e.signIn("acme", "you@acme.test", "admin")
+		if err := e.store.SetAutoRecharge(t.Context(), "acme", on); err != nil {
+			t.Fatal(err)
+		}
+		return e, admin
+	}
+	banner := func(t *testing.T, e *env, b *browser) (string, bool) {
+		t.Helper()
+		e.db.Reset()
+		res := b.get("/billing")
+		if reqs := e.db.Requests(); len(reqs) != 2 {
+			t.Errorf("GET /billing made %d DynamoDB requests, want 2", len(reqs))
+		}
+		got, ok := element(res.body, "recharge-banner")
+		if ok && !strings.Contains(res.body, `href="/billing/payment-methods">Payment Methods</a>`) {
+			t.Error("the banner does not lead to Payment Methods")
+		}
+		return tight(got), ok
+	}
+
+	t.Run("the default card deleted", func(t *testing.T) {
+		e, admin := newEnv(t)
+		admin.addCard(t, "Jenny Rosen", "4242 4242 4242 4242", "4", expYear)
+		if got, ok := banner(t, e, admin); ok {
+			t.Fatalf("a banner with a usable default card: %q", got)
+		}
+		visa := byLabel(t, admin.cards(t), "Visa •••• 4242").id
+		admin.redirected(t, admin.post(t, "/billing/payment-methods/delete", url.Values{"card": {visa}}), "/billing/payment-methods", false)
+		got, _ := banner(t, e, admin)
+		if want := "Auto-recharge is on, but there is no usable card: add a card or make one your default. When Remaining Credits fall below $5.00, nothing can be added until you do. Payment Methods"; got != want {
+			t.Errorf("banner %q,\nwant   %q", got, want)
+		}
+		admin.addCard(t, "Jenny Rosen", "5555 5555 5555 4444", "4", expYear)
+		if got, ok := banner(t, e, admin); ok {
+			t.Errorf("a banner after a new card became the default: %q", got)
+		}
+	})
+
+	t.Run("the default card expired", func(t *testing.T) {
+		e, admin := newEnv(t)
+		month, year := lateInMonth.Month(), lateInMonth.Year()
+		admin.addCard(t, "Jenny Rosen", "4242 4242 4242 4242", strconv.Itoa(int(month)), strconv.Itoa(year))
+		if got, ok := banner(t, e, admin); ok {
+			t.Fatalf("a banner in the card's last month: %q", got)
+		}
+		setPageNow(time.Date(year, month+1, 1, 0, 0, 0, 0, time.UTC))
+		got, _ := banner(t, e, admin)
+		want := fmt.Sprintf("Auto-recharge is on, but your default card Visa •••• 4242 expired %02d/%02d: add a card or make another one your default. When Remaining Credits fall below $5.00, nothing can be added until you do. Payment Methods",
+			int(month), year%100)
+		if got != want {
+			t.Errorf("banner %q,\nwant   %q", got, want)
+		}
+	})
+
+	t.Run("an organisation whose card was never recorded is told nothing", func(t *testing.T) {
+		e, admin := newEnv(t)
+		if _, err := e.store.SetCustomerID(t.Context(), "acme", "cus_before"); err != nil {
+			t.Fatal(err)
+		}
+		if got, ok := banner(t, e, admin); ok {
+			t.Errorf("a banner with nothing known of the card: %q", got)
+		}
+	})
 }

@@ -156,6 +156,9 @@ func handleAddCard(svc *payments.Service, s *store.Store, log *slog.Logger) http
 		}) {
 			return
 		}
+		if _, err := svc.CardAdded(r.Context(), sess.OrgID, card.ID); err != nil { // a first card is the default: the Overview's summary
+			log.Error("record the card added", "org", sess.OrgID, "error", err)
+		}
 		recordChanges(r, s, log, auditPaymentMethods, billing.Changes{{What: "card " + payments.CardLabel(card) + " added"}})
 		next := "/billing/payment-methods"
 		if values["next"] != "" && values["next"] != "/billing" {

@@ -153,9 +153,25 @@ func (ev *Events) apply(ctx context.Context, e stripe.Event) error {
 		return ev.applyCardDetached(ctx, e)
 	case t == "customer.updated":
 		return ev.applyDefaultCard(ctx, e)
+	case t == "payment_method.updated":
+		// A new expiry, say: the profile's summary of the default card
+		// follows when it is the default. Cards are otherwise read live
+		// from Stripe.
+		var pm stripe.PaymentMethod
+		if err := json.Unmarshal(e.Data.Raw, &pm); err != nil {
+			return err
+		}
+		org, err := ev.org(ctx, "", customerID(pm.Customer))
+		if org == "" || err != nil || pm.Card == nil {
+			return err
+		}
+		cur, err := ev.store.DefaultCard(ctx, org)
+		if err != nil || cur.ID != pm.ID {
+			return err
+		}
+		return ev.store.SetDefaultCard(ctx, org, defaultCardSummary(&pm))
 	case strings.HasPrefix(t, "payment_method."):
-		// Attached and updated: cards are read live from Stripe, and
-		// setup_intent.succeeded records a card added.
+		// Attached: setup_intent.succeeded records a card added.
 		return nil
 	case strings.HasPrefix(t, "customer.tax_id."), strings.HasPrefix(t, "invoice."):
 		var obj struct {
@@ -191,7 +207,9 @@ func (ev *Events) apply(ctx context.Context, e stripe.Event) error {
 // API) in the organisation's audit trail, by "Stripe"; one removed through
 // our pages, which recorded it by the member, has its mark consumed and is
 // not recorded again. The detached payment method has no customer any
-// more: the event's previous attributes name it.
+// more: the event's previous attributes name it. When it was the default
+// card, the profile's summary first records that there is none (before
+// the audit entry, so a retry after a failure records the removal once).
 func (ev *Events) applyCardDetached(ctx context.Context, e stripe.Event) error {
 	var pm stripe.PaymentMethod
 	if err := json.Unmarshal(e.Data.Raw, &pm); err != nil {
@@ -201,13 +219,25 @@ func (ev *Events) applyCardDetached(ctx context.Context, e stripe.Event) error {
 	if org == "" || err != nil {
 		return err
 	}
+	cur, err := ev.store.DefaultCard(ctx, org)
+	if err != nil {
+		return err
+	}
+	if cur.ID == pm.ID {
+		if err := ev.store.SetDefaultCard(ctx, org, defaultCardSummary(nil)); err != nil {
+			return err
+		}
+	}
 	return ev.cardChanged(ctx, org, store.CardRemoved, &pm, "removed")
 }
 
 // applyDefaultCard records the customer's default card changed at Stripe,
 // by "Stripe", unless our pages made the change (its mark is consumed).
 // Other changes of the customer, and a default cleared (the card's detach
-// is recorded), record nothing.
+// is recorded), record nothing. A change of the default, cleared too,
+// first records the new default (or none) in the profile's summary of the
+// default card, unless it is recorded already (our pages record the
+// default they set).
 func (ev *Events) applyDefaultCard(ctx context.Context, e stripe.Event) error {
 	prev, _ := e.Data.PreviousAttributes["invoice_settings"].(map[string]any)
 	if _, changed := prev["default_payment_method"]; !changed {
@@ -217,14 +247,60 @@ func (ev *Events) applyDefaultCard(ctx context.Context, e stripe.Event) error {
 	if err := json.Unmarshal(e.Data.Raw, &c); err != nil {
 		return err
 	}
-	if c.InvoiceSettings == nil || c.InvoiceSettings.DefaultPaymentMethod == nil {
-		return nil
-	}
 	org, err := ev.org(ctx, "", c.ID)
 	if org == "" || err != nil {
 		return err
 	}
-	return ev.cardChanged(ctx, org, store.CardSetDefault, c.InvoiceSettings.DefaultPaymentMethod, "set as default")
+	var pm *stripe.PaymentMethod // nil: the default cleared
+	if c.InvoiceSettings != nil {
+		pm = c.InvoiceSettings.DefaultPaymentMethod
+	}
+	cur, err := ev.store.DefaultCard(ctx, org)
+	if err != nil {
+		return err
+	}
+	if pm == nil || cur.ID != pm.ID { // our pages record the default they set
+		if pm, err = ev.expanded(ctx, pm); err != nil {
+			return err
+		}
+		if err := ev.store.SetDefaultCard(ctx, org, defaultCardSummary(pm)); err != nil {
+			return err
+		}
+	}
+	if pm == nil {
+		return nil
+	}
+	return ev.cardChanged(ctx, org, store.CardSetDefault, pm, "set as default")
+}
+
+// expanded returns the payment method pm with its card, read from Stripe
+// when the event names it by id only; pm as it is when it is nil, has its
+// card, or is gone from Stripe.
+func (ev *Events) expanded(ctx context.Context, pm *stripe.PaymentMethod) (*stripe.PaymentMethod, error) {
+	if pm == nil || pm.Card != nil || pm.ID == "" || ev.api == nil {
+		return pm, nil
+	}
+	params := &stripe.PaymentMethodParams{}
+	params.Context = ctx
+	got, err := ev.api.api.PaymentMethods.Get(pm.ID, params)
+	if isMissing(err) {
+		return pm, nil
+	}
+	if err != nil {
+		return nil, wrap("get payment method", err)
+	}
+	return got, nil
+}
+
+// defaultCardSummary is what the organisation's profile records of its
+// default payment method pm for the Overview: none when pm is nil or not
+// a card (auto-recharge charges cards).
+func defaultCardSummary(pm *stripe.PaymentMethod) store.DefaultCard {
+	if pm == nil || pm.Card == nil {
+		return payments.DefaultCardSummary(nil)
+	}
+	return payments.DefaultCardSummary(&payments.Card{ID: pm.ID, Brand: string(pm.Card.Brand), Last4: pm.Card.Last4,
+		ExpMonth: int(pm.Card.ExpMonth), ExpYear: int(pm.Card.ExpYear)})
 }
 
 // cardChanged records the change kind of the organisation's card pm, "card

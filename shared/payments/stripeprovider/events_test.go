@@ -614,12 +614,16 @@ func TestEventsApply(t *testing.T) {
 					t.Errorf("acme's default = %q, want pm_new", got)
 				}
 				// Stripe then reports the default it set: the card added is
-				// recorded, not also its becoming the default.
+				// recorded, not also its becoming the default. The profile
+				// gains the summary of the default card.
 				e.apply(eventWith(t, "evt_default_of_added", "customer.updated", customer("cus_acme", "pm_new"),
 					map[string]any{"invoice_settings": map[string]any{"default_payment_method": nil}}))
-				if after := e.state().withoutAudit(); !slices.Equal(after.items, before.withoutAudit().items) {
-					t.Errorf("the store changed beyond the audit trail:\n%s", before.diff(after))
+				profile := func(it string) bool { return strings.Contains(it, `"SK":"PROFILE"`) }
+				after := e.state().withoutAudit()
+				if a, b := slices.DeleteFunc(slices.Clone(after.items), profile), slices.DeleteFunc(before.withoutAudit().items, profile); !slices.Equal(a, b) {
+					t.Errorf("the store changed beyond the audit trail and the profile:\n%s", before.diff(after))
 				}
+				e.wantDefaultCard(t, "acme", visaNew)
 				e.wantCardAudit(t, "you@acme.test")
 			}},
 		{"setup_intent.succeeded leaves an existing default, and records the card", "setup_intent.succeeded",
@@ -929,6 +933,13 @@ func TestEventsCardChanges(t *testing.T) {
 	}
 	deleteCard := throughOurPages(func(s *payments.Service, org string) error { return s.DeleteCard(t.Context(), org, "pm_new") })
 	setDefault := throughOurPages(func(s *payments.Service, org string) error { return s.SetDefaultCard(t.Context(), org, "pm_new") })
+	// recorded is pm_new recorded as acme's default card (by our pages or
+	// an earlier event), with no mark of our pages left.
+	recorded := func(t *testing.T, e *eventsEnv) {
+		if err := e.store.SetDefaultCard(t.Context(), "acme", visaNew); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	tests := []struct {
 		name        string
@@ -938,6 +949,9 @@ func TestEventsCardChanges(t *testing.T) {
 		acme        []string // what acme's Recent changes gain, by Stripe
 		globex      []string
 		stripeCalls bool // whether applying it may call Stripe
+		// defaultCard is acme's default card summary after it (the zero
+		// summary: nothing known).
+		defaultCard store.DefaultCard
 	}{
 		{name: "a card detached in Stripe is recorded as removed, by Stripe", typ: "payment_method.detached",
 			event: func() (map[string]any, map[string]any) { return detached("pm_new", "cus_acme") },
@@ -947,18 +961,18 @@ func TestEventsCardChanges(t *testing.T) {
 			before: deleteCard},
 		{name: "a card made the default through our pages, then detached in Stripe, is recorded as removed", typ: "payment_method.detached",
 			event:  func() (map[string]any, map[string]any) { return detached("pm_new", "cus_acme") },
-			before: setDefault, acme: []string{"card Visa •••• 4242 removed"}},
+			before: setDefault, acme: []string{"card Visa •••• 4242 removed"}, defaultCard: store.DefaultCard{Known: true}},
 		{name: "the default card changed in Stripe is recorded by Stripe, naming the card", typ: "customer.updated",
 			event: func() (map[string]any, map[string]any) { return defaultSet("cus_acme", "pm_new", "pm_old") },
-			acme:  []string{"card Visa •••• 4242 set as default"}, stripeCalls: true},
+			acme:  []string{"card Visa •••• 4242 set as default"}, stripeCalls: true, defaultCard: visaNew},
 		{name: "the default card changed in Stripe, expanded in the event, is recorded without reading Stripe", typ: "customer.updated",
 			event: func() (map[string]any, map[string]any) {
 				return defaultSet("cus_acme", pmJSON("pm_new", "cus_acme"), nil)
 			},
-			acme: []string{"card Visa •••• 4242 set as default"}},
+			acme: []string{"card Visa •••• 4242 set as default"}, defaultCard: visaNew},
 		{name: "the default card set through our pages is not recorded again", typ: "customer.updated",
 			event:  func() (map[string]any, map[string]any) { return defaultSet("cus_acme", "pm_new", nil) },
-			before: setDefault},
+			before: setDefault, defaultCard: visaNew},
 		{name: "another card made the default through our pages does not hide this one made the default in Stripe", typ: "customer.updated",
 			event: func() (map[string]any, map[string]any) { return defaultSet("cus_acme", "pm_new", "pm_2") },
 			before: func(t *testing.T, e *eventsEnv) {
@@ -969,9 +983,31 @@ func TestEventsCardChanges(t *testing.T) {
 					t.Fatal(err)
 				}
 			},
-			acme: []string{"card Visa •••• 4242 set as default"}, stripeCalls: true},
-		{name: "a default cleared records nothing", typ: "customer.updated",
-			event: func() (map[string]any, map[string]any) { return defaultSet("cus_acme", nil, "pm_new") }},
+			acme: []string{"card Visa •••• 4242 set as default"}, stripeCalls: true, defaultCard: visaNew},
+		{name: "a default cleared records nothing but no default card", typ: "customer.updated",
+			event:  func() (map[string]any, map[string]any) { return defaultSet("cus_acme", nil, "pm_new") },
+			before: recorded, defaultCard: store.DefaultCard{Known: true}},
+		{name: "a card not the default detached in Stripe leaves the default card", typ: "payment_method.detached",
+			event:  func() (map[string]any, map[string]any) { return detached("pm_2", "cus_acme") },
+			before: recorded, acme: []string{"card Visa •••• 4242 removed"}, defaultCard: visaNew},
+		{name: "the default card detached in Stripe leaves no default card", typ: "payment_method.detached",
+			event:  func() (map[string]any, map[string]any) { return detached("pm_new", "cus_acme") },
+			before: recorded, acme: []string{"card Visa •••• 4242 removed"}, defaultCard: store.DefaultCard{Known: true}},
+		{name: "the default card updated in Stripe (a new expiry) updates its summary", typ: "payment_method.updated",
+			event: func() (map[string]any, map[string]any) {
+				pm := pmJSON("pm_new", "cus_acme")
+				pm["card"].(map[string]any)["exp_year"] = 2031
+				return pm, map[string]any{"card": map[string]any{"exp_year": 2030}}
+			},
+			before:      recorded,
+			defaultCard: store.DefaultCard{Known: true, ID: "pm_new", Label: "Visa •••• 4242", Last4: "4242", ExpMonth: 4, ExpYear: 2031}},
+		{name: "a card not the default updated in Stripe leaves the default card", typ: "payment_method.updated",
+			event: func() (map[string]any, map[string]any) {
+				pm := pmJSON("pm_2", "cus_acme")
+				pm["card"].(map[string]any)["exp_year"] = 2031
+				return pm, map[string]any{"card": map[string]any{"exp_year": 2030}}
+			},
+			before: recorded, defaultCard: visaNew},
 		{name: "another change of the customer records nothing", typ: "customer.updated",
 			event: func() (map[string]any, map[string]any) {
 				return customer("cus_acme", "pm_new"), map[string]any{"email": "old@acme.test"}
@@ -1012,6 +1048,7 @@ func TestEventsCardChanges(t *testing.T) {
 			if marks := e.marks(); tt.before != nil && len(marks) != 0 && len(tt.acme) == 0 {
 				t.Errorf("the mark of our change is left: %v", marks)
 			}
+			e.wantDefaultCard(t, "acme", tt.defaultCard)
 			once := e.state()
 			e.apply(ev)
 			if again := e.state(); !again.equal(once) {
@@ -1037,6 +1074,21 @@ func TestEventsCardChanges(t *testing.T) {
 			t.Errorf("acme's Recent changes by Stripe %q, want %q", got, want)
 		}
 	})
+}
+
+// visaNew is the summary of pm_new (pmJSON's card) as the default card.
+var visaNew = store.DefaultCard{Known: true, ID: "pm_new", Label: "Visa •••• 4242", Last4: "4242", ExpMonth: 4, ExpYear: 2030}
+
+// wantDefaultCard checks the summary of org's default card on its profile.
+func (e *eventsEnv) wantDefaultCard(t *testing.T, org string, want store.DefaultCard) {
+	t.Helper()
+	got, err := e.store.DefaultCard(t.Context(), org)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != want {
+		t.Errorf("%s's default card summary = %+v, want %+v", org, got, want)
+	}
 }
 
 // changes returns the org's Recent changes made by Stripe on the Payment
