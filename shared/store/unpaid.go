@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/acme/billing/shared/billing"
@@ -14,15 +15,21 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
+// maxRefreshAttempts bounds how often one refresh reads again.
+const maxRefreshAttempts = 30
+
 // refreshUnpaid writes onto the ACCOUNT item the due date of the
 // organisation's oldest unpaid invoice, when the first of them makes it
-// past due, and the total its unpaid invoices are owed, so that one read of that item (an allowance) knows whether the
-// organisation is past due (invariant 12). Every write that opens, pays or
-// voids an invoice calls it afterwards; it is safe to repeat.
+// past due, and the total its unpaid invoices are owed, so that one read
+// of that item (an allowance) knows whether the organisation is past due
+// (invariant 12). Every write that opens, pays or voids an invoice calls it
+// afterwards; it is safe to repeat.
 //
 // Refreshes are ordered by the item's unpaid_rev: one writes only if no
 // other wrote since it read the revision, and else reads again, so the
-// last write always reflects every invoice change before it.
+// last write always reflects every invoice change before it. Every
+// write also puts the organisation's past-due watch, in the same
+// transaction.
 func (s *Store) refreshUnpaid(ctx context.Context, orgID string) error {
 	for attempt := 0; ; attempt++ {
 		var acct accountRecord
@@ -77,10 +84,16 @@ func (s *Store) refreshUnpaid(ctx context.Context, orgID string) error {
 		if err == nil {
 			return nil
 		}
-		if !conditionFailed(cancelReasons(err), 0) || attempt >= 10 {
+		if !conditionFailed(cancelReasons(err), 0) || attempt >= maxRefreshAttempts {
 			return fmt.Errorf("refresh unpaid invoices %s: %w", orgID, err)
 		}
-		// Another refresh wrote meanwhile: read again.
+		// Another refresh wrote meanwhile: read again, after a jittered
+		// pause so that concurrent refreshes do not keep colliding.
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(rand.IntN(5*(attempt+1))+1) * time.Millisecond):
+		}
 	}
 }
 
