@@ -1,7 +1,6 @@
 package html
 
 import (
-	"fmt"
 	"net/url"
 	"strings"
 	"time"
@@ -236,7 +235,7 @@ func PayInvoicePage(p PayInvoiceProps) Node {
 	return Page(p.Page,
 		pageHeader("Pay invoice "+inv.ID, "Check the payment: nothing is charged until you confirm."),
 		Section(Class("card"), Aria("labelledby", "pay-confirm"),
-			H2(ID("pay-confirm"), Text("Charge "+inv.Due.Display()+" to "+cardWithExpiry(q.Card)+"?")),
+			H2(ID("pay-confirm"), Text("Charge "+inv.Due.Display()+" to "+cardLabel(q.Card)+"?")),
 			facts,
 			Form(Method("post"), Action(action), Data("busy", "Charging…"),
 				hidden("token", p.Token), hidden("card", q.Card.ID), hidden("confirm", "yes"),
@@ -247,19 +246,13 @@ func PayInvoicePage(p PayInvoiceProps) Node {
 				hidden("token", p.Token),
 				Label(For("pay-card"), Text("Pay with another card")),
 				Select(ID("pay-card"), Name("card"), Map(q.Cards, func(c payments.Card) Node {
-					return Option(Value(c.ID), If(c.ID == q.Card.ID, Selected()), Text(cardWithExpiry(c)))
+					return Option(Value(c.ID), If(c.ID == q.Card.ID, Selected()), Text(cardLabel(c)))
 				})),
 				Text(" "),
 				Button(Class("btn btn-secondary"), Type("submit"), Text("Use this card")),
 			)),
 		),
 	)
-}
-
-// cardWithExpiry names a card with its expiry, "Visa •••• 4242 (exp
-// 12/31)", so two cards of one brand and last four digits are told apart.
-func cardWithExpiry(c payments.Card) string {
-	return fmt.Sprintf("%s (exp %02d/%02d)", payments.CardLabel(c), c.ExpMonth, c.ExpYear%100)
 }
 
 // pdfHref is the PDF of a document: the provider's own (Stripe's hosted

@@ -122,17 +122,22 @@ func (s *Store) OrdersAt(ctx context.Context, orgID, pos string, newer bool, lim
 	if wg.Wait(); apartErr != nil {
 		return OrderRun{}, apartErr
 	}
-	adjs = append(adjs, apart...)
+	attachAdjustments(run.Orders, append(adjs, apart...))
+	return run, nil
+}
+
+// attachAdjustments gives each order its adjustments among adjs, oldest
+// first.
+func attachAdjustments(orders []Order, adjs []adjustmentRecord) {
 	byPayment := map[string][]Adjustment{}
 	for _, r := range adjs {
 		byPayment[r.PaymentID] = append(byPayment[r.PaymentID], r.adjustment())
 	}
-	for i := range run.Orders {
-		adj := byPayment[run.Orders[i].ID]
+	for i := range orders {
+		adj := byPayment[orders[i].ID]
 		slices.SortStableFunc(adj, func(a, b Adjustment) int { return a.Created.Compare(b.Created) })
-		run.Orders[i].Adjustments = adj
+		orders[i].Adjustments = adj
 	}
-	return run, nil
 }
 
 // adjustments reads every adjustment of the organisation's orders.

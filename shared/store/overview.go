@@ -71,8 +71,5 @@ func (s *Store) ReadOverview(ctx context.Context, orgID string, now time.Time) (
 	if err != nil {
 		return Overview{}, fmt.Errorf("read overview %s: %w", orgID, err)
 	}
-	return Overview{Account: acct, Profile: profile.profile(), Days: days, Recharge: RechargeState{
-		Failures: recharge.Failures, NextAttempt: recharge.NextAttempt, DisabledReason: recharge.DisabledReason,
-		Month: recharge.Month, MonthTotal: recharge.MonthTotal, PendingPayment: recharge.PendingPayment,
-		PendingSince: recharge.PendingSince, Tries: recharge.Tries}, DefaultCard: card}, nil
+	return Overview{Account: acct, Profile: profile.profile(), Days: days, Recharge: recharge.state(), DefaultCard: card}, nil
 }

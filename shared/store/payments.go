@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/acme/billing/shared/billing"
@@ -345,28 +344,16 @@ func (s *Store) Orders(ctx context.Context, orgID string) ([]Order, error) {
 	}
 	var orders []Order
 	err = each(ctx, s, in, func(r orderRecord) error {
-		orders = append(orders, Order{ID: r.ID, OrgID: r.OrgID, Amount: r.Amount, Method: r.Method, Created: r.Created, PaidAt: r.PaidAt, TransactionID: r.TransactionID, Issued: r.Issued.parties()})
+		orders = append(orders, r.order())
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("orders %s: %w", orgID, err)
 	}
-	if in, err = s.query(orgPK(orgID), beginsWith(prefixAdjustment), false); err != nil {
-		return nil, fmt.Errorf("orders %s: %w", orgID, err)
-	}
-	byPayment := map[string][]Adjustment{}
-	err = each(ctx, s, in, func(r adjustmentRecord) error {
-		byPayment[r.PaymentID] = append(byPayment[r.PaymentID], Adjustment{Key: r.Key, PaymentID: r.PaymentID, Kind: r.Kind,
-			Amount: r.Amount, Description: r.Description, Created: r.Created, TransactionID: r.TransactionID})
-		return nil
-	})
+	adjs, err := s.adjustments(ctx, orgID)
 	if err != nil {
-		return nil, fmt.Errorf("order adjustments %s: %w", orgID, err)
+		return nil, err
 	}
-	for i := range orders {
-		adj := byPayment[orders[i].ID]
-		slices.SortStableFunc(adj, func(a, b Adjustment) int { return a.Created.Compare(b.Created) })
-		orders[i].Adjustments = adj
-	}
+	attachAdjustments(orders, adjs)
 	return orders, nil
 }

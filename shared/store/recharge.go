@@ -95,8 +95,13 @@ func (s *Store) RechargeState(ctx context.Context, orgID string) (RechargeState,
 	if err != nil {
 		return RechargeState{}, fmt.Errorf("recharge state %s: %w", orgID, err)
 	}
+	return r.state(), nil
+}
+
+// state is the engine's state the record holds (its lock left out).
+func (r rechargeRecord) state() RechargeState {
 	return RechargeState{Failures: r.Failures, NextAttempt: r.NextAttempt, DisabledReason: r.DisabledReason, Month: r.Month, MonthTotal: r.MonthTotal,
-		PendingPayment: r.PendingPayment, PendingSince: r.PendingSince, Tries: r.Tries}, nil
+		PendingPayment: r.PendingPayment, PendingSince: r.PendingSince, Tries: r.Tries}
 }
 
 // putRechargeState writes the state fields, leaving the lock alone.
