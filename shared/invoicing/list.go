@@ -89,12 +89,10 @@ func parseCursor(s string) (cursor, error) {
 // and invoice history at page (a cursor of Lists.Newer or Lists.Older, ""
 // for the newest), of at most size entries.
 //
-// It costs one round trip of two DynamoDB requests at once on the first
+// It costs one round trip of two DynamoDB requests at once on every
 // page: every invoice with its refunds (one a month; one request holds
-// decades of them), and the newest orders with the adjustments of all
-// orders. Other pages read the adjustments apart, at the same time: three
-// requests, still one round trip. It returns EINVALID for a cursor it did
-// not make.
+// decades of them), and the page's orders with their adjustments, which
+// sort next to them. It returns EINVALID for a cursor it did not make.
 func (s *Service) List(ctx context.Context, orgID, page string, size int) (Lists, error) {
 	c, err := parseCursor(page)
 	if err != nil {

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
+	"time"
 
 	"github.com/acme/billing/shared/billing"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -17,9 +17,16 @@ import (
 
 const prefixOrder = "ORDER#"
 
-// adjustmentsAhead is how many adjustments the first page of orders reads
-// in its one request before the orders (refunds and disputes are rare);
-// more cost a request per this many.
+// orderSK is the sort key of the order of a payment paid at paid: orders
+// sort by when they were paid, and each order's adjustments sort right
+// after it (adjustmentRecord).
+func orderSK(paid time.Time, paymentID string) string {
+	return prefixOrder + paid.UTC().Format(time.RFC3339Nano) + "#" + paymentID
+}
+
+// adjustmentsAhead is how many adjustments a run of orders reads in its
+// one request besides the orders (refunds and disputes are rare); a run
+// whose orders have more costs another request per this many.
 const adjustmentsAhead = 40
 
 // OrderRun is a run of an organisation's paid orders in the order of the
@@ -36,7 +43,9 @@ type OrderRun struct {
 
 // ValidOrderPos reports whether pos can be a position of an order ("" is
 // the top of the history).
-func ValidOrderPos(pos string) bool { return pos == "" || strings.HasPrefix(pos, prefixOrder) }
+func ValidOrderPos(pos string) bool {
+	return pos == "" || strings.HasPrefix(pos, prefixOrder) && !strings.Contains(pos, adjustmentMark)
+}
 
 // ValidInvoicePos reports whether pos can be a position of an invoice (""
 // is the top of the history).
@@ -53,9 +62,9 @@ func InvoicePos(inv Invoice) string { return invoiceSK(inv.ID) }
 // the partition of orgID is read, so a position taken from another
 // organisation's history shows nothing of it.
 //
-// The newest page costs one request (up to adjustmentsAhead adjustments),
-// any other two at once: the orders, and the adjustments, which sort after
-// every order.
+// Each order's adjustments sort right after it, so any page costs one
+// request, orders and adjustments together, when its orders have up to
+// adjustmentsAhead adjustments.
 func (s *Store) OrdersAt(ctx context.Context, orgID, pos string, newer bool, limit int) (OrderRun, error) {
 	if !ValidOrderPos(pos) {
 		return OrderRun{}, billing.FieldError("cursor", "That page link is not valid; start from the first page.")
@@ -63,43 +72,30 @@ func (s *Store) OrdersAt(ctx context.Context, orgID, pos string, newer bool, lim
 	if newer && pos == "" {
 		return OrderRun{}, nil
 	}
-	first := !newer && pos == ""
 	var in *dynamodb.QueryInput
 	var err error
-	switch {
-	case first:
-		// ORDERADJ# sorts after every ORDER#: read backwards, the
-		// adjustments come first, then the newest orders.
-		in, err = s.query(orgPK(orgID), beginsWith("ORDER"), true)
-		if in != nil {
-			in.Limit = aws.Int32(int32(limit + 1 + adjustmentsAhead))
-		}
-	case newer:
+	if newer {
+		// Ascending from the order at pos: each order, then its
+		// adjustments.
 		in, err = s.query(orgPK(orgID), func(k expression.KeyBuilder) expression.KeyConditionBuilder {
 			return k.Between(expression.Value(pos), expression.Value(prefixOrder+"\U0010FFFF"))
 		}, false)
-	default:
+	} else {
+		// Descending below the order at pos (its adjustments sort above
+		// it): each order's adjustments, then the order.
 		in, err = s.query(orgPK(orgID), beginsWith(prefixOrder), true)
-		if in != nil {
+		if in != nil && pos != "" {
 			in.ExclusiveStartKey = key(orgPK(orgID), pos)
 		}
 	}
 	if err != nil {
 		return OrderRun{}, fmt.Errorf("orders %s: %w", orgID, err)
 	}
-	if in.Limit == nil {
-		in.Limit = aws.Int32(int32(limit + 1))
-	}
+	// One more order than the run, to know whether there are more; it
+	// comes after the adjustments of the run's orders either way.
+	in.Limit = aws.Int32(int32(limit + 1 + adjustmentsAhead))
 	var run OrderRun
-	var adjs, apart []adjustmentRecord
-	var apartErr error
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	if !first {
-		// The adjustments sort after every order: read them at the same
-		// time, in one round trip with the orders.
-		wg.Go(func() { apart, apartErr = s.adjustments(ctx, orgID) })
-	}
+	var adjs []adjustmentRecord
 	for {
 		out, err := s.db.Query(ctx, in)
 		if err != nil {
@@ -119,10 +115,7 @@ func (s *Store) OrdersAt(ctx context.Context, orgID, pos string, newer bool, lim
 		run.Beyond = run.Pos[limit]
 		run.Orders, run.Pos = run.Orders[:limit], run.Pos[:limit]
 	}
-	if wg.Wait(); apartErr != nil {
-		return OrderRun{}, apartErr
-	}
-	attachAdjustments(run.Orders, append(adjs, apart...))
+	attachAdjustments(run.Orders, adjs)
 	return run, nil
 }
 
@@ -140,23 +133,10 @@ func attachAdjustments(orders []Order, adjs []adjustmentRecord) {
 	}
 }
 
-// adjustments reads every adjustment of the organisation's orders.
-func (s *Store) adjustments(ctx context.Context, orgID string) ([]adjustmentRecord, error) {
-	in, err := s.query(orgPK(orgID), beginsWith(prefixAdjustment), false)
-	if err != nil {
-		return nil, fmt.Errorf("order adjustments %s: %w", orgID, err)
-	}
-	var out []adjustmentRecord
-	if err := each(ctx, s, in, func(r adjustmentRecord) error { out = append(out, r); return nil }); err != nil {
-		return nil, fmt.Errorf("order adjustments %s: %w", orgID, err)
-	}
-	return out, nil
-}
-
 // add adds an order item to the run, or an adjustment item to adjs.
 func (run *OrderRun) add(item map[string]types.AttributeValue, adjs *[]adjustmentRecord) error {
 	sk := skOf(item)
-	if strings.HasPrefix(sk, prefixAdjustment) {
+	if strings.Contains(sk, adjustmentMark) {
 		var r adjustmentRecord
 		if err := attributevalue.UnmarshalMap(item, &r); err != nil {
 			return err

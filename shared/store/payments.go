@@ -195,7 +195,7 @@ func (s *Store) CreditPayment(ctx context.Context, orgID string, p PaymentCredit
 		return false, fmt.Errorf("credit payment %s: %w", p.PaymentID, err)
 	}
 	order := orderRecord{
-		PK: orgPK(orgID), SK: "ORDER#" + p.Paid.UTC().Format(time.RFC3339Nano) + "#" + p.PaymentID, ID: p.PaymentID, OrgID: orgID,
+		PK: orgPK(orgID), SK: orderSK(p.Paid, p.PaymentID), ID: p.PaymentID, OrgID: orgID,
 		Amount: p.Amount, Method: p.Method, Created: p.Paid.UTC(), PaidAt: p.Paid.UTC(), Issued: issued.record(),
 	}
 	_, err = s.appendTransaction(ctx, orgID, billing.NewTransaction{
@@ -245,28 +245,60 @@ func (s *Store) CreditedPayment(ctx context.Context, orgID, id string) (Credited
 	if id == "" {
 		return Credited{}, billing.Errorf(billing.ENOTFOUND, "No such payment.")
 	}
-	it := s.Items()
 	var alias aliasRecord
-	switch err := it.Get(ctx, orgPK(orgID), prefixAlias+id, &alias); {
+	switch err := s.Items().Get(ctx, orgPK(orgID), prefixAlias+id, &alias); {
 	case err == nil:
 		id = alias.PaymentID
 	case billing.ErrorCode(err) != billing.ENOTFOUND:
 		return Credited{}, fmt.Errorf("credited payment %s: %w", id, err)
 	}
-	var guard struct {
-		TxID string `dynamodbav:"tx_id"`
-	}
-	if err := it.Get(ctx, orgPK(orgID), txKeySK(id), &guard); err != nil {
-		if billing.ErrorCode(err) == billing.ENOTFOUND {
-			return Credited{}, billing.Errorf(billing.ENOTFOUND, "No such payment.")
-		}
-		return Credited{}, fmt.Errorf("credited payment %s: %w", id, err)
-	}
-	tx, err := s.transaction(ctx, orgID, guard.TxID)
+	tx, err := s.credit(ctx, orgID, id)
 	if err != nil {
 		return Credited{}, fmt.Errorf("credited payment %s: %w", id, err)
 	}
 	return Credited{PaymentID: id, Amount: tx.Amount}, nil
+}
+
+// credit reads the balance transaction that credited the payment
+// paymentID (its id, not an alias), with strongly consistent reads; it
+// returns ENOTFOUND when the payment was never credited to the
+// organisation.
+func (s *Store) credit(ctx context.Context, orgID, paymentID string) (billing.Transaction, error) {
+	var guard struct {
+		TxID string `dynamodbav:"tx_id"`
+	}
+	if err := s.Items().Get(ctx, orgPK(orgID), txKeySK(paymentID), &guard); err != nil {
+		if billing.ErrorCode(err) == billing.ENOTFOUND {
+			return billing.Transaction{}, billing.Errorf(billing.ENOTFOUND, "No such payment.")
+		}
+		return billing.Transaction{}, err
+	}
+	return s.transaction(ctx, orgID, guard.TxID)
+}
+
+// creditedOrder returns the sort key of the order of the payment
+// paymentID (the id it was credited under). The order was written with
+// its balance transaction, and its key is made of the payment's time,
+// which the transaction holds; the order is read to make sure. It returns
+// ENOTFOUND when the payment was never credited to the organisation.
+func (s *Store) creditedOrder(ctx context.Context, orgID, paymentID string) (string, error) {
+	tx, err := s.credit(ctx, orgID, paymentID)
+	if err != nil {
+		return "", err
+	}
+	sk := orderSK(tx.Created, paymentID)
+	var order orderRecord
+	switch err := s.Items().Get(ctx, orgPK(orgID), sk, &order); {
+	case billing.ErrorCode(err) == billing.ENOTFOUND:
+		// Not the caller's mistake: the credit was written without it.
+		return "", fmt.Errorf("order %s of credit %s is missing", sk, tx.ID)
+	case err != nil:
+		return "", fmt.Errorf("order of credit %s: %w", tx.ID, err)
+	}
+	if order.TransactionID != tx.ID {
+		return "", fmt.Errorf("order %s was credited by %s, not %s", sk, order.TransactionID, tx.ID)
+	}
+	return sk, nil
 }
 
 // Kinds of adjustment of a credited payment.
@@ -292,9 +324,12 @@ type Adjustment struct {
 	TransactionID string
 }
 
+// adjustmentRecord is an adjustment, stored right after its order: its
+// sort key is the order's, then adjustmentMark and the adjustment's key,
+// so that a range of orders read holds their adjustments too.
 type adjustmentRecord struct {
 	PK            string      `dynamodbav:"PK"` // ORG#<org>
-	SK            string      `dynamodbav:"SK"` // ORDERADJ#<payment>#<key>
+	SK            string      `dynamodbav:"SK"` // ORDER#<paid>#<payment>#ADJ#<key>
 	Key           string      `dynamodbav:"key"`
 	PaymentID     string      `dynamodbav:"payment_id"`
 	Kind          string      `dynamodbav:"kind"`
@@ -304,13 +339,18 @@ type adjustmentRecord struct {
 	TransactionID string      `dynamodbav:"tx_id"`
 }
 
-const prefixAdjustment = "ORDERADJ#"
+// adjustmentMark separates an order's sort key from the key of one of its
+// adjustments; payment ids hold no '#'.
+const adjustmentMark = "#ADJ#"
 
 // AdjustPayment records a refund or dispute of a credited payment exactly
 // once per a.Key: the balance transaction (keyed by a.Key), the ledger
 // change and the adjustment shown on the order are one DynamoDB
-// transaction. It returns (false, nil) when a.Key was applied before, and
-// EINVALID for an adjustment without key, payment, kind or amount.
+// transaction. It returns (false, nil) when a.Key was applied before,
+// EINVALID for an adjustment without key, payment, kind or amount, and
+// ENOTFOUND when a.PaymentID was never credited to the organisation. It
+// first reads where the payment's order lies (three strongly consistent
+// reads), to store the adjustment next to it.
 func (s *Store) AdjustPayment(ctx context.Context, orgID string, a Adjustment) (bool, error) {
 	if a.Key == "" || a.PaymentID == "" || a.Kind == "" || a.Amount == 0 {
 		return false, billing.FieldError("amount", "A payment adjustment needs a key, a payment, a kind and an amount.")
@@ -318,9 +358,13 @@ func (s *Store) AdjustPayment(ctx context.Context, orgID string, a Adjustment) (
 	if a.Created.IsZero() {
 		a.Created = s.now()
 	}
-	rec := adjustmentRecord{PK: orgPK(orgID), SK: prefixAdjustment + a.PaymentID + "#" + a.Key, Key: a.Key, PaymentID: a.PaymentID,
+	order, err := s.creditedOrder(ctx, orgID, a.PaymentID)
+	if err != nil {
+		return false, fmt.Errorf("adjust payment %s: %w", a.PaymentID, err)
+	}
+	rec := adjustmentRecord{PK: orgPK(orgID), SK: order + adjustmentMark + a.Key, Key: a.Key, PaymentID: a.PaymentID,
 		Kind: a.Kind, Amount: a.Amount, Description: a.Description, Created: a.Created.UTC()}
-	_, err := s.appendTransaction(ctx, orgID, billing.NewTransaction{
+	_, err = s.appendTransaction(ctx, orgID, billing.NewTransaction{
 		Description: a.Description, Amount: a.Amount, Created: a.Created, Key: a.Key,
 	}, func(txID string) ([]any, error) {
 		rec.TransactionID = txID
@@ -336,24 +380,17 @@ func (s *Store) AdjustPayment(ctx context.Context, orgID string, a Adjustment) (
 }
 
 // Orders returns the organisation's paid orders, newest first, each with
-// its adjustments.
+// its adjustments, read together in one run of requests.
 func (s *Store) Orders(ctx context.Context, orgID string) ([]Order, error) {
-	in, err := s.query(orgPK(orgID), beginsWith("ORDER#"), true)
+	in, err := s.query(orgPK(orgID), beginsWith(prefixOrder), true)
 	if err != nil {
 		return nil, fmt.Errorf("orders %s: %w", orgID, err)
 	}
-	var orders []Order
-	err = each(ctx, s, in, func(r orderRecord) error {
-		orders = append(orders, r.order())
-		return nil
-	})
-	if err != nil {
+	var run OrderRun
+	var adjs []adjustmentRecord
+	if err := eachItem(ctx, s, in, func(item map[string]types.AttributeValue) error { return run.add(item, &adjs) }); err != nil {
 		return nil, fmt.Errorf("orders %s: %w", orgID, err)
 	}
-	adjs, err := s.adjustments(ctx, orgID)
-	if err != nil {
-		return nil, err
-	}
-	attachAdjustments(orders, adjs)
-	return orders, nil
+	attachAdjustments(run.Orders, adjs)
+	return run.Orders, nil
 }
