@@ -7,6 +7,7 @@
 //	go run ./infra/ops create-org -name "Acme Inc." [-trial 10.00] [-overage 25.00] ORG
 //	go run ./infra/ops grant [-description "Free Trial Credits"] [-key KEY] ORG AMOUNT
 //	go run ./infra/ops set-overage ORG AMOUNT
+//	go run ./infra/ops set-shards ORG N
 //	go run ./infra/ops show ORG
 //	go run ./infra/ops list
 //	go run ./infra/ops member -org ORG -email EMAIL -role admin|viewer|remove
@@ -28,6 +29,7 @@ import (
 	"io"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"text/tabwriter"
 	"time"
 
@@ -48,7 +50,7 @@ func main() {
 	}
 }
 
-var errUsage = errors.New("usage: ops create-org|grant|set-overage|show|list|member|session-cookie … (see -h of each)")
+var errUsage = errors.New("usage: ops create-org|grant|set-overage|set-shards|show|list|member|session-cookie … (see -h of each)")
 
 // errNoTable is returned when the environment names no table to work on.
 var errNoTable = fmt.Errorf("no table given: set %s to the stack's TableName output to use the table in AWS (with your AWS credentials), or %s to a local endpoint (the one make run prints, table %q unless %s says otherwise)",
@@ -139,6 +141,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		audit(ctx, s, fs.Arg(0), stdout, billing.Change{What: "Overage Protection", Old: old.OverageLimit.Display(), New: a.Display()})
 		fmt.Fprintf(stdout, "Overage limit of %s is now %s.\n", fs.Arg(0), a.Display())
 		return nil
+	case "set-shards":
+		// Counter shards let one organisation record more usage per
+		// second: each shard is a partition of its own (store/counters.go).
+		if err := parse(fs, args, 2); err != nil {
+			return err
+		}
+		n, err := strconv.Atoi(fs.Arg(1))
+		if err != nil {
+			return fmt.Errorf("shards %q: not a whole number from 1 to %d", fs.Arg(1), store.MaxCounterShards)
+		}
+		old, err := s.SetCounterShards(ctx, fs.Arg(0), n)
+		if err != nil {
+			return explain(err)
+		}
+		if old != n {
+			audit(ctx, s, fs.Arg(0), stdout, billing.Change{What: "Usage counter shards", Old: strconv.Itoa(old), New: strconv.Itoa(n)})
+		}
+		fmt.Fprintf(stdout, "%s has %d usage counter shards (was %d): by DynamoDB's partition limits, up to %d one-event usage requests a second.\n", fs.Arg(0), n, old, 500*n)
+		return nil
 	case "show":
 		if err := parse(fs, args, 1); err != nil {
 			return err
@@ -147,7 +168,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		if err != nil {
 			return explain(err)
 		}
-		show(stdout, acct, now())
+		shards, err := s.CounterShards(ctx, fs.Arg(0))
+		if err != nil {
+			return explain(err)
+		}
+		show(stdout, acct, shards, now())
 		return nil
 	case "member":
 		return member(ctx, s, fs, args, stdout)
@@ -253,7 +278,7 @@ func explain(err error) error {
 }
 
 // show prints the account figures at full precision.
-func show(w io.Writer, a billing.Account, now time.Time) {
+func show(w io.Writer, a billing.Account, shards int, now time.Time) {
 	f := a.Figures()
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	limit := "off"
@@ -275,6 +300,7 @@ func show(w io.Writer, a billing.Account, now time.Time) {
 		{"Daily hard limit", limit},
 		{"Available to Use", f.Available.String()},
 		{"Allowance", reason},
+		{"Usage counter shards", strconv.Itoa(shards)},
 	} {
 		fmt.Fprintf(tw, "%s\t%s\n", row[0], row[1])
 	}

@@ -7,14 +7,17 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/acme/billing/shared/auth"
 	"github.com/acme/billing/shared/billing"
+	"github.com/acme/billing/shared/money"
 	"github.com/acme/billing/shared/store"
 	"github.com/acme/billing/shared/store/storetest"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 func TestOps(t *testing.T) {
@@ -92,6 +95,62 @@ func TestOps(t *testing.T) {
 		out, err := ops("list")
 		if err != nil || !strings.Contains(out, "newco\tNewco Ltd\tcreated 2026-11-27") {
 			t.Errorf("out %q, err %v", out, err)
+		}
+	})
+
+	t.Run("set-shards spreads an organisation's usage over more counter shards, and only adds", func(t *testing.T) {
+		st := db.Store(clock)
+		before, err := st.Account(ctx, "newco", now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := ops("set-shards", "newco", "4")
+		if err != nil || !strings.Contains(out, "newco has 4 usage counter shards (was 1)") {
+			t.Fatalf("out %q, err %v", out, err)
+		}
+		// A usage writer learns the count from its next read of the
+		// account, as the usage API's does after every recording. Then
+		// forty one-event requests land on every shard, and the figures
+		// add them all up.
+		if _, err := st.Account(ctx, "newco", now); err != nil {
+			t.Fatal(err)
+		}
+		var want int64
+		for i := range 40 {
+			e := billing.UsageEvent{ID: "ops-" + strconv.Itoa(i), OrgID: "newco", Amount: money.Money(1000 + i), Time: now}
+			if out, err := st.RecordUsage(ctx, "newco", now, []billing.UsageEvent{e}); err != nil || out[0] != store.UsageAccepted {
+				t.Fatalf("record %s: %v %v", e.ID, out, err)
+			}
+			want += int64(e.Amount)
+		}
+		for shard := range 4 {
+			var c struct {
+				Period int64 `dynamodbav:"usage_period"`
+			}
+			k := store.CounterKey("newco", shard)
+			pk := k["PK"].(*types.AttributeValueMemberS).Value
+			if err := st.Items().Get(ctx, pk, "COUNTERS", &c); err != nil || c.Period <= 0 {
+				t.Errorf("shard %d: usage this period %d (err %v), want some of the forty requests", shard, c.Period, err)
+			}
+		}
+		after, err := st.Account(ctx, "newco", now)
+		if err != nil || after.UsagePeriod-before.UsagePeriod != money.Money(want) || after.UsedToday-before.UsedToday != money.Money(want) {
+			t.Errorf("usage this period %v → %v, today %v → %v; want both up by %v (err %v)", before.UsagePeriod, after.UsagePeriod, before.UsedToday, after.UsedToday, money.Money(want), err)
+		}
+		out, err = ops("show", "newco")
+		if err != nil || !strings.Contains(out, "Usage counter shards") || !strings.Contains(out, "4\n") {
+			t.Errorf("show: %q, err %v", out, err)
+		}
+		for _, args := range [][]string{{"set-shards", "newco", "2"}, {"set-shards", "newco", "17"}, {"set-shards", "newco", "0"}, {"set-shards", "newco", "x"}, {"set-shards", "nobody", "2"}} {
+			if _, err := ops(args...); err == nil {
+				t.Errorf("%v: no error", args)
+			}
+		}
+		if _, err := ops("set-shards", "newco", "2"); err == nil || !strings.Contains(err.Error(), "can only be added") {
+			t.Errorf("lowering: %v, want it refused saying shards can only be added", err)
+		}
+		if n, err := st.CounterShards(ctx, "newco"); n != 4 || err != nil {
+			t.Errorf("%d shards (err %v) after the refused changes, want 4", n, err)
 		}
 	})
 

@@ -2,8 +2,8 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/acme/billing/shared/billing"
@@ -56,7 +56,7 @@ func (s *Store) CreateOrg(ctx context.Context, n NewOrg) error {
 	if trial != nil {
 		records = append(records, *trial)
 	}
-	items := make([]types.TransactWriteItem, len(records))
+	items := make([]types.TransactWriteItem, len(records), len(records)+1)
 	for i, r := range records {
 		put, err := s.putNew(r)
 		if err != nil {
@@ -64,8 +64,13 @@ func (s *Store) CreateOrg(ctx context.Context, n NewOrg) error {
 		}
 		items[i] = types.TransactWriteItem{Put: put}
 	}
-	markNew(items[0].Put.Item, n.ID)
-	err := s.transact(ctx, items)
+	shard, err := newCounterItem(n.ID, 0)
+	if err != nil {
+		return fmt.Errorf("create org %s: %w", n.ID, err)
+	}
+	items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: shard,
+		ConditionExpression: aws.String("attribute_not_exists(PK)")}})
+	err = s.transact(ctx, items)
 	if conditionFailed(cancelReasons(err), 0) {
 		return billing.Errorf(billing.ECONFLICT, "Organisation %s already exists.", n.ID)
 	}
@@ -89,26 +94,24 @@ func (s *Store) putNew(record any) (*types.Put, error) {
 }
 
 // Account returns the organisation's account with today's usage, in one
-// strongly consistent read of its ACCOUNT item. It returns ENOTFOUND for an
-// unknown organisation.
+// strongly consistent BatchGetItem of its ACCOUNT item and counter shards.
+// It returns ENOTFOUND for an unknown organisation.
 func (s *Store) Account(ctx context.Context, orgID string, now time.Time) (billing.Account, error) {
 	return s.readAccount(ctx, orgID, now, true)
 }
 
-// AccountEventual is Account from an eventually consistent read: half the
+// AccountEventual is Account from eventually consistent reads: half the
 // read capacity, and it may miss writes of about the last second.
 func (s *Store) AccountEventual(ctx context.Context, orgID string, now time.Time) (billing.Account, error) {
 	return s.readAccount(ctx, orgID, now, false)
 }
 
 func (s *Store) readAccount(ctx context.Context, orgID string, now time.Time, consistent bool) (billing.Account, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(s.table), Key: key(orgPK(orgID), skAccount), ConsistentRead: aws.Bool(consistent),
-	})
+	r, err := s.readAccountItems(ctx, orgID, consistent)
 	if err != nil {
 		return billing.Account{}, fmt.Errorf("read account %s: %w", orgID, err)
 	}
-	return accountFrom(orgID, out.Item, now)
+	return accountFrom(orgID, r, now)
 }
 
 // Overview returns the account, with today's usage and why auto-recharge
@@ -127,46 +130,38 @@ func (s *Store) OverviewWithDays(ctx context.Context, orgID string, now time.Tim
 	return o.Account, o.Profile, o.Days, err
 }
 
-// accountFrom decodes an ACCOUNT item, taking today's usage from its
-// used_<day> attribute.
-func accountFrom(orgID string, item map[string]types.AttributeValue, now time.Time) (billing.Account, error) {
-	if item == nil {
+// accountFrom decodes an ACCOUNT item and its counter shards, with the
+// usage of the UTC day of now as today's.
+func accountFrom(orgID string, r accountRead, now time.Time) (billing.Account, error) {
+	if r.account == nil {
 		return billing.Account{}, billing.Errorf(billing.ENOTFOUND, "Organisation %s not found.", orgID)
 	}
 	var rec accountRecord
-	if err := attributevalue.UnmarshalMap(item, &rec); err != nil {
+	if err := attributevalue.UnmarshalMap(r.account, &rec); err != nil {
 		return billing.Account{}, fmt.Errorf("read account %s: %w", orgID, err)
 	}
-	days, err := usedDays(item)
+	period, err := r.period()
 	if err != nil {
 		return billing.Account{}, fmt.Errorf("read account %s: %w", orgID, err)
 	}
-	acct := rec.account(days[billing.Day(now)])
+	days, err := r.openDays()
+	if err != nil {
+		return billing.Account{}, fmt.Errorf("read account %s: %w", orgID, err)
+	}
+	acct := rec.account(period, days[billing.Day(now)])
 	acct.PastDue = acct.PastDueAt(now)
 	return acct, nil
-}
-
-// usedDays returns the used_<day> attributes of an ACCOUNT item by day.
-func usedDays(item map[string]types.AttributeValue) (map[string]money.Money, error) {
-	days := map[string]money.Money{}
-	for name, v := range item {
-		day, ok := strings.CutPrefix(name, prefixUsed)
-		if !ok {
-			continue
-		}
-		var m money.Money
-		if err := attributevalue.Unmarshal(v, &m); err != nil {
-			return nil, fmt.Errorf("attribute %s: %w", name, err)
-		}
-		days[day] = m
-	}
-	return days, nil
 }
 
 // batchGet reads keys with strongly consistent reads in one BatchGetItem
 // call, repeating it only for keys DynamoDB left unprocessed.
 func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeValue) ([]map[string]types.AttributeValue, error) {
-	req := map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
+	return s.batchGetWith(ctx, keys, true)
+}
+
+// batchGetWith is batchGet with strongly consistent reads or not.
+func (s *Store) batchGetWith(ctx context.Context, keys []map[string]types.AttributeValue, consistent bool) ([]map[string]types.AttributeValue, error) {
+	req := map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(consistent)}}
 	var items []map[string]types.AttributeValue
 	for attempt := 0; len(req) > 0; attempt++ {
 		if attempt > 8 {
@@ -199,14 +194,52 @@ func sleep(ctx context.Context, d time.Duration) error {
 }
 
 // AddUsage adds amount of usage, recorded at time at, to Usage This Period
-// and to that UTC day's usage, in one update of the ACCOUNT item. It
-// returns ENOTFOUND for an unknown organisation. It is not idempotent: the
-// usage API records usage with per-event idempotency records instead.
+// and to that UTC day's usage, in one update of the organisation's first
+// counter shard. It returns ENOTFOUND for an unknown organisation and
+// EINVALID when a counter would pass billing.MaxUsageCounter. It is not
+// idempotent: the usage API records usage with per-event idempotency
+// records instead.
 func (s *Store) AddUsage(ctx context.Context, orgID string, at time.Time, amount money.Money) error {
-	if amount <= 0 {
-		return billing.FieldError("amount", "Usage must be more than zero.")
+	if amount <= 0 || amount > billing.MaxUsageCounter {
+		return billing.FieldError("amount", "Usage must be more than zero and at most %s.", billing.MaxUsageCounter)
 	}
-	return s.updateAccount(ctx, orgID, "add usage", addUsage(orgID, amount, billing.Day(at)))
+	day := billing.Day(at)
+	late := false
+	for attempt := 0; attempt < 3; attempt++ {
+		items, err := s.countUsage(orgID, 0, day, amount, late)
+		if err != nil {
+			return fmt.Errorf("add usage %s: %w", orgID, err)
+		}
+		if late {
+			err = s.transact(ctx, items)
+			if conditionFailed(cancelReasons(err), 0) {
+				err = &types.ConditionalCheckFailedException{}
+			}
+		} else {
+			err = s.updateItem(ctx, items[0].Update)
+		}
+		if err == nil && late {
+			err = s.refreshRecent(ctx, orgID, s.now())
+		}
+		if !isConditionFailed(err) {
+			if err != nil {
+				return fmt.Errorf("add usage %s: %w", orgID, err)
+			}
+			return nil
+		}
+		why, _, err := s.whyRefused(ctx, orgID, 0, day)
+		switch {
+		case err != nil:
+			return fmt.Errorf("add usage %s: %w", orgID, err)
+		case why == refusedUnknownOrg:
+			return billing.Errorf(billing.ENOTFOUND, "Organisation %s not found.", orgID)
+		case why == refusedOverLimit:
+			return billing.FieldError("amount", "That usage would take a counter past %s.", billing.MaxUsageCounter)
+		case why == refusedLate:
+			late = true
+		}
+	}
+	return fmt.Errorf("add usage %s: the day's slot kept changing", orgID)
 }
 
 // updateAccount applies upd to the organisation's ACCOUNT item; ENOTFOUND
@@ -225,14 +258,6 @@ func (s *Store) updateAccount(ctx context.Context, orgID, what string, upd expre
 		return fmt.Errorf("%s %s: %w", what, orgID, err)
 	}
 	return nil
-}
-
-// addUsage is the update that counts usage: Usage This Period and the
-// day's usage grow together, and the organisation is marked as due for
-// the daily reset and the cycle close (markActive).
-func addUsage(orgID string, amount money.Money, day string) expression.UpdateBuilder {
-	return markActive(expression.Add(expression.Name("usage_period"), expression.Value(amount)).
-		Add(expression.Name(prefixUsed+day), expression.Value(amount)), orgID, day)
 }
 
 // updateItem runs one Update action on its own, again when a transaction
@@ -264,46 +289,31 @@ func (s *Store) update(k map[string]types.AttributeValue, e expression.Expressio
 }
 
 // CloseDays moves the usage of every UTC day before the day of before out
-// of the ACCOUNT item into its own DAY# item, keeping the hot item small.
-// Each day moves in one transaction that checks the day's usage did not
-// change meanwhile. It is safe to repeat and to run concurrently.
-//
-// The embedded server (minidyn v0.8.2) does not apply a top-level REMOVE,
-// so there the day's attribute stays behind; readers therefore take a
-// closed day from its DAY# item and ignore the attribute.
+// of the counter shards' day slots into the day's DAY# item (closeDay), so
+// a slot is free for the day after tomorrow and the day's usage is read
+// from one item. It is safe to repeat and to run concurrently; a day whose
+// usage is still arriving is left for the next run.
 func (s *Store) CloseDays(ctx context.Context, orgID string, before time.Time) error {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(s.table), Key: key(orgPK(orgID), skAccount), ConsistentRead: aws.Bool(true),
-	})
+	r, err := s.readAccountItems(ctx, orgID, true)
 	if err != nil {
 		return fmt.Errorf("close days %s: %w", orgID, err)
 	}
-	days, err := usedDays(out.Item)
+	days, err := r.openDays()
 	if err != nil {
 		return fmt.Errorf("close days %s: %w", orgID, err)
 	}
 	limit := billing.Day(before)
 	closed := false
-	for day, used := range days {
+	for day := range days {
 		if day >= limit {
 			continue
 		}
-		put, err := s.putNew(dayRecord{PK: orgPK(orgID), SK: daySK(day), OrgID: orgID, Day: day, Used: used})
-		if err != nil {
-			return fmt.Errorf("close day %s/%s: %w", orgID, day, err)
-		}
-		attr := expression.Name(prefixUsed + day)
-		e, err := expression.NewBuilder().WithUpdate(expression.Remove(attr)).
-			WithCondition(attr.Equal(expression.Value(used))).Build()
-		if err != nil {
-			return fmt.Errorf("close day %s/%s: %w", orgID, day, err)
-		}
-		err = s.transact(ctx, []types.TransactWriteItem{{Put: put}, {Update: s.update(key(orgPK(orgID), skAccount), e, true)}})
-		if reasons := cancelReasons(err); conditionFailed(reasons, 0) || conditionFailed(reasons, 1) {
-			continue // closed by a concurrent run, or usage still arriving: the next run takes it
+		err := s.closeDayFrom(ctx, orgID, day, r)
+		if errors.Is(err, errDayRaced) {
+			continue // usage still arriving, or a concurrent close: the next run takes it
 		}
 		if err != nil {
-			return fmt.Errorf("close day %s/%s: %w", orgID, day, err)
+			return err
 		}
 		closed = true
 	}
@@ -314,38 +324,52 @@ func (s *Store) CloseDays(ctx context.Context, orgID string, before time.Time) e
 }
 
 // DailyUsage returns the usage of each UTC day from..to inclusive that has
-// any: closed days from their DAY# items, recent days from the ACCOUNT item.
+// any: closed days from their DAY# items, open ones from the counter
+// shards.
 func (s *Store) DailyUsage(ctx context.Context, orgID string, from, to time.Time) (map[string]money.Money, error) {
+	days, err := s.closedDays(ctx, orgID, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("daily usage %s: %w", orgID, err)
+	}
+	r, err := s.readAccountItems(ctx, orgID, true)
+	if err != nil {
+		return nil, fmt.Errorf("daily usage %s: %w", orgID, err)
+	}
+	open, err := r.openDays()
+	if err == nil {
+		err = addDays(days, inRange(open, from, to))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("daily usage %s: %w", orgID, err)
+	}
+	return days, nil
+}
+
+// closedDays reads the DAY# items of the days from..to inclusive.
+func (s *Store) closedDays(ctx context.Context, orgID string, from, to time.Time) (map[string]money.Money, error) {
 	in, err := s.query(orgPK(orgID), func(k expression.KeyBuilder) expression.KeyConditionBuilder {
 		return k.Between(expression.Value(daySK(billing.Day(from))), expression.Value(daySK(billing.Day(to))))
 	}, false)
 	if err != nil {
-		return nil, fmt.Errorf("daily usage %s: %w", orgID, err)
+		return nil, err
 	}
 	days := map[string]money.Money{}
 	err = each(ctx, s, in, func(r dayRecord) error {
 		days[r.Day] = r.Used
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("daily usage %s: %w", orgID, err)
-	}
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(s.table), Key: key(orgPK(orgID), skAccount), ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("daily usage %s: %w", orgID, err)
-	}
-	recent, err := usedDays(out.Item)
-	if err != nil {
-		return nil, fmt.Errorf("daily usage %s: %w", orgID, err)
-	}
-	for day, used := range recent {
-		if _, closed := days[day]; !closed && day >= billing.Day(from) && day <= billing.Day(to) {
-			days[day] = used
+	return days, err
+}
+
+// inRange is the days of days from..to inclusive.
+func inRange(days map[string]money.Money, from, to time.Time) map[string]money.Money {
+	out := map[string]money.Money{}
+	for d, u := range days {
+		if d >= billing.Day(from) && d <= billing.Day(to) {
+			out[d] = u
 		}
 	}
-	return days, nil
+	return out
 }
 
 // SetSpendSettings saves the Spend Management settings. It returns

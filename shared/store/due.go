@@ -20,7 +20,7 @@ import (
 //   - Usage on a UTC day (the daily reset) and in a calendar month (the
 //     cycle close): the write that counts usage also sets due_day<p> to
 //     "<yyyy-mm-dd>#<shard>" and due_month<p> to "<yyyy-mm>#<shard>" on
-//     the ACCOUNT item (markActive), where p is the parity of the day (of
+//     the counter shard it writes (markActive), where p is the parity of the day (of
 //     the month). Each attribute is the key of a sparse, keys-only GSI,
 //     which DynamoDB writes only when the value changes: once per
 //     organisation and day (and month), however much usage it records.
@@ -96,7 +96,7 @@ func markActive(upd expression.UpdateBuilder, orgID, day string) expression.Upda
 		Set(expression.Name(dueIndexes[monthIndex(t)]), expression.Value(dueValue(t.Format("2006-01"), shard)))
 }
 
-// markNew gives a new ACCOUNT item its due attributes, with a period no
+// markNew gives a new counter shard its due attributes, with a period no
 // job asks for ("new"). DynamoDB does not need it (it costs each index
 // one write per organisation, once); the embedded server (minidyn v0.8.2)
 // does: its UpdateItem loses another entry of an index when it adds an
@@ -146,8 +146,12 @@ func (s *Store) DueOrgs(ctx context.Context, d Due, fn func(orgIDs []string) err
 				return fmt.Errorf("due orgs: %w", err)
 			}
 			ids := make([]string, 0, len(out.Items))
+			seen := make(map[string]bool, len(out.Items))
 			for _, item := range out.Items {
-				if id := dueOrg(d, item); id != "" {
+				// An organisation with more than one counter shard may
+				// be listed once per shard it wrote: once a page.
+				if id := dueOrg(d, item); id != "" && !seen[id] {
+					seen[id] = true
 					ids = append(ids, id)
 				}
 			}
@@ -181,19 +185,25 @@ func (s *Store) dueQuery(d Due, shard int) (*dynamodb.QueryInput, error) {
 	}, nil
 }
 
-// dueOrg is the organisation of one due item or index entry.
+// dueOrg is the organisation of one due item or index entry (a counter
+// shard's keys).
 func dueOrg(d Due, item map[string]types.AttributeValue) string {
-	attr, prefix := AttrPK, "ORG#"
 	if d.index == "" {
-		attr = AttrSK
-	} else if sk, _ := item[AttrSK].(*types.AttributeValueMemberS); sk == nil || sk.Value != skAccount {
+		v, _ := item[AttrSK].(*types.AttributeValueMemberS)
+		if v == nil {
+			return ""
+		}
+		id, _ := strings.CutPrefix(v.Value, "ORG#")
+		return id
+	}
+	if skOf(item) != skCounters {
 		return ""
 	}
-	v, _ := item[attr].(*types.AttributeValueMemberS)
-	if v == nil {
+	pk, _ := item[AttrPK].(*types.AttributeValueMemberS)
+	if pk == nil {
 		return ""
 	}
-	id, _ := strings.CutPrefix(v.Value, prefix)
+	id, _, _ := counterOrg(pk.Value)
 	return id
 }
 

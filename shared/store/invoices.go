@@ -3,11 +3,13 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/acme/billing/shared/billing"
 	"github.com/acme/billing/shared/money"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -258,19 +260,34 @@ func (s *Store) CloseCycle(ctx context.Context, inv Invoice, ledger money.Money)
 	if err != nil {
 		return Invoice{}, false, fmt.Errorf("close cycle %s: %w", org, err)
 	}
-	upd := expression.Add(expression.Name("usage_period"), expression.Value(-inv.Usage))
-	if tx != nil {
-		upd = upd.Add(expression.Name("ledger"), expression.Value(-inv.Applied)).
-			Add(expression.Name("tx_count"), expression.Value(1))
-	}
-	cond := expression.AttributeExists(expression.Name(AttrPK)).
-		And(expression.Name("ledger").Equal(expression.Value(ledger))).
-		And(expression.Name("usage_period").GreaterThanEqual(expression.Value(inv.Usage)))
-	e, err := expression.NewBuilder().WithUpdate(upd).WithCondition(cond).Build()
+	r, err := s.readAccountItems(ctx, org, true)
 	if err != nil {
 		return Invoice{}, false, fmt.Errorf("close cycle %s: %w", org, err)
 	}
-	items := []types.TransactWriteItem{{Put: guard}, {Put: put}, {Update: s.update(key(orgPK(org), skAccount), e, true)}}
+	if r.account == nil {
+		return Invoice{}, false, billing.Errorf(billing.ENOTFOUND, "Organisation %s not found.", org)
+	}
+	cuts, covered := cutUsage(r.counters, inv.Usage)
+	if !covered {
+		// Less usage than the invoice: the period was closed since the
+		// caller read (its usage cut), or the account changed.
+		return s.closedBefore(ctx, inv, "")
+	}
+	acctCond := expression.AttributeExists(expression.Name(AttrPK)).
+		And(expression.Name("ledger").Equal(expression.Value(ledger)))
+	acctAction, err := s.accountCheck(org, acctCond, tx)
+	if err != nil {
+		return Invoice{}, false, fmt.Errorf("close cycle %s: %w", org, err)
+	}
+	items := []types.TransactWriteItem{{Put: guard}, {Put: put}, acctAction}
+	for shardPK, cut := range cuts {
+		e, err := expression.NewBuilder().WithUpdate(expression.Add(expression.Name(attrPeriod), expression.Value(-cut))).
+			WithCondition(expression.Name(attrPeriod).GreaterThanEqual(expression.Value(cut))).Build()
+		if err != nil {
+			return Invoice{}, false, fmt.Errorf("close cycle %s: %w", org, err)
+		}
+		items = append(items, types.TransactWriteItem{Update: s.update(key(shardPK, skCounters), e, true)})
+	}
 	if tx != nil {
 		txPut, err := s.putNew(*tx)
 		if err != nil {
@@ -288,24 +305,70 @@ func (s *Store) CloseCycle(ctx context.Context, inv Invoice, ledger money.Money)
 		}
 		return rec.invoice(), true, nil
 	case conditionFailed(reasons, 0):
-		// Closed before: by a concurrent run, or by this very request
-		// whose answer was lost (then the invoice is the one we wrote).
-		closed, err := s.InvoiceOfPeriod(ctx, org, inv.Period)
-		if err != nil {
-			return Invoice{}, false, err
-		}
-		// A retry also completes the refresh a failure cut short.
-		if err := s.refreshUnpaid(ctx, org); err != nil {
-			return Invoice{}, false, fmt.Errorf("close cycle %s: %w", org, err)
-		}
-		return closed, closed.ID == inv.ID, nil
-	case conditionFailed(reasons, 2):
-		if _, err := s.Account(ctx, org, s.now()); err != nil {
-			return Invoice{}, false, err
-		}
+		return s.closedBefore(ctx, inv, inv.ID)
+	case slices.ContainsFunc(reasons[min(2, len(reasons)):], isConditionReason):
 		return Invoice{}, false, billing.Errorf(billing.ECONFLICT, "The account changed while the cycle closed; compute the invoice again.")
 	}
 	return Invoice{}, false, fmt.Errorf("close cycle %s: %w", org, err)
+}
+
+// closedBefore answers a close of inv's period that found it closed: by a
+// concurrent run, or by this very request whose answer was lost (then the
+// invoice is ours, id ourID). A retry also completes the refresh of the
+// unpaid invoices that a failure cut short. When the period is not closed,
+// the account changed under the caller: ECONFLICT.
+func (s *Store) closedBefore(ctx context.Context, inv Invoice, ourID string) (Invoice, bool, error) {
+	closed, err := s.InvoiceOfPeriod(ctx, inv.OrgID, inv.Period)
+	if billing.ErrorCode(err) == billing.ENOTFOUND {
+		return Invoice{}, false, billing.Errorf(billing.ECONFLICT, "The account changed while the cycle closed; compute the invoice again.")
+	}
+	if err != nil {
+		return Invoice{}, false, err
+	}
+	if err := s.refreshUnpaid(ctx, inv.OrgID); err != nil {
+		return Invoice{}, false, fmt.Errorf("close cycle %s: %w", inv.OrgID, err)
+	}
+	return closed, ourID != "" && closed.ID == ourID, nil
+}
+
+// accountCheck is the action of a cycle close on the ACCOUNT item: the
+// condition cond, and, with a balance transaction tx, the ledger lowered
+// by it.
+func (s *Store) accountCheck(orgID string, cond expression.ConditionBuilder, tx *txRecord) (types.TransactWriteItem, error) {
+	if tx == nil {
+		e, err := expression.NewBuilder().WithCondition(cond).Build()
+		if err != nil {
+			return types.TransactWriteItem{}, err
+		}
+		return types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{TableName: aws.String(s.table), Key: key(orgPK(orgID), skAccount),
+			ConditionExpression: e.Condition(), ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values()}}, nil
+	}
+	e, err := expression.NewBuilder().WithUpdate(expression.Add(expression.Name("ledger"), expression.Value(tx.Amount)).
+		Add(expression.Name("tx_count"), expression.Value(1))).WithCondition(cond).Build()
+	if err != nil {
+		return types.TransactWriteItem{}, err
+	}
+	return types.TransactWriteItem{Update: s.update(key(orgPK(orgID), skAccount), e, true)}, nil
+}
+
+// cutUsage splits usage over the counter shards, taking each shard's Usage
+// This Period in turn, by partition key; covered is false when the shards
+// hold less than usage.
+func cutUsage(counters []counterRecord, usage money.Money) (cuts map[string]money.Money, covered bool) {
+	sorted := slices.SortedFunc(slices.Values(counters), func(a, b counterRecord) int { return strings.Compare(a.PK, b.PK) })
+	cuts = map[string]money.Money{}
+	left := usage
+	for _, c := range sorted {
+		if left == 0 {
+			break
+		}
+		cut := min(left, max(c.UsagePeriod, 0))
+		if cut > 0 {
+			cuts[c.PK] = cut
+			left -= cut
+		}
+	}
+	return cuts, left == 0
 }
 
 func newInvoiceRecord(inv Invoice) invoiceRecord {

@@ -8,7 +8,6 @@ import (
 	"github.com/acme/billing/shared/billing"
 	"github.com/acme/billing/shared/money"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 // Overview is what the Billing Overview reads in one BatchGetItem.
@@ -28,46 +27,37 @@ type Overview struct {
 	DefaultCard DefaultCard
 }
 
-// ReadOverview reads the organisation's account, profile, recent days and
-// auto-recharge state in one strongly consistent BatchGetItem. It returns
+// ReadOverview reads the organisation's account (with its counter shards),
+// profile, recent days and auto-recharge state in one strongly consistent
+// BatchGetItem. It returns
 // ENOTFOUND for an unknown organisation.
 func (s *Store) ReadOverview(ctx context.Context, orgID string, now time.Time) (Overview, error) {
-	items, err := s.batchGet(ctx, []map[string]types.AttributeValue{
-		key(orgPK(orgID), skAccount), key(orgPK(orgID), skProfile), key(orgPK(orgID), skRecharge), key(orgPK(orgID), skRecent)})
+	r, err := s.readAccountItems(ctx, orgID, true, key(orgPK(orgID), skProfile), key(orgPK(orgID), skRecharge), key(orgPK(orgID), skRecent))
 	if err != nil {
 		return Overview{}, fmt.Errorf("read overview %s: %w", orgID, err)
 	}
-	var acctItem, recentItem map[string]types.AttributeValue
 	var profile profileRecord
 	var card DefaultCard
 	var recharge rechargeRecord
-	for _, it := range items {
-		var target any
-		switch sk, _ := it[AttrSK].(*types.AttributeValueMemberS); {
-		case sk != nil && sk.Value == skProfile:
-			target = &profile
-			if card, err = defaultCardOf(it); err != nil {
-				return Overview{}, fmt.Errorf("read overview %s: %w", orgID, err)
-			}
-		case sk != nil && sk.Value == skRecharge:
-			target = &recharge
-		case sk != nil && sk.Value == skRecent:
-			recentItem = it
-			continue
-		default:
-			acctItem = it
-			continue
+	if it := r.other[skProfile]; it != nil {
+		if card, err = defaultCardOf(it); err != nil {
+			return Overview{}, fmt.Errorf("read overview %s: %w", orgID, err)
 		}
-		if err := attributevalue.UnmarshalMap(it, target); err != nil {
+		if err := attributevalue.UnmarshalMap(it, &profile); err != nil {
 			return Overview{}, fmt.Errorf("read overview %s: %w", orgID, err)
 		}
 	}
-	acct, err := accountFrom(orgID, acctItem, now)
+	if it := r.other[skRecharge]; it != nil {
+		if err := attributevalue.UnmarshalMap(it, &recharge); err != nil {
+			return Overview{}, fmt.Errorf("read overview %s: %w", orgID, err)
+		}
+	}
+	acct, err := accountFrom(orgID, r, now)
 	if err != nil {
 		return Overview{}, err
 	}
 	acct.AutoRecharge.DisabledReason = recharge.DisabledReason
-	days, err := recentDays(recentItem, acctItem)
+	days, err := recentDays(r.other[skRecent], r)
 	if err != nil {
 		return Overview{}, fmt.Errorf("read overview %s: %w", orgID, err)
 	}

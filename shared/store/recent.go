@@ -57,9 +57,9 @@ func (s *Store) refreshRecent(ctx context.Context, orgID string, before time.Tim
 	return nil
 }
 
-// recentDays merges the closed days of a RECENT item with the days still on
-// the ACCOUNT item (not yet closed), by day.
-func recentDays(recent, account map[string]types.AttributeValue) (map[string]money.Money, error) {
+// recentDays merges the closed days of a RECENT item with the days still in
+// the counter shards' slots, by day.
+func recentDays(recent map[string]types.AttributeValue, r accountRead) (map[string]money.Money, error) {
 	days := map[string]money.Money{}
 	if recent != nil {
 		var rec recentRecord
@@ -70,14 +70,9 @@ func recentDays(recent, account map[string]types.AttributeValue) (map[string]mon
 			days[d] = u
 		}
 	}
-	open, err := usedDays(account)
+	open, err := r.openDays()
 	if err != nil {
 		return nil, err
 	}
-	for d, u := range open {
-		if _, closed := days[d]; !closed {
-			days[d] = u
-		}
-	}
-	return days, nil
+	return days, addDays(days, open)
 }

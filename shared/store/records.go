@@ -15,9 +15,6 @@ const (
 	pkOrgs    = "ORGS"
 	prefixTx  = "TX#"
 	prefixDay = "DAY#"
-	// prefixUsed names the ACCOUNT attributes holding a recent day's usage,
-	// e.g. used_2026-11-27, until the daily close moves it to a DAY# item.
-	prefixUsed = "used_"
 )
 
 func orgPK(orgID string) string       { return "ORG#" + orgID }
@@ -31,8 +28,9 @@ func key(pk, sk string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{AttrPK: s(pk), AttrSK: s(sk)}
 }
 
-// accountRecord is the ACCOUNT item: the counters and limits every
-// allowance check reads. Keep it well under 1 KB so a write costs one unit.
+// accountRecord is the ACCOUNT item: the ledger, the limits and the
+// settings every allowance check reads with the counter shards
+// (counters.go). Recording usage only reads it.
 type accountRecord struct {
 	PK           string      `dynamodbav:"PK"`
 	SK           string      `dynamodbav:"SK"`
@@ -41,7 +39,6 @@ type accountRecord struct {
 	Created      time.Time   `dynamodbav:"created"`
 	Ledger       money.Money `dynamodbav:"ledger"`
 	TotalCredits money.Money `dynamodbav:"total_credits"`
-	UsagePeriod  money.Money `dynamodbav:"usage_period"`
 	OverageLimit money.Money `dynamodbav:"overage_limit"`
 	TxCount      int64       `dynamodbav:"tx_count"`
 
@@ -64,13 +61,13 @@ type accountRecord struct {
 	UnpaidRev   int64       `dynamodbav:"unpaid_rev"`
 }
 
-func (r accountRecord) account(usedToday money.Money) billing.Account {
+func (r accountRecord) account(usagePeriod, usedToday money.Money) billing.Account {
 	return billing.Account{
 		OrgID:        r.OrgID,
 		Name:         r.Name,
 		TotalCredits: r.TotalCredits,
 		Ledger:       r.Ledger,
-		UsagePeriod:  r.UsagePeriod,
+		UsagePeriod:  usagePeriod,
 		OverageLimit: r.OverageLimit,
 		UsedToday:    usedToday,
 		OldestDue:    r.OldestDue.UTC(),

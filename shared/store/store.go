@@ -27,6 +27,8 @@ type Store struct {
 	entropy *ulid.MonotonicEntropy
 	// issuer gives the parties recorded on each document (IssueWith).
 	issuer Issuer
+	// shards is how many counter shards each organisation has, as last read.
+	shards shardCache
 }
 
 // New returns a Store for the table named table. now is the clock used for

@@ -138,8 +138,12 @@ func cancelReasons(err error) []string {
 // conditionFailed reports whether action i of a cancelled transaction
 // failed its condition.
 func conditionFailed(reasons []string, i int) bool {
-	return i < len(reasons) && reasons[i] == "ConditionalCheckFailed"
+	return i < len(reasons) && isConditionReason(reasons[i])
 }
+
+// isConditionReason reports whether a cancellation code is a failed
+// condition.
+func isConditionReason(code string) bool { return code == "ConditionalCheckFailed" }
 
 func onlyConflicts(err error) bool {
 	reasons := cancelReasons(err)

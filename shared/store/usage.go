@@ -33,9 +33,9 @@ const (
 	UsageOverLimit UsageOutcome = "over_limit"
 )
 
-// maxEventsPerTransaction leaves one action of DynamoDB's 100 for the
-// organisation's ACCOUNT item.
-const maxEventsPerTransaction = MaxTransactActions - 1
+// maxEventsPerTransaction leaves two actions of DynamoDB's 100: for the
+// counter shard, and for the DAY# item of usage that arrives late.
+const maxEventsPerTransaction = MaxTransactActions - 2
 
 // eventRecord is the idempotency record of one usage event, on its own
 // partition (EVT#<org>#<sha256 of id>) so the organisation's hot partition
@@ -80,13 +80,16 @@ func newEventRecord(e billing.UsageEvent, day, token string, now time.Time) even
 }
 
 // RecordUsage records usage events of one organisation, counted on the UTC
-// day of now. Each event's idempotency record and the organisation's
-// counters (Usage This Period and today's usage) change in one transaction,
-// at most 99 events per transaction, so an event id counts exactly once:
-// across requests, concurrent callers and retries after lost answers.
+// day of now. Each event's idempotency record and one counter shard of the
+// organisation (its Usage This Period and today's usage; counters.go)
+// change in one transaction, at most 99 events per transaction, so an
+// event id counts exactly once: across requests, concurrent callers and
+// retries after lost answers. Every chunk of a request goes to the same
+// shard, chosen from the first event's id, so a retry picks it again.
 //
-// Every transaction is conditioned on both counters staying at most
-// billing.MaxUsageCounter, so no sequence of recordings overflows them. When
+// Every transaction is conditioned on both counters of the shard staying
+// at most billing.MaxUsageCounter, so no sequence of recordings overflows
+// them. When
 // the condition fails, the events that still fit, in order, are recorded
 // and the others come back UsageOverLimit; usage already recorded stays.
 //
@@ -96,9 +99,13 @@ func newEventRecord(e billing.UsageEvent, day, token string, now time.Time) even
 // and may be retried.
 func (s *Store) RecordUsage(ctx context.Context, orgID string, now time.Time, events []billing.UsageEvent) ([]UsageOutcome, error) {
 	outcomes := make([]UsageOutcome, len(events))
+	if len(events) == 0 {
+		return outcomes, nil
+	}
+	shard := usageShard(events[0].ID, s.shards.get(orgID))
 	for start := 0; start < len(events); start += maxEventsPerTransaction {
 		end := min(start+maxEventsPerTransaction, len(events))
-		if err := s.recordChunk(ctx, orgID, now, events[start:end], outcomes[start:end]); err != nil {
+		if err := s.recordChunk(ctx, orgID, shard, now, events[start:end], outcomes[start:end]); err != nil {
 			return outcomes, fmt.Errorf("record usage %s: %w", orgID, err)
 		}
 	}
@@ -110,9 +117,10 @@ func (s *Store) RecordUsage(ctx context.Context, orgID string, now time.Time, ev
 // attempt settles at least one event unless the counters moved meanwhile.
 const maxRecordAttempts = 2 * MaxTransactActions
 
-func (s *Store) recordChunk(ctx context.Context, orgID string, now time.Time, events []billing.UsageEvent, outcomes []UsageOutcome) error {
+func (s *Store) recordChunk(ctx context.Context, orgID string, shard int, now time.Time, events []billing.UsageEvent, outcomes []UsageOutcome) error {
 	day := billing.Day(now)
 	token := newToken()
+	late := false
 	pending := make([]int, len(events))
 	for i := range events {
 		pending[i] = i
@@ -133,16 +141,11 @@ func (s *Store) recordChunk(ctx context.Context, orgID string, now time.Time, ev
 				return fmt.Errorf("sum of usage: %w", err)
 			}
 		}
-		cond, err := usageFits(sum, day)
+		counted, err := s.countUsage(orgID, shard, day, sum, late)
 		if err != nil {
 			return err
 		}
-		e, err := expression.NewBuilder().WithUpdate(addUsage(orgID, sum, day)).
-			WithCondition(expression.AttributeExists(expression.Name(AttrPK)).And(cond)).Build()
-		if err != nil {
-			return err
-		}
-		items = append(items, types.TransactWriteItem{Update: s.update(key(orgPK(orgID), skAccount), e, true)})
+		items = append(items, counted...)
 
 		err = s.transact(ctx, items)
 		if err == nil {
@@ -174,18 +177,27 @@ func (s *Store) recordChunk(ctx context.Context, orgID string, now time.Time, ev
 		if !conditionFailed(reasons, len(pending)) {
 			return err
 		}
-		// The ACCOUNT item is missing, or the sum does not fit: read the
-		// counters and keep the events that fit, in order.
-		acct, err := s.Account(ctx, orgID, now)
-		if billing.ErrorCode(err) == billing.ENOTFOUND {
+		// The shard is missing, its slot holds an older day, or the sum
+		// does not fit: read the shard and keep the events that fit, in
+		// order.
+		why, c, err := s.whyRefused(ctx, orgID, shard, day)
+		switch {
+		case err != nil:
+			return err
+		case why == refusedUnknownOrg:
 			setAll(outcomes, pending, UsageUnknownOrg)
 			return nil
+		case why == refusedSlotClosed:
+			continue
+		case why == refusedLate:
+			late = true
+			continue
 		}
-		if err != nil {
-			return err
+		period, today := c.UsagePeriod, money.Money(0)
+		if held, used := c.slot(slotOf(now)); held == day {
+			today = used
 		}
 		var over []int
-		period, today := acct.UsagePeriod, acct.UsedToday
 		for _, i := range pending {
 			p, perr := period.Add(events[i].Amount)
 			t, terr := today.Add(events[i].Amount)
@@ -199,21 +211,6 @@ func (s *Store) recordChunk(ctx context.Context, orgID string, now time.Time, ev
 		pending = without(pending, over)
 	}
 	return nil
-}
-
-// usageFits is the condition that adding sum keeps Usage This Period and
-// the usage of day at most billing.MaxUsageCounter. sum must be positive
-// and at most the maximum (it is: at most 99 events of MaxUsageEvent).
-func usageFits(sum money.Money, day string) (expression.ConditionBuilder, error) {
-	room, err := billing.MaxUsageCounter.Sub(sum)
-	if err != nil || room < 0 {
-		return expression.ConditionBuilder{}, fmt.Errorf("usage of %v does not fit any counter", sum)
-	}
-	fits := func(attr string) expression.ConditionBuilder {
-		name := expression.Name(attr)
-		return expression.AttributeNotExists(name).Or(name.LessThanEqual(expression.Value(room)))
-	}
-	return fits("usage_period").And(fits(prefixUsed + day)), nil
 }
 
 // recordedWith reports whether the idempotency record of e carries token.
@@ -294,22 +291,22 @@ func flagsKey(orgID, day string) map[string]types.AttributeValue {
 }
 
 // UsageState returns the account, with today's usage, and today's
-// notification flags (kind → state), in one strongly consistent read.
+// notification flags (kind → state), in one BatchGetItem: strongly
+// consistent for an organisation with one counter shard; eventually
+// consistent for one with more, whose every usage request reads every
+// shard, so that reads do not cap it below what its shards can write (it
+// may miss usage of about the last second; GET /v1/allowance reads
+// strongly consistent).
 func (s *Store) UsageState(ctx context.Context, orgID string, now time.Time) (billing.Account, map[string]string, error) {
-	items, err := s.batchGet(ctx, []map[string]types.AttributeValue{key(orgPK(orgID), skAccount), flagsKey(orgID, billing.Day(now))})
+	r, err := s.readAccountItems(ctx, orgID, s.shards.get(orgID) == 1, flagsKey(orgID, billing.Day(now)))
 	if err != nil {
 		return billing.Account{}, nil, fmt.Errorf("read usage state %s: %w", orgID, err)
 	}
-	var acctItem map[string]types.AttributeValue
 	flags := map[string]string{}
-	for _, it := range items {
-		if sk := it[AttrSK].(*types.AttributeValueMemberS).Value; sk == skAccount {
-			acctItem = it
-			continue
-		}
+	if it := r.other[daySK(billing.Day(now))]; it != nil {
 		addFlags(flags, it)
 	}
-	acct, err := accountFrom(orgID, acctItem, now)
+	acct, err := accountFrom(orgID, r, now)
 	return acct, flags, err
 }
 

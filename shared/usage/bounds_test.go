@@ -2,7 +2,6 @@ package usage_test
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -11,28 +10,7 @@ import (
 	"github.com/acme/billing/shared/billing"
 	"github.com/acme/billing/shared/money"
 	"github.com/acme/billing/shared/usage"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
-
-// setCounter writes a usage counter of the organisation's ACCOUNT item
-// straight into DynamoDB ("usage_period", or "used_<day>"), as years of
-// usage would have left it.
-func (m *meter) setCounter(org, attr string, v money.Money) {
-	m.t.Helper()
-	_, err := m.db.Client.UpdateItem(m.t.Context(), &dynamodb.UpdateItemInput{
-		TableName: aws.String(m.db.Table),
-		Key: map[string]types.AttributeValue{
-			"PK": &types.AttributeValueMemberS{Value: "ORG#" + org}, "SK": &types.AttributeValueMemberS{Value: "ACCOUNT"}},
-		UpdateExpression:          aws.String("SET #a = :v"),
-		ExpressionAttributeNames:  map[string]string{"#a": attr},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: strconv.FormatInt(int64(v), 10)}},
-	})
-	if err != nil {
-		m.t.Fatalf("set %s of %s: %v", attr, org, err)
-	}
-}
 
 // boundsModel replays recordings the way the usage rules say they must
 // come out: an amount is accepted iff it parses, is in 0 < a ≤
@@ -76,10 +54,10 @@ func replay(t *testing.T, period, today money.Money, requests [][]string) {
 	m := newMeter(t, noon)
 	m.createOrg("acme")
 	if period != 0 {
-		m.setCounter("acme", "usage_period", period)
+		m.db.SetUsagePeriod(m.t, "acme", period)
 	}
 	if today != 0 {
-		m.setCounter("acme", "used_"+billing.Day(noon), today)
+		m.db.SetUsageOn(m.t, "acme", noon, today)
 	}
 	model := &boundsModel{period: period, today: today}
 	n := 0
@@ -186,7 +164,7 @@ func TestUsageBounds(t *testing.T) {
 	t.Run("a retry of a request recorded near the maximum gets duplicates, not usage_limit", func(t *testing.T) {
 		m := newMeter(t, noon)
 		m.createOrg("acme")
-		m.setCounter("acme", "usage_period", room("5"))
+		m.db.SetUsagePeriod(m.t, "acme", room("5"))
 		batch := []usage.Input{event("a", "acme", "4", noon), event("b", "acme", "1", noon)}
 		for i, want := range []string{usage.StatusAccepted, usage.StatusDuplicate} {
 			for _, r := range m.record(batch...) {
@@ -202,7 +180,7 @@ func TestUsageBounds(t *testing.T) {
 		m := newMeter(t, noon)
 		m.createOrg("acme")
 		start := room("100")
-		m.setCounter("acme", "usage_period", start)
+		m.db.SetUsagePeriod(m.t, "acme", start)
 		var mu sync.Mutex
 		var accepted money.Money
 		minRefused := billing.MaxUsageEvent
@@ -248,7 +226,7 @@ func TestUsageBounds(t *testing.T) {
 	t.Run("the daily close keeps a day at the maximum readable", func(t *testing.T) {
 		m := newMeter(t, noon)
 		m.createOrg("acme")
-		m.setCounter("acme", "used_"+billing.Day(noon), room("1"))
+		m.db.SetUsageOn(m.t, "acme", noon, room("1"))
 		m.use("acme", "a", "1")
 		m.clock.Set(noon.Add(24 * time.Hour))
 		if err := m.svc.DailyReset(t.Context()); err != nil {

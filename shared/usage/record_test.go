@@ -197,9 +197,10 @@ func wireString(t *testing.T, raw json.RawMessage) string {
 }
 
 func TestRecordTransactions(t *testing.T) {
-	// checkHot checks that each transaction touches the ACCOUNT item of
-	// one of orgs at most once, and nothing else on an organisation's
-	// partition: idempotency records live elsewhere.
+	// checkHot checks that each transaction touches exactly one counter
+	// shard of one of orgs, once, and nothing on an organisation's
+	// partition (its ACCOUNT item with the ledger and settings included):
+	// idempotency records live elsewhere.
 	checkHot := func(t *testing.T, txs [][]string, orgs ...string) {
 		t.Helper()
 		for n, keys := range txs {
@@ -213,19 +214,19 @@ func TestRecordTransactions(t *testing.T) {
 				}
 				seen[k] = true
 			}
-			accounts := 0
+			shards := 0
 			for _, k := range keys {
 				for _, org := range orgs {
 					switch {
-					case k == "ORG#"+org+"|ACCOUNT":
-						accounts++
+					case strings.HasPrefix(k, "CTR#"+org+"#") && strings.HasSuffix(k, "|COUNTERS"):
+						shards++
 					case strings.HasPrefix(k, "ORG#"+org+"|"):
-						t.Errorf("transaction %d writes %s on the organisation's hot partition", n, k)
+						t.Errorf("transaction %d writes %s on the organisation's partition; usage writes only counter shards", n, k)
 					}
 				}
 			}
-			if accounts != 1 {
-				t.Errorf("transaction %d touches %d ACCOUNT items, want exactly one", n, accounts)
+			if shards != 1 {
+				t.Errorf("transaction %d touches %d counter shards, want exactly one", n, shards)
 			}
 		}
 	}
@@ -270,7 +271,7 @@ func TestRecordTransactions(t *testing.T) {
 		}
 		// The organisations are recorded concurrently: either may go first.
 		checkHot(t, txs, "acme", "globex")
-		if slices.Contains(txs[0], "ORG#acme|ACCOUNT") == slices.Contains(txs[1], "ORG#acme|ACCOUNT") {
+		if slices.Contains(txs[0], "CTR#acme#00|COUNTERS") == slices.Contains(txs[1], "CTR#acme#00|COUNTERS") {
 			t.Errorf("transactions %v: want one of acme and one of globex", txs)
 		}
 		for _, org := range []string{"acme", "globex"} {

@@ -9,9 +9,6 @@ import (
 
 	"github.com/acme/billing/shared/billing"
 	"github.com/acme/billing/shared/money"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 // boundsEnv is a web env with the organisation "acme" signed in, for
@@ -116,23 +113,6 @@ func (be *boundsEnv) checkReadable() {
 	}
 }
 
-// setCounter writes a usage counter of acme's ACCOUNT item straight into
-// DynamoDB: usage_period, or used_<day> for today's usage.
-func (be *boundsEnv) setCounter(attr string, m money.Money) {
-	be.t.Helper()
-	_, err := be.db.Client.UpdateItem(be.t.Context(), &dynamodb.UpdateItemInput{
-		TableName: aws.String(be.db.Table),
-		Key: map[string]types.AttributeValue{
-			"PK": &types.AttributeValueMemberS{Value: "ORG#acme"}, "SK": &types.AttributeValueMemberS{Value: "ACCOUNT"}},
-		UpdateExpression:          aws.String("SET #a = :v"),
-		ExpressionAttributeNames:  map[string]string{"#a": attr},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: fmt.Sprint(int64(m))}},
-	})
-	if err != nil {
-		be.t.Fatalf("set %s: %v", attr, err)
-	}
-}
-
 func TestUsageAPIBounds(t *testing.T) {
 	const (
 		overEvent = "rejected invalid_amount"
@@ -180,7 +160,7 @@ func TestUsageAPIBounds(t *testing.T) {
 
 	t.Run("an event that would take Usage This Period past its maximum is refused with usage_limit; smaller ones still fit up to the maximum exactly", func(t *testing.T) {
 		be := newBoundsEnv(t)
-		be.setCounter("usage_period", near("5"))
+		be.db.SetUsagePeriod(be.t, "acme", near("5"))
 		be.accepted = near("5")
 		got := be.post("3", "3", "2", "0.000001")
 		if want := []string{ok, overLimit, ok, overLimit}; fmt.Sprint(got) != fmt.Sprint(want) {
@@ -195,7 +175,7 @@ func TestUsageAPIBounds(t *testing.T) {
 
 	t.Run("an event that would take today's usage past its maximum is refused with usage_limit, and Usage This Period is untouched", func(t *testing.T) {
 		be := newBoundsEnv(t)
-		be.setCounter("used_"+billing.Day(lateInMonth), near("1"))
+		be.db.SetUsageOn(be.t, "acme", lateInMonth, near("1"))
 		got := be.post("0.5", "0.6", "0.5", "0.000001")
 		if want := []string{ok, overLimit, ok, overLimit}; fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("events of 0.5, 0.6, 0.5, 0.000001 with $1 of room today: %q, want %q", got, want)
@@ -212,7 +192,7 @@ func TestUsageAPIBounds(t *testing.T) {
 
 	t.Run("a retried request near the maximum reports its events as duplicates, not as refused", func(t *testing.T) {
 		be := newBoundsEnv(t)
-		be.setCounter("usage_period", near("5"))
+		be.db.SetUsagePeriod(be.t, "acme", near("5"))
 		be.accepted = near("5")
 		body := `{"events":[{"id":"r-1","org_id":"acme","amount":"4","time":"` + be.now.Format("2006-01-02T15:04:05Z07:00") + `"}]}`
 		for i, want := range []string{`"status":"accepted"`, `"status":"duplicate"`} {
@@ -269,8 +249,8 @@ func FuzzUsageAPIAmounts(f *testing.F) {
 		}
 		be := newBoundsEnv(t)
 		p, d := clamp(period), clamp(today)
-		be.setCounter("usage_period", p)
-		be.setCounter("used_"+billing.Day(lateInMonth), d)
+		be.db.SetUsagePeriod(be.t, "acme", p)
+		be.db.SetUsageOn(be.t, "acme", lateInMonth, d)
 		be.accepted = p
 		for i, amounts := range reqs {
 			want := make([]string, len(amounts))

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -16,8 +17,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acme/billing/shared/billing"
+	"github.com/acme/billing/shared/money"
 	"github.com/acme/billing/shared/store"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/truora/minidyn/server"
 )
 
@@ -134,4 +139,44 @@ func (db *DB) record(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	db.Server.ServeHTTP(w, r)
+}
+
+// SetUsagePeriod writes Usage This Period of org's first counter shard
+// straight into DynamoDB, as years of usage would have left it.
+func (db *DB) SetUsagePeriod(t testing.TB, org string, v money.Money) {
+	t.Helper()
+	db.setCounters(t, org, map[string]types.AttributeValue{"usage_period": number(v)})
+}
+
+// SetUsageOn writes the usage of the UTC day of day on org's first counter
+// shard straight into DynamoDB (its day slot), as a busy day would have
+// left it.
+func (db *DB) SetUsageOn(t testing.TB, org string, day time.Time, v money.Money) {
+	t.Helper()
+	dayAttr, usedAttr := store.SlotAttrs(day)
+	db.setCounters(t, org, map[string]types.AttributeValue{
+		dayAttr: &types.AttributeValueMemberS{Value: billing.Day(day)}, usedAttr: number(v)})
+}
+
+func (db *DB) setCounters(t testing.TB, org string, values map[string]types.AttributeValue) {
+	t.Helper()
+	names, vals, sets := map[string]string{}, map[string]types.AttributeValue{}, []string{}
+	for attr, v := range values {
+		n := fmt.Sprintf("%d", len(sets))
+		names["#a"+n], vals[":v"+n] = attr, v
+		sets = append(sets, "#a"+n+" = :v"+n)
+	}
+	_, err := db.Client.UpdateItem(t.Context(), &dynamodb.UpdateItemInput{
+		TableName: aws.String(db.Table), Key: store.CounterKey(org, 0),
+		UpdateExpression:         aws.String("SET " + strings.Join(sets, ", ")),
+		ConditionExpression:      aws.String("attribute_exists(PK)"),
+		ExpressionAttributeNames: names, ExpressionAttributeValues: vals,
+	})
+	if err != nil {
+		t.Fatalf("storetest: set counters of %s: %v", org, err)
+	}
+}
+
+func number(v money.Money) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: fmt.Sprintf("%d", int64(v))}
 }
