@@ -3,6 +3,9 @@
 // shared/jobs/jobs.go, and in template.yaml.
 package main
 
-import "github.com/acme/billing/shared/function"
+import (
+	"github.com/acme/billing/shared/function"
+	"github.com/acme/billing/shared/queue/sqs"
+)
 
-func main() { function.Serve("daily-reset") }
+func main() { function.ServeJob("daily-reset", sqs.New) }

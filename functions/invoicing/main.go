@@ -2,6 +2,9 @@
 // Its schedule is listed in shared/jobs/jobs.go and template.yaml.
 package main
 
-import "github.com/acme/billing/shared/function"
+import (
+	"github.com/acme/billing/shared/function"
+	"github.com/acme/billing/shared/queue/sqs"
+)
 
-func main() { function.Serve("invoicing") }
+func main() { function.ServeJob("invoicing", sqs.New) }

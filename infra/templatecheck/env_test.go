@@ -235,7 +235,8 @@ func TestTemplateEnvironment(t *testing.T) {
 			path := filepath.Join("functions", name, "main.go")
 			found := false
 			ast.Inspect(parseGo(t, path), func(n ast.Node) bool {
-				if call, ok := n.(*ast.CallExpr); ok && isCall(call, "function", "Serve") && len(call.Args) == 1 {
+				// A job that fans out: function.ServeJob(name, sqs.New).
+				if call, ok := n.(*ast.CallExpr); ok && (isCall(call, "function", "Serve") && len(call.Args) == 1 || isCall(call, "function", "ServeJob") && len(call.Args) == 2) {
 					arg, _ := stringLit(call.Args[0])
 					found = found || arg == name
 				}
@@ -250,7 +251,7 @@ func TestTemplateEnvironment(t *testing.T) {
 				return true
 			})
 			if !found {
-				t.Errorf("%s does not call function.Serve(%q) or endpoint.Serve(endpoint.%s(…)); this test assumes every main reads what config.Load reads", path, name, exportedName(name))
+				t.Errorf("%s does not call function.Serve(%q) (or ServeJob) or endpoint.Serve(endpoint.%s(…)); this test assumes every main reads what config.Load reads", path, name, exportedName(name))
 			}
 		}
 		found := false

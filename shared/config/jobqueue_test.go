@@ -1,19 +1,35 @@
 package config_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/acme/billing/shared/config"
 	"github.com/acme/billing/shared/queue"
 	"github.com/acme/billing/shared/queue/queuetest"
+	"github.com/acme/billing/shared/queue/sqs"
 )
 
 func TestJobQueue(t *testing.T) {
 	t.Run("without JOB_QUEUE_URL there is no queue: the batches are worked in-process", func(t *testing.T) {
-		q, err := config.JobQueue(t.Context(), func(string) string { return "" })
-		if err != nil || q != nil {
-			t.Errorf("JobQueue = %v, %v; want nil, nil", q, err)
+		for _, newQueue := range []config.NewQueue{sqs.New, nil} {
+			q, err := config.JobQueue(t.Context(), func(string) string { return "" }, newQueue)
+			if err != nil || q != nil {
+				t.Errorf("JobQueue = %v, %v; want nil, nil", q, err)
+			}
+		}
+	})
+
+	t.Run("with it, a function built without a queue fails rather than drop its batches", func(t *testing.T) {
+		q, err := config.JobQueue(t.Context(), func(k string) string {
+			if k == config.EnvJobQueueURL {
+				return queuetest.QueueURL
+			}
+			return ""
+		}, nil)
+		if err == nil || q != nil || !strings.Contains(err.Error(), config.EnvJobQueueURL) {
+			t.Errorf("JobQueue = %v, %v; want an error naming %s", q, err, config.EnvJobQueueURL)
 		}
 	})
 
@@ -28,7 +44,7 @@ func TestJobQueue(t *testing.T) {
 				return queuetest.QueueURL
 			}
 			return ""
-		})
+		}, sqs.New)
 		if err != nil || q == nil {
 			t.Fatalf("JobQueue = %v, %v", q, err)
 		}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
+	"path"
 	"slices"
 	"strings"
 	"testing"
@@ -20,6 +21,7 @@ import (
 	"github.com/acme/billing/shared/endpoint"
 	"github.com/acme/billing/shared/events"
 	"github.com/acme/billing/shared/function"
+	"github.com/acme/billing/shared/jobs"
 	"github.com/acme/billing/shared/store/storetest"
 	"github.com/acme/billing/shared/web"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -88,6 +90,47 @@ func TestImports(t *testing.T) {
 		if got := slices.Contains(strings.Fields(string(out)), tt.pkg); got != tt.want {
 			t.Errorf("%s imports %s: %v, want %v", tt.main, tt.pkg, got, tt.want)
 		}
+	}
+}
+
+// TestSQSOnlyWhereJobsFanOut checks that only the functions whose job fans
+// out through its SQS queue (their mains pass queue/sqs.New to
+// function.ServeJob) link the SQS client: every other function would
+// initialise it at each cold start for nothing.
+func TestSQSOnlyWhereJobsFanOut(t *testing.T) {
+	const sqs = "github.com/aws/aws-sdk-go-v2/service/sqs"
+	fanOut := map[string]bool{}
+	for _, j := range jobs.List(web.Deps{}) {
+		if j.Work != nil {
+			fanOut[j.Function] = true
+		}
+	}
+	if len(fanOut) == 0 {
+		t.Fatal("no job fans out")
+	}
+	out, err := exec.Command("go", "list", "-f", "{{.Name}} {{.ImportPath}}{{range .Deps}} {{.}}{{end}}", "../../functions/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	seen := map[string]bool{}
+	for line := range strings.Lines(string(out)) {
+		f := strings.Fields(line)
+		if len(f) < 2 || f[0] != "main" {
+			continue
+		}
+		name := path.Base(f[1])
+		seen[name] = true
+		if got := slices.Contains(f[2:], sqs); got != fanOut[name] {
+			t.Errorf("%s links %s: %v, want %v", name, sqs, got, fanOut[name])
+		}
+	}
+	for name := range fanOut {
+		if !seen[name] {
+			t.Errorf("no main for the job %s under functions/", name)
+		}
+	}
+	if len(seen) < 10 {
+		t.Errorf("go list found %d mains under functions/: %v", len(seen), slices.Sorted(maps.Keys(seen)))
 	}
 }
 

@@ -1,7 +1,8 @@
 // Package function runs one Billing function on AWS Lambda: it reads the
 // configuration, builds the dependencies, and serves the function's HTTP
-// routes behind the API Gateway adapter, or its scheduled job. Each
-// functions/<name>/main.go is one call to Serve.
+// routes behind the API Gateway adapter, or its scheduled job. Each job
+// function's functions/<name>/main.go is one call to Serve, or to ServeJob
+// for a job that fans out through its SQS queue.
 package function
 
 import (
@@ -20,12 +21,20 @@ import (
 // Serve runs the function named name until Lambda stops it. A bad
 // configuration is reported on stderr with exit status 1, so the failure
 // shows in the function's logs instead of as a broken page.
-func Serve(name string) {
+func Serve(name string) { serve(name, nil) }
+
+// ServeJob is Serve for a job that fans out: its dispatcher sends its
+// batches to the SQS queue JOB_QUEUE_URL names, with the sender newQueue
+// makes (queue/sqs.New). Only these functions' mains import queue/sqs, so
+// only they link the SQS client.
+func ServeJob(name string, newQueue config.NewQueue) { serve(name, newQueue) }
+
+func serve(name string, newQueue config.NewQueue) {
 	ctx := context.Background()
 	deps, err := Deps(ctx, name, os.Getenv)
 	var opts []jobs.Option
 	if err == nil {
-		opts, err = JobOptions(ctx, name, os.Getenv)
+		opts, err = JobOptions(ctx, name, os.Getenv, newQueue)
 	}
 	if err == nil {
 		for _, j := range jobs.List(deps, opts...) {
@@ -57,9 +66,9 @@ func Deps(ctx context.Context, name string, getenv func(string) string) (web.Dep
 
 // JobOptions are the jobs.List options of the function named name,
 // configured from getenv: its job's SQS queue (config.EnvJobQueueURL),
-// when set.
-func JobOptions(ctx context.Context, name string, getenv func(string) string) ([]jobs.Option, error) {
-	q, err := config.JobQueue(ctx, getenv)
+// when set, with the sender newQueue makes (see config.JobQueue).
+func JobOptions(ctx context.Context, name string, getenv func(string) string, newQueue config.NewQueue) ([]jobs.Option, error) {
+	q, err := config.JobQueue(ctx, getenv, newQueue)
 	if err != nil || q == nil {
 		return nil, err
 	}

@@ -1,8 +1,9 @@
 // Package queue carries a scheduled job's work from its dispatcher to its
 // workers: batches of organisations, as JSON messages on an Amazon SQS
-// queue in AWS (SQS), or handed to the workers in-process locally and in
-// tests (Local). Both implement Sender; Receive is the worker's side of an
-// SQS event.
+// queue in AWS (package queue/sqs), or handed to the workers in-process
+// locally and in tests (Local). Both implement Sender; Receive is the
+// worker's side of an SQS event. This package does not link the SQS
+// client: only the job functions, whose mains import queue/sqs, do.
 //
 // Why SQS rather than a Step Functions distributed map: the job's one
 // Lambda binary is both the dispatcher (on its EventBridge schedule) and
@@ -17,16 +18,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
-	"strconv"
 	"sync"
 	"time"
 
 	awsevents "github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 )
 
 // Message is one batch of a job's work: the organisations whose step the
@@ -46,60 +42,6 @@ type Sender interface {
 
 // MaxBatch is how many messages one SQS SendMessageBatch request carries.
 const MaxBatch = 10
-
-// SQS sends messages to one Amazon SQS queue.
-type SQS struct {
-	client *sqs.Client
-	url    string
-}
-
-var _ Sender = (*SQS)(nil)
-
-// NewSQS returns the Sender to the queue at url.
-func NewSQS(client *sqs.Client, url string) *SQS { return &SQS{client: client, url: url} }
-
-// Send sends msgs with SendMessageBatch, MaxBatch at a time; entries SQS
-// refuses for a reason on its side are sent again once.
-func (q *SQS) Send(ctx context.Context, msgs []Message) error {
-	for start := 0; start < len(msgs); start += MaxBatch {
-		if err := q.sendBatch(ctx, msgs[start:min(start+MaxBatch, len(msgs))]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (q *SQS) sendBatch(ctx context.Context, msgs []Message) error {
-	entries := make([]types.SendMessageBatchRequestEntry, len(msgs))
-	for i, m := range msgs {
-		body, err := json.Marshal(m)
-		if err != nil {
-			return fmt.Errorf("queue %s: %w", m.Job, err)
-		}
-		entries[i] = types.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(string(body))}
-	}
-	for attempt := 0; len(entries) > 0; attempt++ {
-		out, err := q.client.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(q.url), Entries: entries})
-		if err != nil {
-			return fmt.Errorf("send to %s: %w", q.url, err)
-		}
-		var retry []types.SendMessageBatchRequestEntry
-		var errs []error
-		for _, f := range out.Failed {
-			i, _ := strconv.Atoi(aws.ToString(f.Id))
-			if f.SenderFault || attempt > 0 || i < 0 || i >= len(msgs) {
-				errs = append(errs, fmt.Errorf("message %s: %s %s", aws.ToString(f.Id), aws.ToString(f.Code), aws.ToString(f.Message)))
-				continue
-			}
-			retry = append(retry, entries[i])
-		}
-		if err := errors.Join(errs...); err != nil {
-			return fmt.Errorf("send to %s: %w", q.url, err)
-		}
-		entries = retry
-	}
-	return nil
-}
 
 // Local hands each message to the job's worker in-process, at most
 // workers at a time, as the queue's event source mapping would in AWS.

@@ -18,10 +18,10 @@ import (
 	"testing"
 
 	"github.com/acme/billing/shared/queue"
+	"github.com/acme/billing/shared/queue/sqs"
 	awsevents "github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
 
 // QueueURL is the URL of the one queue the stand-in holds.
@@ -50,16 +50,16 @@ func New(t testing.TB) *Server {
 	return s
 }
 
-// Client is a real SQS client that talks to the stand-in.
-func (s *Server) Client() *sqs.Client {
-	return sqs.New(sqs.Options{
-		Region: "us-east-1", BaseEndpoint: aws.String(s.URL),
-		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
-	})
+// Config is the AWS SDK configuration of a client that talks to the
+// stand-in.
+func (s *Server) Config() aws.Config {
+	return aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(s.URL),
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}
 }
 
-// Sender is the queue.SQS sender to the stand-in's queue.
-func (s *Server) Sender() *queue.SQS { return queue.NewSQS(s.Client(), QueueURL) }
+// Sender is the real SQS sender (queue/sqs), with the real SDK client, to
+// the stand-in's queue.
+func (s *Server) Sender() queue.Sender { return sqs.New(s.Config(), QueueURL) }
 
 // FailNextEntryOnce makes SQS refuse the next entry sent, once, for a
 // reason on its side (SenderFault false), as SQS may under load.
