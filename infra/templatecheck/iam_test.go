@@ -64,9 +64,11 @@ var calls = withSecrets(map[string][]string{
 	"auto-recharge-page": slices.Concat(reads, writes, []string{putEvents}),
 	// The first sign-in creates the organisation.
 	"auth": slices.Concat(reads, writes),
-	// Usage events and allowances: item reads and conditional writes, no
-	// queries; threshold crossings go to EventBridge.
-	"usage": {getItem, batchGetItem, putItem, updateItem, conditionCheck, putEvents},
+	// Usage events and allowances: item reads and conditional writes;
+	// threshold crossings go to EventBridge. A write that finds the day
+	// before yesterday still in its counter slot closes that day and
+	// rewrites the RECENT item from the closed days (a query).
+	"usage": {getItem, batchGetItem, query, putItem, updateItem, conditionCheck, putEvents},
 	// A payment the bank wants confirmed is a notice for the notifier.
 	"stripe-webhook": slices.Concat(reads, writes, []string{putEvents}),
 	// Jobs that fan out: the dispatcher reads the organisations with work
