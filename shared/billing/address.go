@@ -87,29 +87,30 @@ func PostalCodeRequired(country string) bool { return !noPostalCode[country] }
 
 // postalFormats are the postal code checks of the countries where one
 // pattern is cheap and sure, with the example shown when it fails. Codes
-// are checked after Clean (upper case, single spaces).
+// are checked after Clean (upper case, single spaces). Each pattern is
+// compiled on its first use, not at every cold start.
 var postalFormats = map[string]struct {
-	pattern *regexp.Regexp
+	pattern func() *regexp.Regexp
 	example string
 }{
-	"US": {regexp.MustCompile(`^\d{5}(-\d{4})?$`), "a 5-digit ZIP code like 94105, or ZIP+4 like 94105-1234"},
-	"CA": {regexp.MustCompile(`^[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z] ?\d[ABCEGHJ-NPRSTV-Z]\d$`), "a postal code like K1A 0B1"},
-	"GB": {regexp.MustCompile(`^([A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}|GIR ?0AA)$`), "a postcode like SW1A 1AA"},
-	"DE": {regexp.MustCompile(`^\d{5}$`), "5 digits, like 10115"},
-	"FR": {regexp.MustCompile(`^\d{5}$`), "5 digits, like 75001"},
-	"ES": {regexp.MustCompile(`^\d{5}$`), "5 digits, like 28001"},
-	"IT": {regexp.MustCompile(`^\d{5}$`), "5 digits, like 00184"},
-	"NL": {regexp.MustCompile(`^\d{4} ?[A-Z]{2}$`), "4 digits and 2 letters, like 1012 AB"},
-	"BE": {regexp.MustCompile(`^\d{4}$`), "4 digits, like 1000"},
-	"AT": {regexp.MustCompile(`^\d{4}$`), "4 digits, like 1010"},
-	"CH": {regexp.MustCompile(`^\d{4}$`), "4 digits, like 8001"},
-	"DK": {regexp.MustCompile(`^\d{4}$`), "4 digits, like 1050"},
-	"AU": {regexp.MustCompile(`^\d{4}$`), "4 digits, like 2000"},
-	"SE": {regexp.MustCompile(`^\d{3} ?\d{2}$`), "5 digits, like 114 55"},
-	"PL": {regexp.MustCompile(`^\d{2}-\d{3}$`), "a code like 00-950"},
-	"JP": {regexp.MustCompile(`^\d{3}-?\d{4}$`), "7 digits, like 100-0001"},
-	"IN": {regexp.MustCompile(`^\d{6}$`), "6 digits, like 110001"},
-	"BR": {regexp.MustCompile(`^\d{5}-?\d{3}$`), "8 digits, like 01310-100"},
+	"US": {lazyRegexp(`^\d{5}(-\d{4})?$`), "a 5-digit ZIP code like 94105, or ZIP+4 like 94105-1234"},
+	"CA": {lazyRegexp(`^[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z] ?\d[ABCEGHJ-NPRSTV-Z]\d$`), "a postal code like K1A 0B1"},
+	"GB": {lazyRegexp(`^([A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}|GIR ?0AA)$`), "a postcode like SW1A 1AA"},
+	"DE": {lazyRegexp(`^\d{5}$`), "5 digits, like 10115"},
+	"FR": {lazyRegexp(`^\d{5}$`), "5 digits, like 75001"},
+	"ES": {lazyRegexp(`^\d{5}$`), "5 digits, like 28001"},
+	"IT": {lazyRegexp(`^\d{5}$`), "5 digits, like 00184"},
+	"NL": {lazyRegexp(`^\d{4} ?[A-Z]{2}$`), "4 digits and 2 letters, like 1012 AB"},
+	"BE": {lazyRegexp(`^\d{4}$`), "4 digits, like 1000"},
+	"AT": {lazyRegexp(`^\d{4}$`), "4 digits, like 1010"},
+	"CH": {lazyRegexp(`^\d{4}$`), "4 digits, like 8001"},
+	"DK": {lazyRegexp(`^\d{4}$`), "4 digits, like 1050"},
+	"AU": {lazyRegexp(`^\d{4}$`), "4 digits, like 2000"},
+	"SE": {lazyRegexp(`^\d{3} ?\d{2}$`), "5 digits, like 114 55"},
+	"PL": {lazyRegexp(`^\d{2}-\d{3}$`), "a code like 00-950"},
+	"JP": {lazyRegexp(`^\d{3}-?\d{4}$`), "7 digits, like 100-0001"},
+	"IN": {lazyRegexp(`^\d{6}$`), "6 digits, like 110001"},
+	"BR": {lazyRegexp(`^\d{5}-?\d{3}$`), "8 digits, like 01310-100"},
 }
 
 // Clean returns the address as it is stored: every field trimmed with its
@@ -151,7 +152,7 @@ func (a Address) Validate() error {
 	known := CountryName(a.Country) != ""
 	before := len(errs)
 	text("postal_code", "postal code", a.PostalCode, MaxPostalCode, known && PostalCodeRequired(a.Country))
-	if f, ok := postalFormats[a.Country]; ok && len(errs) == before && a.PostalCode != "" && !f.pattern.MatchString(a.PostalCode) {
+	if f, ok := postalFormats[a.Country]; ok && len(errs) == before && a.PostalCode != "" && !f.pattern().MatchString(a.PostalCode) {
 		add("postal_code", "Enter %s for %s.", f.example, CountryName(a.Country))
 	}
 	text("region", "region or province", a.Region, MaxRegion, false)

@@ -4,6 +4,7 @@ import (
 	"net/mail"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -22,12 +23,19 @@ func (r Role) Valid() bool { return r == RoleAdmin || r == RoleViewer }
 // CanChange reports whether r may change anything (settings, payments).
 func (r Role) CanChange() bool { return r == RoleAdmin }
 
-var orgIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+var orgIDPattern = lazyRegexp(`^[a-z0-9][a-z0-9-]{0,62}$`)
+
+// lazyRegexp returns the regular expression expr, compiled on the first
+// call rather than at package initialisation, which every function pays at
+// its cold start.
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
 
 // ValidateOrgID returns an EINVALID error unless id is 1–63 lowercase
 // letters, digits or hyphens, starting with a letter or digit.
 func ValidateOrgID(id string) error {
-	if !orgIDPattern.MatchString(id) {
+	if !orgIDPattern().MatchString(id) {
 		return FieldError("org", "Organisation id must be 1–63 lowercase letters, digits or hyphens.")
 	}
 	return nil
