@@ -34,7 +34,7 @@ import (
 // today's writes never touch yesterday's slot, which the daily reset
 // closes after midnight into the DAY# item. A write for a day whose slot
 // still holds the day before yesterday (the reset did not run) closes that
-// day first, itself. A shard's size is therefore fixed, about 300 bytes at
+// day first, itself. A shard's size is therefore bounded, about 200 bytes at
 // the longest organisation id, whatever the reset does: one write unit
 // (two in a transaction) per write.
 //

@@ -7,7 +7,7 @@
 //	ORG#<org>   ACCOUNT          ledger, limits and settings read on every allowance check, and the
 //	                             number of counter shards; recording usage only reads it
 //	CTR#<org>#<n> COUNTERS       counter shard n: its part of Usage This Period and two day slots
-//	                             (the hot items, ~200–300 bytes whatever the daily reset does; counters.go)
+//	                             (the hot items, ~200 bytes whatever the daily reset does; counters.go)
 //	ORG#<org>   PROFILE          invoice address and billing email
 //	ORG#<org>   AUDIT#<id>       one saved settings change: who, when, what (ids sort by time)
 //	ORG#<org>   DAY#<yyyy-mm-dd> the usage of a closed UTC day (moved out of the shards' slots by the daily close)
