@@ -32,7 +32,6 @@ import (
 	"github.com/acme/billing/shared/web"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 )
 
 // Environment variables. README.md documents each; template.yaml sets them
@@ -391,7 +390,9 @@ func (c Config) Parts(ctx context.Context, log *slog.Logger, now func() time.Tim
 		if err != nil {
 			return nil, err
 		}
-		sm = secretsmanager.NewFromConfig(cfg)
+		if sm, err = secrets.NewClient(ctx, cfg); err != nil {
+			return nil, err
+		}
 	}
 	sec, err := c.LoadSecrets(ctx, sm, now, log)
 	if err != nil {

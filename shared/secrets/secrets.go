@@ -6,22 +6,18 @@ package secrets
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 )
 
-// Getter is the one Secrets Manager call a Secret makes;
-// *secretsmanager.Client is one.
+// Getter is the one Secrets Manager call a Secret makes, GetSecretValue,
+// for a secret's string value; *Client is one.
 type Getter interface {
-	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+	GetSecretString(ctx context.Context, id string) (string, error)
 }
-
-var _ Getter = (*secretsmanager.Client)(nil)
 
 // Defaults of Options.
 const (
@@ -116,14 +112,14 @@ func (s *Secret[T]) Get() T {
 // its value (a parse error must not quote it either).
 func (s *Secret[T]) read(ctx context.Context) (T, error) {
 	var zero T
-	out, err := s.client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(s.id)})
+	str, err := s.client.GetSecretString(ctx, s.id)
+	if errors.Is(err, errNoString) {
+		return zero, fmt.Errorf("secret %s has no string value", s.id)
+	}
 	if err != nil {
 		return zero, fmt.Errorf("read secret %s: %w", s.id, err)
 	}
-	if out.SecretString == nil {
-		return zero, fmt.Errorf("secret %s has no string value", s.id)
-	}
-	v, err := s.parse(*out.SecretString)
+	v, err := s.parse(str)
 	if err != nil {
 		return zero, fmt.Errorf("secret %s: %w", s.id, err)
 	}

@@ -24,7 +24,7 @@ func word(s string) (string, error) {
 	return s, nil
 }
 
-// These tests drive the real aws-sdk-go-v2 Secrets Manager client against
+// These tests drive the real client (secrets.Client) against
 // secretstest, a loopback stand-in answering GetSecretValue in the
 // service's JSON protocol: no Secrets Manager emulator runs here. Time
 // comes from a test clock, never from sleeping.

@@ -1,6 +1,6 @@
 // Package secretstest serves AWS Secrets Manager's GetSecretValue on a
-// loopback httptest server, for tests that drive the real aws-sdk-go-v2
-// client. It is a stand-in: no Secrets Manager emulator runs on these
+// loopback httptest server, for tests that drive the real client
+// (secrets.Client, signing with the aws-sdk-go-v2 signer). It is a stand-in: no Secrets Manager emulator runs on these
 // machines (the embedded DynamoDB has no counterpart for secrets), so this
 // answers the one call the code makes, in the service's JSON protocol
 // (POST /, X-Amz-Target: secretsmanager.GetSecretValue,
@@ -17,9 +17,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/acme/billing/shared/secrets"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 )
 
 // Target is the X-Amz-Target of GetSecretValue.
@@ -31,14 +31,17 @@ type Request struct {
 	ContentType string
 	// SecretID is the SecretId of the request body.
 	SecretID string
-	// Signed reports an AWS Signature Version 4 Authorization header.
-	Signed bool
+	// Signed reports an AWS Signature Version 4 Authorization header;
+	// SecurityToken is the session token sent (X-Amz-Security-Token).
+	Signed        bool
+	SecurityToken string
 }
 
 // Server is a loopback Secrets Manager holding secrets by id (ARN).
 type Server struct {
 	URL string
 
+	t   testing.TB
 	srv *httptest.Server
 
 	mu       sync.Mutex
@@ -51,7 +54,7 @@ type Server struct {
 // New starts a server, closed when the test ends.
 func New(t testing.TB) *Server {
 	t.Helper()
-	s := &Server{values: map[string]string{}, versions: map[string]int{}}
+	s := &Server{t: t, values: map[string]string{}, versions: map[string]int{}}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL
 	t.Cleanup(s.srv.Close)
@@ -82,17 +85,26 @@ func (s *Server) Requests() []Request {
 	return append([]Request(nil), s.requests...)
 }
 
-// Client returns the real SDK client for this server: static test
-// credentials, one attempt per call (a failure is not retried, so a test
-// sees it at once).
-func (s *Server) Client() *secretsmanager.Client {
-	return secretsmanager.New(secretsmanager.Options{
+// Config is the AWS configuration of a client of this server: static
+// test credentials, one attempt per call (a failure is not retried, so a
+// test sees it at once).
+func (s *Server) Config() aws.Config {
+	return aws.Config{
 		Region:           "eu-west-1",
 		BaseEndpoint:     aws.String(s.URL),
 		Credentials:      credentials.NewStaticCredentialsProvider("test", "test", ""),
 		HTTPClient:       s.srv.Client(),
 		RetryMaxAttempts: 1,
-	})
+	}
+}
+
+// Client returns the real client (secrets.Client) of Config.
+func (s *Server) Client() *secrets.Client {
+	c, err := secrets.NewClient(s.t.Context(), s.Config())
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return c
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
@@ -103,7 +115,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	_ = json.Unmarshal(raw, &in)
 	s.mu.Lock()
 	s.requests = append(s.requests, Request{Target: r.Header.Get("X-Amz-Target"), ContentType: r.Header.Get("Content-Type"),
-		SecretID: in.SecretID, Signed: strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 ")})
+		SecretID: in.SecretID, Signed: strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 "),
+		SecurityToken: r.Header.Get("X-Amz-Security-Token")})
 	value, ok := s.values[in.SecretID]
 	version := s.versions[in.SecretID]
 	failing := s.failing
