@@ -1,7 +1,9 @@
 package store_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"reflect"
@@ -115,14 +117,15 @@ func recordOne(t *testing.T, s *store.Store, org, id string, at time.Time, amoun
 	}
 }
 
-// fillShards records single-event requests at at, one after the other,
+// fillShards records single-event requests at at (of unit and a little
+// more each), one after the other,
 // until every one of org's n shards holds usage of the day (so that any
 // later write of the same slot meets it), and returns their total.
-func fillShards(t *testing.T, db *storetest.DB, s *store.Store, org string, n int, at time.Time, prefix string) money.Money {
+func fillShards(t *testing.T, db *storetest.DB, s *store.Store, org string, n int, at time.Time, prefix string, unit money.Money) money.Money {
 	t.Helper()
 	var total money.Money
 	for i := range 200 {
-		amount := money.Money(10_007 + 131*i)
+		amount := unit + money.Money(131*i)
 		recordOne(t, s, org, fmt.Sprintf("%s-%03d", prefix, i), at, amount)
 		total += amount
 		if i%n == n-1 && shardsHolding(readShards(t, db, org), billing.Day(at)) == n {
@@ -254,9 +257,9 @@ func TestCounterShardsDailyReset(t *testing.T) {
 		s := db.Store(clock.Now)
 		newOrg(t, s, "acme", money.Dollars(100))
 		setShards(t, s, "acme", 8)
-		sum0 := fillShards(t, db, s, "acme", 8, d0, "d0")
+		sum0 := fillShards(t, db, s, "acme", 8, d0, "d0", 10_007)
 		clock.Set(d1)
-		sum1 := fillShards(t, db, s, "acme", 8, d1, "d1")
+		sum1 := fillShards(t, db, s, "acme", 8, d1, "d1", 200_003)
 		return db, clock, s, sum0, sum1
 	}
 
@@ -485,27 +488,28 @@ func TestCounterShardSize(t *testing.T) {
 // service does: it reads the account, computes the invoice from it (all
 // of Usage This Period, credit applied up to the ledger) and computes
 // again when CloseCycle answers that the account changed meanwhile.
-func closeCycle(t *testing.T, s *store.Store, org string, at time.Time) store.Invoice {
-	t.Helper()
+func closeCycle(ctx context.Context, s *store.Store, org string, at time.Time) (store.Invoice, error) {
 	for range 20 {
-		a := account(t, s, org, at)
+		a, err := s.Account(ctx, org, at)
+		if err != nil {
+			return store.Invoice{}, err
+		}
 		applied := min(max(a.Ledger, 0), a.UsagePeriod)
 		inv := store.Invoice{OrgID: org, Period: billing.PeriodStart(at), Created: at,
 			Usage: a.UsagePeriod, Applied: applied, Due: a.UsagePeriod - applied, Status: store.InvoicePaid}
 		if inv.Due > 0 {
 			inv.Status = store.InvoiceOpen
 		}
-		got, created, err := s.CloseCycle(t.Context(), inv, a.Ledger)
-		if billing.ErrorCode(err) == billing.ECONFLICT {
+		got, created, err := s.CloseCycle(ctx, inv, a.Ledger)
+		switch {
+		case billing.ErrorCode(err) == billing.ECONFLICT:
 			continue
+		case err == nil && !created:
+			return got, fmt.Errorf("the period was closed already, by %s", got.ID)
 		}
-		if err != nil || !created {
-			t.Fatalf("close cycle: %v, created %v", err, created)
-		}
-		return got
+		return got, err
 	}
-	t.Fatal("the cycle close conflicted 20 times")
-	return store.Invoice{}
+	return store.Invoice{}, errors.New("the cycle close conflicted 20 times")
 }
 
 func TestCounterShardsCycleClose(t *testing.T) {
@@ -516,7 +520,7 @@ func TestCounterShardsCycleClose(t *testing.T) {
 		s := db.Store(func() time.Time { return noon })
 		newOrg(t, s, "acme", money.Dollars(10))
 		setShards(t, s, "acme", 8)
-		total := fillShards(t, db, s, "acme", 8, noon, "u")
+		total := fillShards(t, db, s, "acme", 8, noon, "u", 10_007)
 		inv := store.Invoice{OrgID: "acme", Period: billing.PeriodStart(noon), Created: noon,
 			Usage: total - 4, Applied: total - 4, Status: store.InvoicePaid}
 
@@ -593,7 +597,12 @@ func TestCounterShardsCycleClose(t *testing.T) {
 		for g := range 6 {
 			wg.Go(func() { record(g, 100, 10) })
 		}
-		wg.Go(func() { inv = closeCycle(t, s, "acme", noon) })
+		wg.Go(func() {
+			var err error
+			if inv, err = closeCycle(t.Context(), s, "acme", noon); err != nil {
+				t.Errorf("close cycle: %v", err)
+			}
+		})
 		wg.Wait()
 
 		a := account(t, s, "acme", noon)
