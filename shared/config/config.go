@@ -30,8 +30,6 @@ import (
 	"github.com/acme/billing/shared/store"
 	"github.com/acme/billing/shared/usage"
 	"github.com/acme/billing/shared/web"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 )
 
 // Environment variables. README.md documents each; template.yaml sets them
@@ -558,14 +556,4 @@ func (c Config) Deps(ctx context.Context, log *slog.Logger, now func() time.Time
 		return web.Deps{}, err
 	}
 	return p.Deps, nil
-}
-
-// AWS loads the AWS SDK's default configuration (region, credentials) for
-// the clients of AWS mode.
-func (c Config) AWS(ctx context.Context) (aws.Config, error) {
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
-	if err != nil {
-		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
-	}
-	return cfg, nil
 }
