@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -271,6 +272,11 @@ func TestCounterShardsDailyReset(t *testing.T) {
 		}
 		if got := overviewDays(t, s, "acme", d1); !maps.Equal(got, want) {
 			t.Fatalf("Overview days before the reset %v, want %v", got, want)
+		}
+		for _, d := range []time.Time{d0, d1} {
+			if got := dueOrgs(t, s, store.DueUsageOn(d)); !slices.Equal(got, []string{"acme"}) {
+				t.Errorf("organisations due for %s: %v, want acme once, found by its shards", billing.Day(d), got)
+			}
 		}
 
 		clock.Set(d1.Add(13 * time.Hour)) // 01:00 the next day
