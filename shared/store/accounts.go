@@ -206,7 +206,7 @@ func (s *Store) AddUsage(ctx context.Context, orgID string, at time.Time, amount
 	day := billing.Day(at)
 	late := false
 	for attempt := 0; attempt < 3; attempt++ {
-		items, err := s.countUsage(orgID, 0, day, amount, late)
+		items, err := s.countUsage(orgID, 0, day, amount, late, s.now())
 		if err != nil {
 			return fmt.Errorf("add usage %s: %w", orgID, err)
 		}

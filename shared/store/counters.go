@@ -295,16 +295,18 @@ func addDays(days, more map[string]money.Money) error {
 }
 
 // countUsage is the actions that count sum of usage on day (yyyy-mm-dd) on
-// orgID's shard: Usage This Period and the day's slot grow together, and
-// the shard carries the due marks of the day (markActive). The shard's
-// condition fails when it is missing (an unknown organisation), when the
-// slot holds another day, or when a counter would pass
-// billing.MaxUsageCounter.
+// orgID's shard, written at now: Usage This Period and the day's slot grow
+// together, and the shard carries the due marks (markActive) of the day
+// and of the month whose close invoices the usage, the later of day's and
+// now's. The shard's condition fails when it is missing (an unknown
+// organisation), when the slot holds another day, or when a counter would
+// pass billing.MaxUsageCounter.
 //
 // With late, the day is older than the one its slot holds (closed, or
 // never used): the day's usage goes straight to its DAY# item instead, a
-// second action.
-func (s *Store) countUsage(orgID string, shard int, day string, sum money.Money, late bool) ([]types.TransactWriteItem, error) {
+// second action, and the day is not marked for a reset again (its slot's
+// mark is the newer day's).
+func (s *Store) countUsage(orgID string, shard int, day string, sum money.Money, late bool, now time.Time) ([]types.TransactWriteItem, error) {
 	t, err := time.Parse(time.DateOnly, day)
 	if err != nil {
 		return nil, fmt.Errorf("usage day %q: %w", day, err)
@@ -319,7 +321,11 @@ func (s *Store) countUsage(orgID string, shard int, day string, sum money.Money,
 		return expression.AttributeNotExists(name).Or(name.LessThanEqual(expression.Value(room)))
 	}
 	cond := expression.AttributeExists(expression.Name(AttrPK)).And(fits(attrPeriod, room))
-	upd := markActive(expression.Add(expression.Name(attrPeriod), expression.Value(sum)), orgID, day)
+	marked := day
+	if late {
+		marked = ""
+	}
+	upd := markActive(expression.Add(expression.Name(attrPeriod), expression.Value(sum)), orgID, marked, laterOf(t, now))
 	if !late {
 		cond = cond.And(fits(usedAttr, room), expression.AttributeNotExists(expression.Name(dayAttr)).
 			Or(expression.Name(dayAttr).Equal(expression.Value(day))).
@@ -339,6 +345,13 @@ func (s *Store) countUsage(orgID string, shard int, day string, sum money.Money,
 		items = append(items, types.TransactWriteItem{Update: u})
 	}
 	return items, nil
+}
+
+func laterOf(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // maxDayUsage bounds a DAY# item: the sum of every shard's slot.

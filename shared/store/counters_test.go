@@ -382,6 +382,15 @@ func TestCounterShardsDailyReset(t *testing.T) {
 			if a := account(t, s, "acme", d2); a.UsagePeriod != total || a.UsedToday != 3_000_006 {
 				t.Errorf("account: period %v, today %v; want %v and 3.000006", a.UsagePeriod, a.UsedToday, total)
 			}
+			// The late write must not take today's mark off the shard
+			// (today and day0 share a slot and its mark): the reset at
+			// midnight must still find acme, and the month's close too.
+			if got := dueOrgs(t, s, store.DueUsageOn(d2)); !slices.Equal(got, []string{"acme"}) {
+				t.Errorf("organisations due for the reset of %s after the late write: %v, want [acme]", day2, got)
+			}
+			if got := dueOrgs(t, s, store.DueUsageIn(d2)); !slices.Equal(got, []string{"acme"}) {
+				t.Errorf("organisations due for the close of %s after the late write: %v, want [acme]", d2.Format("2006-01"), got)
+			}
 		})
 	})
 

@@ -82,18 +82,17 @@ func monthIndex(t time.Time) string {
 	return IndexDueMonth1
 }
 
-// markActive adds to upd the due marks of orgID's usage on day
-// (yyyy-mm-dd): every update that counts usage must carry it, so that the
-// daily reset and the cycle close find the organisation.
-func markActive(upd expression.UpdateBuilder, orgID, day string) expression.UpdateBuilder {
-	t, err := time.Parse(time.DateOnly, day)
-	if err != nil {
-		return upd // not a day: nothing counted on a day to mark
-	}
+// markActive adds to upd the due marks of orgID's usage: of the UTC day
+// day (yyyy-mm-dd) unless day is "" (usage of a day already closed, which
+// the reset must not look for again), and of the calendar month of month,
+// whose close invoices it. Every update that counts usage must carry it,
+// so that the daily reset and the cycle close find the organisation.
+func markActive(upd expression.UpdateBuilder, orgID, day string, month time.Time) expression.UpdateBuilder {
 	shard := dueShard(orgID)
-	return upd.
-		Set(expression.Name(dueIndexes[dayIndex(t)]), expression.Value(dueValue(day, shard))).
-		Set(expression.Name(dueIndexes[monthIndex(t)]), expression.Value(dueValue(t.Format("2006-01"), shard)))
+	if t, err := time.Parse(time.DateOnly, day); err == nil {
+		upd = upd.Set(expression.Name(dueIndexes[dayIndex(t)]), expression.Value(dueValue(day, shard)))
+	}
+	return upd.Set(expression.Name(dueIndexes[monthIndex(month)]), expression.Value(dueValue(month.UTC().Format("2006-01"), shard)))
 }
 
 // markNew gives a new counter shard its due attributes, with a period no

@@ -141,13 +141,19 @@ func (s *Store) recordChunk(ctx context.Context, orgID string, shard int, now ti
 				return fmt.Errorf("sum of usage: %w", err)
 			}
 		}
-		counted, err := s.countUsage(orgID, shard, day, sum, late)
+		counted, err := s.countUsage(orgID, shard, day, sum, late, now)
 		if err != nil {
 			return err
 		}
 		items = append(items, counted...)
 
 		err = s.transact(ctx, items)
+		if err == nil && late {
+			// The closed day's usage changed: so does the RECENT item's
+			// copy. Best effort: the usage is recorded, and the next
+			// daily close rewrites RECENT anyway.
+			_ = s.refreshRecent(ctx, orgID, now)
+		}
 		if err == nil {
 			setAll(outcomes, pending, UsageAccepted)
 			return nil
