@@ -166,9 +166,12 @@ func (s *Store) recordChunk(ctx context.Context, orgID string, shard int, now ti
 			}
 		}
 		if len(dups) > 0 {
-			// A record of ours means this very transaction was applied and
+			// Read every pending event's record at once: a cancellation
+			// need not name every failed condition (the embedded server
+			// names one), and a retried batch is often all duplicates. A
+			// record of ours means this very transaction was applied and
 			// its answer lost: every event in it counted.
-			ours, err := s.recordedWith(ctx, events[dups[0]], token)
+			recorded, ours, err := s.recordsOf(ctx, events, pending, token)
 			if err != nil {
 				return err
 			}
@@ -176,8 +179,11 @@ func (s *Store) recordChunk(ctx context.Context, orgID string, shard int, now ti
 				setAll(outcomes, pending, UsageAccepted)
 				return nil
 			}
-			setAll(outcomes, dups, UsageDuplicate)
-			pending = without(pending, dups)
+			if len(recorded) == 0 {
+				recorded = dups // gone since (expired): the condition said so
+			}
+			setAll(outcomes, recorded, UsageDuplicate)
+			pending = without(pending, recorded)
 			continue
 		}
 		if !conditionFailed(reasons, len(pending)) {
@@ -219,17 +225,34 @@ func (s *Store) recordChunk(ctx context.Context, orgID string, shard int, now ti
 	return nil
 }
 
-// recordedWith reports whether the idempotency record of e carries token.
-func (s *Store) recordedWith(ctx context.Context, e billing.UsageEvent, token string) (bool, error) {
-	items, err := s.batchGet(ctx, []map[string]types.AttributeValue{key(eventPK(e.OrgID, e.ID), skEvent)})
-	if err != nil || len(items) == 0 {
-		return false, err
+// recordsOf reads, in one BatchGetItem, the idempotency records of the
+// events idx of events, and returns the indexes that have one, in the
+// order of idx, and whether any carries token (was written by this very
+// recording).
+func (s *Store) recordsOf(ctx context.Context, events []billing.UsageEvent, idx []int, token string) (recorded []int, ours bool, err error) {
+	keys := make([]map[string]types.AttributeValue, len(idx))
+	for n, i := range idx {
+		keys[n] = key(eventPK(events[i].OrgID, events[i].ID), skEvent)
 	}
-	var rec eventRecord
-	if err := attributevalue.UnmarshalMap(items[0], &rec); err != nil {
-		return false, err
+	items, err := s.batchGet(ctx, keys)
+	if err != nil {
+		return nil, false, err
 	}
-	return rec.Token == token, nil
+	found := map[string]bool{}
+	for _, it := range items {
+		var rec eventRecord
+		if err := attributevalue.UnmarshalMap(it, &rec); err != nil {
+			return nil, false, err
+		}
+		found[rec.PK] = true
+		ours = ours || rec.Token == token
+	}
+	for _, i := range idx {
+		if found[eventPK(events[i].OrgID, events[i].ID)] {
+			recorded = append(recorded, i)
+		}
+	}
+	return recorded, ours, nil
 }
 
 func setAll(outcomes []UsageOutcome, idx []int, o UsageOutcome) {

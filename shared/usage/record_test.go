@@ -258,6 +258,28 @@ func TestRecordTransactions(t *testing.T) {
 		}
 	})
 
+	t.Run("a retried batch of 100 recorded events is found duplicate in one read per transaction", func(t *testing.T) {
+		m := newMeter(t, noon)
+		m.createOrg("acme")
+		p := newPool(m.clock.Now(), []string{"acme"}, 100)
+		m.record(p.events...)
+		m.db.Reset()
+		for i, r := range m.record(p.events...) {
+			if r.Status != usage.StatusDuplicate {
+				t.Fatalf("event %d: %+v, want duplicate", i, r)
+			}
+		}
+		// Two cancelled transactions, a BatchGetItem of each one's
+		// records, and the read of the allowance: not one transaction per
+		// event, whatever the cancellation names.
+		if reqs := m.db.Requests(); len(reqs) > 5 {
+			t.Errorf("%d DynamoDB requests to find 100 duplicates, want at most 5", len(reqs))
+		}
+		if a := m.account("acme"); a.UsagePeriod != p.total["acme"] {
+			t.Errorf("Usage This Period %v, want %v", a.UsagePeriod, p.total["acme"])
+		}
+	})
+
 	t.Run("a batch of 100 events of two organisations takes one transaction per organisation", func(t *testing.T) {
 		m := newMeter(t, noon)
 		m.createOrg("acme")
