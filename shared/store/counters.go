@@ -297,8 +297,7 @@ func addDays(days, more map[string]money.Money) error {
 // countUsage is the actions that count sum of usage on day (yyyy-mm-dd) on
 // orgID's shard, written at now: Usage This Period and the day's slot grow
 // together, and the shard carries the due marks (markActive) of the day
-// and of the month whose close invoices the usage, the later of day's and
-// now's. The shard's condition fails when it is missing (an unknown
+// and of the months of day and now, whichever close comes first cuts it. The shard's condition fails when it is missing (an unknown
 // organisation), when the slot holds another day, or when a counter would
 // pass billing.MaxUsageCounter.
 //
@@ -325,7 +324,7 @@ func (s *Store) countUsage(orgID string, shard int, day string, sum money.Money,
 	if late {
 		marked = ""
 	}
-	upd := markActive(expression.Add(expression.Name(attrPeriod), expression.Value(sum)), orgID, marked, laterOf(t, now))
+	upd := markActive(expression.Add(expression.Name(attrPeriod), expression.Value(sum)), orgID, marked, t, now)
 	if !late {
 		cond = cond.And(fits(usedAttr, room), expression.AttributeNotExists(expression.Name(dayAttr)).
 			Or(expression.Name(dayAttr).Equal(expression.Value(day))).
@@ -345,13 +344,6 @@ func (s *Store) countUsage(orgID string, shard int, day string, sum money.Money,
 		items = append(items, types.TransactWriteItem{Update: u})
 	}
 	return items, nil
-}
-
-func laterOf(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
 }
 
 // maxDayUsage bounds a DAY# item: the sum of every shard's slot.

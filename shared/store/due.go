@@ -84,15 +84,28 @@ func monthIndex(t time.Time) string {
 
 // markActive adds to upd the due marks of orgID's usage: of the UTC day
 // day (yyyy-mm-dd) unless day is "" (usage of a day already closed, which
-// the reset must not look for again), and of the calendar month of month,
-// whose close invoices it. Every update that counts usage must carry it,
-// so that the daily reset and the cycle close find the organisation.
-func markActive(upd expression.UpdateBuilder, orgID, day string, month time.Time) expression.UpdateBuilder {
+// the reset must not look for again), and of the calendar months of
+// usedIn and of writtenAt (the month the usage is of, and the one it is
+// written in): usage of a month written after that month's close is cut
+// by the next month's. Every update that counts usage must carry it, so
+// that the daily reset and the cycle close find the organisation.
+func markActive(upd expression.UpdateBuilder, orgID, day string, usedIn, writtenAt time.Time) expression.UpdateBuilder {
 	shard := dueShard(orgID)
 	if t, err := time.Parse(time.DateOnly, day); err == nil {
 		upd = upd.Set(expression.Name(dueIndexes[dayIndex(t)]), expression.Value(dueValue(day, shard)))
 	}
-	return upd.Set(expression.Name(dueIndexes[monthIndex(month)]), expression.Value(dueValue(month.UTC().Format("2006-01"), shard)))
+	month := func(t time.Time) expression.UpdateBuilder {
+		return upd.Set(expression.Name(dueIndexes[monthIndex(t)]), expression.Value(dueValue(t.UTC().Format("2006-01"), shard)))
+	}
+	switch {
+	case !writtenAt.After(usedIn):
+		return month(usedIn)
+	case monthIndex(usedIn) != monthIndex(writtenAt):
+		upd = month(usedIn) // the two months' marks are apart: keep both
+		return month(writtenAt)
+	}
+	// The same month, or two of one parity (one attribute): the later.
+	return month(writtenAt)
 }
 
 // markNew gives a new counter shard its due attributes, with a period no
