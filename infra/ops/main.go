@@ -38,6 +38,7 @@ import (
 	"github.com/acme/billing/shared/config"
 	"github.com/acme/billing/shared/money"
 	"github.com/acme/billing/shared/store"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 )
 
 func main() {
@@ -70,10 +71,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if getenv(config.EnvTableName) == "" && cfg.DynamoEndpoint == "" {
 		return errNoTable
 	}
-	db, err := store.NewClient(ctx, cfg.DynamoEndpoint, nil)
+	// An operator's machine has profiles, SSO and the like: the SDK's
+	// default chain finds them (the functions read only what Lambda sets).
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("load AWS configuration: %w", err)
 	}
+	db := store.NewClientOf(awsCfg, cfg.DynamoEndpoint, nil)
 	s := store.New(db, cfg.TableName, now)
 	cmd, args := args[0], args[1:]
 	if cmd == "session-cookie" {

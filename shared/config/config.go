@@ -382,12 +382,12 @@ func (c Config) Parts(ctx context.Context, log *slog.Logger, now func() time.Tim
 	if now == nil {
 		now = time.Now
 	}
+	cfg, err := c.AWS(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var sm secrets.Getter
 	if c.StripeSecretARN != "" || c.SessionSecretARN != "" {
-		cfg, err := c.AWS(ctx)
-		if err != nil {
-			return nil, err
-		}
 		if sm, err = secrets.NewClient(ctx, cfg); err != nil {
 			return nil, err
 		}
@@ -396,10 +396,7 @@ func (c Config) Parts(ctx context.Context, log *slog.Logger, now func() time.Tim
 	if err != nil {
 		return nil, err
 	}
-	db, err := store.NewClient(ctx, c.DynamoEndpoint, nil)
-	if err != nil {
-		return nil, err
-	}
+	db := store.NewClientOf(cfg, c.DynamoEndpoint, nil)
 	sessions, err := auth.NewKeyRingSessions(sec.SessionKeys, !c.Local, now)
 	if err != nil {
 		return nil, err

@@ -77,7 +77,9 @@ func TestImports(t *testing.T) {
 	}{
 		{"overview", "github.com/aws/aws-sdk-go-v2/service/sesv2", false},
 		{"overview", "github.com/aws/aws-sdk-go-v2/service/eventbridge", false},
-		{"overview", "github.com/aws/aws-sdk-go-v2/service/secretsmanager", false},   // secrets.Client makes its one call
+		{"overview", "github.com/aws/aws-sdk-go-v2/service/secretsmanager", false}, // secrets.Client makes its one call
+		{"overview", "github.com/aws/aws-sdk-go-v2/config", false},                 // config.AWS reads what Lambda sets
+		{"usage", "github.com/aws/aws-sdk-go-v2/config", false},
 		{"overview", "github.com/acme/billing/shared/payments/stripeprovider", true}, // the webhook's types, in shared/web
 		{"spend-management", "github.com/aws/aws-sdk-go-v2/service/sesv2", false},
 		{"usage", "github.com/aws/aws-sdk-go-v2/service/eventbridge", true},

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -10,7 +11,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -43,21 +43,28 @@ func New(db *dynamodb.Client, table string, now func() time.Time) *Store {
 // Table returns the table's name.
 func (s *Store) Table() string { return s.table }
 
-// NewClient returns a DynamoDB client from the default AWS configuration.
-// With a non-empty endpoint (a local or embedded server) it uses that
-// endpoint, dummy credentials when none are configured, and skips the CRC32
-// response check the embedded server cannot satisfy. httpClient may be nil.
+// NewClient returns the client of the local or embedded DynamoDB at
+// endpoint (NewClientOf with no AWS configuration). httpClient may be nil.
 func NewClient(ctx context.Context, endpoint string, httpClient *http.Client) (*dynamodb.Client, error) {
-	var opts []func(*awsconfig.LoadOptions) error
-	if endpoint != "" {
-		// A local endpoint takes any credentials; never look for real ones
-		// (that would try the EC2 metadata service first).
-		opts = append(opts, awsconfig.WithDefaultRegion("us-east-1"),
-			awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
+	if endpoint == "" {
+		return nil, errors.New("store.NewClient needs a local endpoint; in AWS use NewClientOf with the AWS configuration")
 	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("load AWS configuration: %w", err)
+	return NewClientOf(aws.Config{}, endpoint, httpClient), nil
+}
+
+// NewClientOf returns the DynamoDB client of cfg (config.Config.AWS in the
+// functions, the SDK's default chain in infra/ops). With a non-empty
+// endpoint (a local or embedded server) it uses that endpoint, dummy
+// credentials and a default region, and skips the CRC32 response check
+// the embedded server cannot satisfy. httpClient may be nil. The store
+// does not load the AWS configuration itself, so that the functions do not
+// link the SDK's default credential chain (profiles, SSO, STS, instance
+// metadata), which costs every cold start.
+func NewClientOf(cfg aws.Config, endpoint string, httpClient *http.Client) *dynamodb.Client {
+	if endpoint != "" {
+		// A local endpoint takes any credentials; never look for real ones.
+		cfg.Region = cmp.Or(cfg.Region, "us-east-1")
+		cfg.Credentials = credentials.NewStaticCredentialsProvider("local", "local", "")
 	}
 	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
 		if httpClient != nil {
@@ -67,7 +74,7 @@ func NewClient(ctx context.Context, endpoint string, httpClient *http.Client) (*
 			o.BaseEndpoint = aws.String(endpoint)
 			o.DisableValidateResponseChecksum = true
 		}
-	}), nil
+	})
 }
 
 // CreateTable creates the table unless it exists, and waits until it is
