@@ -409,18 +409,25 @@ func TestRecordFaults(t *testing.T) {
 
 		stop := make(chan struct{})
 		toggled := make(chan struct{})
+		// The store fails from the start, for longer than the SDK's three
+		// attempts take (its backoff is at most 5 ms here), so the first
+		// recordings fail whatever the machine's speed; then it fails
+		// 6 ms in every 16.
+		gate.set(m.db, server.FailureConditionInternalServerError)
+		first := 200 * time.Millisecond
 		go func() {
 			defer close(toggled)
 			defer gate.set(m.db, server.FailureConditionNone)
 			for {
-				gate.set(m.db, server.FailureConditionInternalServerError)
-				time.Sleep(6 * time.Millisecond)
+				time.Sleep(first)
+				first = 6 * time.Millisecond
 				gate.set(m.db, server.FailureConditionNone)
 				select {
 				case <-stop:
 					return
 				case <-time.After(10 * time.Millisecond):
 				}
+				gate.set(m.db, server.FailureConditionInternalServerError)
 			}
 		}()
 
