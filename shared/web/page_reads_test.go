@@ -30,10 +30,21 @@ var sandboxItems = regexp.MustCompile(`"S":"SB[A-Z]*#`)
 // TestEveryPageViewIsBounded views every page of the section, as acme's
 // admin with a card, a tax registration, an open invoice and the demo's
 // history, and counts the DynamoDB requests of each view, as the logging
-// proxy of issue 14 did.
+// proxy of issue 14 did: with acme's usage counters in one shard, and in
+// eight (a hot organisation's: every page reads them all in its one
+// BatchGetItem).
 func TestEveryPageViewIsBounded(t *testing.T) {
+	for _, shards := range []int{1, 8} {
+		t.Run(fmt.Sprintf("%d counter shards", shards), func(t *testing.T) { everyPageViewIsBounded(t, shards) })
+	}
+}
+
+func everyPageViewIsBounded(t *testing.T, shards int) {
 	e := newEnv(t, lateInMonth)
 	e.seed()
+	if _, err := e.store.SetCounterShards(t.Context(), demo.OrgID, shards); err != nil {
+		t.Fatal(err)
+	}
 	admin := e.signIn(demo.OrgID, "you@acme.test", "admin")
 	admin.addCard(t, "Acme Payer", "5555 5555 5555 4444", "12", expYear)
 	admin.addTaxID(t, "DE", "eu_vat", "DE260543043")
