@@ -31,6 +31,11 @@ type Function struct {
 	Name   string
 	Routes func(web.Deps) []web.Route
 	Build  func(ctx context.Context, p *config.Parts) error
+	// ManyOrganisations marks a function that reads many organisations
+	// once each (the usage API, Stripe's webhook). The others, the pages,
+	// read every possible counter shard of an organisation the first time
+	// (store.ReadEveryShardFirst), so no page view takes a second request.
+	ManyOrganisations bool
 }
 
 // Serve runs fn until Lambda stops it. A bad configuration, or a
@@ -59,6 +64,9 @@ func (fn Function) Deps(ctx context.Context, getenv func(string) string) (web.De
 	}
 	if err := fn.Build(ctx, p); err != nil {
 		return web.Deps{}, err
+	}
+	if !fn.ManyOrganisations {
+		p.Deps.Store.ReadEveryShardFirst()
 	}
 	return p.Deps, nil
 }
@@ -159,13 +167,13 @@ func SpendManagement() Function {
 // Usage is the usage API: recording and allowance, its threshold events
 // published with newPub's publisher.
 func Usage[P usage.Publisher](newPub NewPublisher[P]) Function {
-	return Function{Name: "usage", Routes: web.UsageRoutes, Build: publishing(newPub, (*config.Parts).WithUsage)}
+	return Function{Name: "usage", Routes: web.UsageRoutes, Build: publishing(newPub, (*config.Parts).WithUsage), ManyOrganisations: true}
 }
 
 // StripeWebhook is Stripe's webhook: its events applied through payments
 // and invoicing, billing events published with newPub's publisher.
 func StripeWebhook[P usage.Publisher](newPub NewPublisher[P]) Function {
-	return Function{Name: "stripe-webhook", Routes: web.StripeWebhookRoutes, Build: publishing(newPub, (*config.Parts).WithStripeEvents)}
+	return Function{Name: "stripe-webhook", Routes: web.StripeWebhookRoutes, Build: publishing(newPub, (*config.Parts).WithStripeEvents), ManyOrganisations: true}
 }
 
 // AutoRechargePage is the Auto Recharge page: the engine's first charge

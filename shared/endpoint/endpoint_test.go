@@ -215,3 +215,48 @@ func TestNames(t *testing.T) {
 		}
 	})
 }
+
+// TestPagesReadEveryShardFirst serves the Overview from a cold function
+// (its main's dependencies) for an organisation with 8 counter shards: its
+// first view reads the account, every possible shard and the page's items
+// in one BatchGetItem, as every later one does, so no page view takes a
+// second request for the shards.
+func TestPagesReadEveryShardFirst(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.New(t)
+	st := db.Store(nil)
+	if _, err := demo.Seed(ctx, st, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.SetCounterShards(ctx, demo.OrgID, 8); err != nil {
+		t.Fatal(err)
+	}
+	key := []byte("0123456789abcdef0123456789abcdef")
+	vars := map[string]string{"TABLE_NAME": db.Table, "SESSION_KEY": hex.EncodeToString(key), "AWS_ENDPOINT_URL_DYNAMODB": db.URL,
+		"PUBLIC_URL": "https://billing.example.com", "EVENT_BUS_NAME": "billing-test", "STRIPE_WEBHOOK_SECRET": "whsec_test"}
+	t.Setenv("AWS_REGION", "us-east-1")
+	h, err := endpoint.Overview().Handler(ctx, func(k string) string { return vars[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	cookie := authtest.Cookie(t, key, st, auth.Session{OrgID: demo.OrgID, Email: "admin@acme.test", Role: billing.RoleAdmin})
+	for _, view := range []string{"first", "second"} {
+		db.Reset()
+		req := httptest.NewRequest(http.MethodGet, "https://billing.example.com/billing", nil)
+		req.AddCookie(&http.Cookie{Name: auth.CookieName, Value: cookie})
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("%s view: %d", view, rec.Code)
+		}
+		var gets []int
+		for _, r := range db.Requests() {
+			if r.Op == "BatchGetItem" {
+				gets = append(gets, r.Actions())
+			}
+		}
+		if len(gets) != 1 {
+			t.Errorf("%s view: %d BatchGetItem requests (keys %v), want 1", view, len(gets), gets)
+		}
+	}
+}

@@ -137,13 +137,21 @@ type shardCache struct {
 // read of a sharded organisation takes a second request).
 const maxCachedOrgs = 100_000
 
-func (c *shardCache) get(orgID string) int {
+// get returns the count last read for orgID, and whether there was one
+// (1 when not).
+func (c *shardCache) get(orgID string) (n int, known bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if n := c.n[orgID]; n > 0 {
-		return n
+		return n, true
 	}
-	return 1
+	return 1, false
+}
+
+// shardCount is the count of orgID's shards as last read (1 before any).
+func (c *shardCache) shardCount(orgID string) int {
+	n, _ := c.get(orgID)
+	return n
 }
 
 func (c *shardCache) set(orgID string, n int) {
@@ -154,6 +162,16 @@ func (c *shardCache) set(orgID string, n int) {
 	}
 	c.n[orgID] = n
 }
+
+// ReadEveryShardFirst makes the store's first read of an organisation ask
+// for every possible counter shard (MaxCounterShards), not only the
+// first, so that no read takes a second request to fetch the shards of a
+// sharded organisation. For functions that serve few organisations each,
+// the pages: a missing item costs a read unit, once per organisation and
+// process. The usage API and the jobs, which read many organisations
+// once each, keep the default (at most one more request, once per
+// organisation with more than one shard).
+func (s *Store) ReadEveryShardFirst() { s.everyShardFirst = true }
 
 // usageShard is the shard a usage write of orgID, identified by id (its
 // first event's), goes to among n.
@@ -175,12 +193,16 @@ type accountRead struct {
 	other map[string]map[string]types.AttributeValue
 }
 
-// readAccount reads the organisation's ACCOUNT item, its counter shards and
-// the items extra (of any partition, at most 80) in one BatchGetItem; a
-// second one only when the organisation has more shards than this process
-// knew. account is nil for an unknown organisation.
+// readAccountItems reads the organisation's ACCOUNT item, its counter
+// shards and the items extra (of any partition, at most 80) in one
+// BatchGetItem; a second one only when the organisation has more shards
+// than this process knew (see ReadEveryShardFirst). account is nil for an
+// unknown organisation.
 func (s *Store) readAccountItems(ctx context.Context, orgID string, consistent bool, extra ...map[string]types.AttributeValue) (accountRead, error) {
-	n := s.shards.get(orgID)
+	n, known := s.shards.get(orgID)
+	if !known && s.everyShardFirst {
+		n = MaxCounterShards // the missing ones are simply not found
+	}
 	keys := append([]map[string]types.AttributeValue{key(orgPK(orgID), skAccount)}, counterKeys(orgID, 0, n)...)
 	items, err := s.batchGetWith(ctx, append(keys, extra...), consistent)
 	if err != nil {

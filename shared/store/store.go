@@ -29,6 +29,8 @@ type Store struct {
 	issuer Issuer
 	// shards is how many counter shards each organisation has, as last read.
 	shards shardCache
+	// everyShardFirst: see ReadEveryShardFirst.
+	everyShardFirst bool
 }
 
 // New returns a Store for the table named table. now is the clock used for

@@ -102,7 +102,7 @@ func (s *Store) RecordUsage(ctx context.Context, orgID string, now time.Time, ev
 	if len(events) == 0 {
 		return outcomes, nil
 	}
-	shard := usageShard(events[0].ID, s.shards.get(orgID))
+	shard := usageShard(events[0].ID, s.shards.shardCount(orgID))
 	for start := 0; start < len(events); start += maxEventsPerTransaction {
 		end := min(start+maxEventsPerTransaction, len(events))
 		if err := s.recordChunk(ctx, orgID, shard, now, events[start:end], outcomes[start:end]); err != nil {
@@ -327,7 +327,7 @@ func flagsKey(orgID, day string) map[string]types.AttributeValue {
 // may miss usage of about the last second; GET /v1/allowance reads
 // strongly consistent).
 func (s *Store) UsageState(ctx context.Context, orgID string, now time.Time) (billing.Account, map[string]string, error) {
-	r, err := s.readAccountItems(ctx, orgID, s.shards.get(orgID) == 1, flagsKey(orgID, billing.Day(now)))
+	r, err := s.readAccountItems(ctx, orgID, s.shards.shardCount(orgID) == 1, flagsKey(orgID, billing.Day(now)))
 	if err != nil {
 		return billing.Account{}, nil, fmt.Errorf("read usage state %s: %w", orgID, err)
 	}

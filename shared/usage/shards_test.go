@@ -337,6 +337,30 @@ func TestShardReads(t *testing.T) {
 		}
 	})
 
+	t.Run("a page's Store, which reads every possible shard first, reads a sharded organisation in one request, cold", func(t *testing.T) {
+		m := m.as(t)
+		st := m.db.Store(m.clock.Now)
+		st.ReadEveryShardFirst()
+		m.db.Reset()
+		acct, err := st.Account(t.Context(), "acme", m.clock.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if gets, others, keys := batchGets(m.db.Requests()); gets != 1 || others != 0 || keys[0] != 1+store.MaxCounterShards {
+			t.Errorf("cold: %d BatchGetItem (keys %v) and %d other requests; want one of the account and all %d possible shards", gets, keys, others, store.MaxCounterShards)
+		}
+		if want := m.account("acme"); acct.UsagePeriod != want.UsagePeriod || acct.UsedToday != want.UsedToday {
+			t.Errorf("cold read: period %v, today %v; want %v and %v", acct.UsagePeriod, acct.UsedToday, want.UsagePeriod, want.UsedToday)
+		}
+		m.db.Reset()
+		if _, err := st.Account(t.Context(), "acme", m.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if gets, _, keys := batchGets(m.db.Requests()); gets != 1 || keys[0] != 9 {
+			t.Errorf("warm: %d BatchGetItem (keys %v); want one of 9 keys", gets, keys)
+		}
+	})
+
 	t.Run("a Store that writes with a stale count of one shard writes the first, and every reader counts it", func(t *testing.T) {
 		m := m.as(t)
 		stale := usage.NewService(m.db.Store(m.clock.Now), m.bus, m.clock.Now, m.log)
