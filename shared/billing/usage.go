@@ -31,15 +31,17 @@ const (
 	// a full batch (100 events) adds at most $1,000,000. Larger events are
 	// rejected with RejectInvalidAmount.
 	MaxUsageEvent = 10_000 * money.Dollar
-	// MaxUsageCounter is the most any stored usage counter may hold: Usage
-	// This Period, a UTC day's usage (on the ACCOUNT item and in its DAY#
-	// snapshot): $1,000,000,000 (10^15 micro-dollars). It is about 9,000
-	// times below Money's range, so the account figures that combine
-	// counters with the ledger, the credit line and the budget never
-	// overflow; and below 2^53, so even a reader that holds numbers as
-	// float64 reads it exactly. Every write that adds usage is conditioned
-	// on it in DynamoDB; an event that would cross it is rejected with
-	// RejectUsageLimit and what is recorded stays.
+	// MaxUsageCounter is the most any usage counter may hold: a counter
+	// shard's Usage This Period and its UTC day's usage: $1,000,000,000
+	// (10^15 micro-dollars), below 2^53, so even a reader that holds
+	// numbers as float64 reads a counter exactly. Every write that adds
+	// usage is conditioned on it in DynamoDB; an event that would cross it
+	// is rejected with RejectUsageLimit and what is recorded stays. An
+	// organisation has one shard unless an operator gives it more (at most
+	// 16, store.MaxCounterShards), so its Usage This Period, a day's usage
+	// and the DAY# snapshot are at most 16 times this: 1.6 × 10^16, about
+	// 575 times below Money's range, so the account figures that combine
+	// them with the ledger, the credit line and the budget never overflow.
 	MaxUsageCounter = 1_000_000_000 * money.Dollar
 )
 

@@ -77,20 +77,43 @@ const maxCloseAttempts = 10
 // ENOTFOUND for an unknown organisation; a failure to reach the provider
 // is an error, with the invoice written and left to a later Close.
 func (s *Service) Close(ctx context.Context, orgID string, period time.Time) (store.Invoice, error) {
+	inv, _, err := s.close(ctx, orgID, period, false)
+	return inv, err
+}
+
+// CloseUsed is Close for the scheduled close, which lists every
+// organisation whose usage a close of period may cut (store.DueUsageIn):
+// one with nothing in Usage This Period, listed because usage written in
+// the period's last minutes may have landed after the close before, gets
+// no $0 invoice: closed reports whether the period was closed.
+func (s *Service) CloseUsed(ctx context.Context, orgID string, period time.Time) (inv store.Invoice, closed bool, err error) {
+	return s.close(ctx, orgID, period, true)
+}
+
+func (s *Service) close(ctx context.Context, orgID string, period time.Time, skipUnused bool) (store.Invoice, bool, error) {
 	period = billing.PeriodStart(period)
 	inv, err := s.store.InvoiceOfPeriod(ctx, orgID, period)
 	if billing.ErrorCode(err) == billing.ENOTFOUND {
-		inv, err = s.cut(ctx, orgID, period)
+		inv, err = s.cut(ctx, orgID, period, skipUnused)
+	}
+	if errors.Is(err, errUnused) {
+		return store.Invoice{}, false, nil
 	}
 	if err != nil {
-		return store.Invoice{}, fmt.Errorf("close %s %s: %w", orgID, period.Format("2006-01"), err)
+		return store.Invoice{}, false, fmt.Errorf("close %s %s: %w", orgID, period.Format("2006-01"), err)
 	}
-	return s.collect(ctx, inv)
+	inv, err = s.collect(ctx, inv)
+	return inv, err == nil, err
 }
 
+// errUnused is cut's answer, when asked to skip it, for an organisation
+// with nothing in Usage This Period.
+var errUnused = errors.New("nothing to invoice")
+
 // cut writes the invoice of period, computing it again whenever the
-// account changed between the read and the write.
-func (s *Service) cut(ctx context.Context, orgID string, period time.Time) (store.Invoice, error) {
+// account changed between the read and the write; with skipUnused, not
+// for an account with no Usage This Period (errUnused).
+func (s *Service) cut(ctx context.Context, orgID string, period time.Time, skipUnused bool) (store.Invoice, error) {
 	parties, err := s.Parties(ctx, orgID)
 	if err != nil {
 		return store.Invoice{}, err
@@ -100,6 +123,9 @@ func (s *Service) cut(ctx context.Context, orgID string, period time.Time) (stor
 		acct, err := s.store.Account(ctx, orgID, now)
 		if err != nil {
 			return store.Invoice{}, err
+		}
+		if skipUnused && acct.UsagePeriod == 0 {
+			return store.Invoice{}, errUnused
 		}
 		f := Compute(acct.UsagePeriod, acct.Ledger)
 		inv := store.Invoice{

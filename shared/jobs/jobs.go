@@ -141,7 +141,8 @@ func List(d web.Deps, opts ...Option) []Job {
 		fan(Job{
 			// The monthly cycle close invoices the period that just ended
 			// of every organisation with usage in it (an organisation
-			// without has nothing to invoice).
+			// without has nothing to invoice; one listed for usage written
+			// in the month's last minutes gets no $0 invoice).
 			Function: "invoicing",
 			Schedule: "cron(0 0 1 * ? *)",
 			Next:     invoicing.NextClose,
@@ -153,7 +154,7 @@ func List(d web.Deps, opts ...Option) []Job {
 				return d.Store.DueOrgs(ctx, store.DueUsageIn(invoicing.PreviousPeriod(at)), fn)
 			},
 			step: func(ctx context.Context, orgID string, at time.Time) error {
-				_, err := d.Invoicing.Close(ctx, orgID, invoicing.PreviousPeriod(at))
+				_, _, err := d.Invoicing.CloseUsed(ctx, orgID, invoicing.PreviousPeriod(at))
 				return err
 			},
 		}),

@@ -227,7 +227,7 @@ func (s *Store) AddUsage(ctx context.Context, orgID string, at time.Time, amount
 			}
 			return nil
 		}
-		why, _, err := s.whyRefused(ctx, orgID, 0, day)
+		why, _, err := s.whyRefused(ctx, orgID, 0, day, late)
 		switch {
 		case err != nil:
 			return fmt.Errorf("add usage %s: %w", orgID, err)
@@ -303,21 +303,24 @@ func (s *Store) CloseDays(ctx context.Context, orgID string, before time.Time) e
 		return fmt.Errorf("close days %s: %w", orgID, err)
 	}
 	limit := billing.Day(before)
-	closed := false
+	found := false
 	for day := range days {
 		if day >= limit {
 			continue
 		}
+		// Closed here, by a concurrent run, or by this very request
+		// whose answer was lost (its retry then finds the slots
+		// changed): RECENT is refreshed in every case.
+		found = true
 		err := s.closeDayFrom(ctx, orgID, day, r)
 		if errors.Is(err, errDayRaced) {
-			continue // usage still arriving, or a concurrent close: the next run takes it
+			continue // usage still arriving, or a concurrent close: the next run takes what is left
 		}
 		if err != nil {
 			return err
 		}
-		closed = true
 	}
-	if closed {
+	if found {
 		return s.refreshRecent(ctx, orgID, before)
 	}
 	return nil

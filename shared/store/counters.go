@@ -189,8 +189,13 @@ func usageShard(id string, n int) int {
 type accountRead struct {
 	account  map[string]types.AttributeValue
 	counters []counterRecord
-	// other holds the other items read, by sort key.
+	// other holds the other items read, by keyString of their key.
 	other map[string]map[string]types.AttributeValue
+}
+
+// item is the other item of key k read, nil when it does not exist.
+func (r accountRead) item(k map[string]types.AttributeValue) map[string]types.AttributeValue {
+	return r.other[keyString(k)]
 }
 
 // readAccountItems reads the organisation's ACCOUNT item, its counter
@@ -252,7 +257,7 @@ func (r *accountRead) add(items []map[string]types.AttributeValue) error {
 			}
 			r.counters = append(r.counters, c)
 		default:
-			r.other[sk] = it
+			r.other[keyString(it)] = it
 		}
 	}
 	return nil
@@ -324,9 +329,9 @@ func addDays(days, more map[string]money.Money) error {
 // pass billing.MaxUsageCounter.
 //
 // With late, the day is older than the one its slot holds (closed, or
-// never used): the day's usage goes straight to its DAY# item instead, a
-// second action, and the day is not marked for a reset again (its slot's
-// mark is the newer day's).
+// never used): the day's usage goes straight to its DAY# item instead (and
+// RECENT's revision moves, recentChanged): two more actions; and the day
+// is not marked for a reset again (its slot's mark is the newer day's).
 func (s *Store) countUsage(orgID string, shard int, day string, sum money.Money, late bool, now time.Time) ([]types.TransactWriteItem, error) {
 	t, err := time.Parse(time.DateOnly, day)
 	if err != nil {
@@ -363,7 +368,11 @@ func (s *Store) countUsage(orgID string, shard int, day string, sum money.Money,
 		if err != nil {
 			return nil, err
 		}
-		items = append(items, types.TransactWriteItem{Update: u})
+		changed, err := s.recentChanged(orgID)
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, types.TransactWriteItem{Update: u}, changed)
 	}
 	return items, nil
 }
@@ -401,7 +410,10 @@ const (
 // whyRefused reads the shard that refused countUsage for day and says
 // why; when an older, unclosed day held the slot, it closes that day
 // first. It also returns the shard as read, for fitting what still fits.
-func (s *Store) whyRefused(ctx context.Context, orgID string, shard int, day string) (refusal, counterRecord, error) {
+//
+// A late write (late) has no slot to refuse it: only a missing shard or a
+// Usage This Period that would pass the maximum.
+func (s *Store) whyRefused(ctx context.Context, orgID string, shard int, day string, late bool) (refusal, counterRecord, error) {
 	var c counterRecord
 	err := s.Items().Get(ctx, counterPK(orgID, shard), skCounters, &c)
 	if billing.ErrorCode(err) == billing.ENOTFOUND {
@@ -413,7 +425,7 @@ func (s *Store) whyRefused(ctx context.Context, orgID string, shard int, day str
 	t, _ := time.Parse(time.DateOnly, day)
 	held, _ := c.slot(slotOf(t))
 	switch {
-	case held == "" || held == day:
+	case late || held == "" || held == day:
 		return refusedOverLimit, c, nil
 	case held > day:
 		return refusedLate, c, nil
@@ -479,15 +491,18 @@ func (s *Store) closeDayFrom(ctx context.Context, orgID, day string, r accountRe
 	if len(items) == 0 {
 		return nil
 	}
-	e, err := expression.NewBuilder().WithUpdate(expression.Add(expression.Name("used"), expression.Value(sum)).
-		Set(expression.Name("org_id"), expression.Value(orgID)).Set(expression.Name("day"), expression.Value(day))).Build()
+	toDay, err := s.addToDay(orgID, day, sum)
 	if err != nil {
-		return err
+		return fmt.Errorf("close day %s/%s: %w", orgID, day, err)
 	}
-	items = append(items, types.TransactWriteItem{Update: s.update(key(orgPK(orgID), daySK(day)), e, false)})
+	changed, err := s.recentChanged(orgID)
+	if err != nil {
+		return fmt.Errorf("close day %s/%s: %w", orgID, day, err)
+	}
+	items = append(items, types.TransactWriteItem{Update: toDay}, changed)
 	err = s.transact(ctx, items)
 	reasons := cancelReasons(err)
-	for i := range len(items) - 1 {
+	for i := range len(items) - 2 {
 		if conditionFailed(reasons, i) {
 			return errDayRaced
 		}
@@ -545,10 +560,15 @@ func (s *Store) SetCounterShards(ctx context.Context, orgID string, n int) (int,
 			ConditionExpression: aws.String("attribute_not_exists(PK)")}})
 	}
 	if err := s.transact(ctx, items); err != nil {
-		if len(cancelReasons(err)) > 0 {
+		if len(cancelReasons(err)) == 0 {
+			return old, fmt.Errorf("set shards %s: %w", orgID, err)
+		}
+		// Changed meanwhile, or changed by this very request whose
+		// answer was lost (its retry then fails the conditions).
+		now, rerr := s.CounterShards(ctx, orgID)
+		if rerr != nil || now != n {
 			return old, billing.Errorf(billing.ECONFLICT, "The counter shards of %s changed meanwhile; read them again.", orgID)
 		}
-		return old, fmt.Errorf("set shards %s: %w", orgID, err)
 	}
 	s.shards.set(orgID, n)
 	return old, nil

@@ -82,30 +82,42 @@ func monthIndex(t time.Time) string {
 	return IndexDueMonth1
 }
 
+// monthEndMargin is how close to the end of a month a usage write also
+// marks the next month: a write whose clock read the month's last minutes
+// may land after the month's close ran (a usage request lasts at most its
+// function's 10 s timeout), and then the next close must cut it.
+const monthEndMargin = 5 * time.Minute
+
 // markActive adds to upd the due marks of orgID's usage: of the UTC day
 // day (yyyy-mm-dd) unless day is "" (usage of a day already closed, which
-// the reset must not look for again), and of the calendar months of
-// usedIn and of writtenAt (the month the usage is of, and the one it is
-// written in): usage of a month written after that month's close is cut
-// by the next month's. Every update that counts usage must carry it, so
-// that the daily reset and the cycle close find the organisation.
+// the reset must not look for again), and of the calendar months whose
+// close may cut it: the month of usedIn (the usage's), the month of
+// writtenAt (the write's clock), and the next one when writtenAt is in its
+// month's last monthEndMargin. Two months of one parity share an
+// attribute: the later one keeps it. Every update that counts usage must
+// carry it, so that the daily reset and the cycle close find the
+// organisation.
 func markActive(upd expression.UpdateBuilder, orgID, day string, usedIn, writtenAt time.Time) expression.UpdateBuilder {
 	shard := dueShard(orgID)
 	if t, err := time.Parse(time.DateOnly, day); err == nil {
 		upd = upd.Set(expression.Name(dueIndexes[dayIndex(t)]), expression.Value(dueValue(day, shard)))
 	}
-	month := func(t time.Time) expression.UpdateBuilder {
-		return upd.Set(expression.Name(dueIndexes[monthIndex(t)]), expression.Value(dueValue(t.UTC().Format("2006-01"), shard)))
+	months := []time.Time{billing.PeriodStart(usedIn), billing.PeriodStart(writtenAt)}
+	if next := billing.PeriodStart(writtenAt).AddDate(0, 1, 0); next.Sub(writtenAt) <= monthEndMargin {
+		months = append(months, next)
 	}
-	switch {
-	case !writtenAt.After(usedIn):
-		return month(usedIn)
-	case monthIndex(usedIn) != monthIndex(writtenAt):
-		upd = month(usedIn) // the two months' marks are apart: keep both
-		return month(writtenAt)
+	latest := map[string]time.Time{} // by index
+	for _, m := range months {
+		if cur, ok := latest[monthIndex(m)]; !ok || m.After(cur) {
+			latest[monthIndex(m)] = m
+		}
 	}
-	// The same month, or two of one parity (one attribute): the later.
-	return month(writtenAt)
+	for _, index := range []string{IndexDueMonth0, IndexDueMonth1} {
+		if m, ok := latest[index]; ok {
+			upd = upd.Set(expression.Name(dueIndexes[index]), expression.Value(dueValue(m.Format("2006-01"), shard)))
+		}
+	}
+	return upd
 }
 
 // markNew gives a new counter shard its due attributes, with a period no

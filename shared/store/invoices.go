@@ -280,8 +280,18 @@ func (s *Store) CloseCycle(ctx context.Context, inv Invoice, ledger money.Money)
 		return Invoice{}, false, fmt.Errorf("close cycle %s: %w", org, err)
 	}
 	items := []types.TransactWriteItem{{Put: guard}, {Put: put}, acctAction}
+	first := counterPK(org, 0)
+	if inv.Carried > 0 {
+		// What is carried stays in Usage This Period for the next
+		// period: mark its close too, on the first shard.
+		cuts[first] += 0
+	}
 	for shardPK, cut := range cuts {
-		e, err := expression.NewBuilder().WithUpdate(expression.Add(expression.Name(attrPeriod), expression.Value(-cut))).
+		upd := expression.Add(expression.Name(attrPeriod), expression.Value(-cut))
+		if shardPK == first && inv.Carried > 0 {
+			upd = markActive(upd, org, "", inv.Period.AddDate(0, 1, 0), inv.Period.AddDate(0, 1, 0))
+		}
+		e, err := expression.NewBuilder().WithUpdate(upd).
 			WithCondition(expression.Name(attrPeriod).GreaterThanEqual(expression.Value(cut))).Build()
 		if err != nil {
 			return Invoice{}, false, fmt.Errorf("close cycle %s: %w", org, err)

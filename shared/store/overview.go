@@ -39,7 +39,7 @@ func (s *Store) ReadOverview(ctx context.Context, orgID string, now time.Time) (
 	var profile profileRecord
 	var card DefaultCard
 	var recharge rechargeRecord
-	if it := r.other[skProfile]; it != nil {
+	if it := r.item(key(orgPK(orgID), skProfile)); it != nil {
 		if card, err = defaultCardOf(it); err != nil {
 			return Overview{}, fmt.Errorf("read overview %s: %w", orgID, err)
 		}
@@ -47,7 +47,7 @@ func (s *Store) ReadOverview(ctx context.Context, orgID string, now time.Time) (
 			return Overview{}, fmt.Errorf("read overview %s: %w", orgID, err)
 		}
 	}
-	if it := r.other[skRecharge]; it != nil {
+	if it := r.item(key(orgPK(orgID), skRecharge)); it != nil {
 		if err := attributevalue.UnmarshalMap(it, &recharge); err != nil {
 			return Overview{}, fmt.Errorf("read overview %s: %w", orgID, err)
 		}
@@ -57,7 +57,7 @@ func (s *Store) ReadOverview(ctx context.Context, orgID string, now time.Time) (
 		return Overview{}, err
 	}
 	acct.AutoRecharge.DisabledReason = recharge.DisabledReason
-	days, err := recentDays(r.other[skRecent], r)
+	days, err := recentDays(r.item(key(orgPK(orgID), skRecent)), r)
 	if err != nil {
 		return Overview{}, fmt.Errorf("read overview %s: %w", orgID, err)
 	}

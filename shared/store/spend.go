@@ -26,7 +26,7 @@ func (s *Store) SpendView(ctx context.Context, orgID string, from, now time.Time
 		return fail(err)
 	}
 	var hook webhookRecord
-	if it := r.other[skWebhook]; it != nil {
+	if it := r.item(key(orgPK(orgID), skWebhook)); it != nil {
 		if err := attributevalue.UnmarshalMap(it, &hook); err != nil {
 			return fail(err)
 		}
@@ -35,7 +35,7 @@ func (s *Store) SpendView(ctx context.Context, orgID string, from, now time.Time
 	if err != nil {
 		return billing.Account{}, nil, WebhookEndpoint{}, err
 	}
-	recentItem := r.other[skRecent]
+	recentItem := r.item(key(orgPK(orgID), skRecent))
 	var recent recentRecord
 	if recentItem != nil {
 		if err := attributevalue.UnmarshalMap(recentItem, &recent); err != nil {

@@ -33,9 +33,10 @@ const (
 	UsageOverLimit UsageOutcome = "over_limit"
 )
 
-// maxEventsPerTransaction leaves two actions of DynamoDB's 100: for the
-// counter shard, and for the DAY# item of usage that arrives late.
-const maxEventsPerTransaction = MaxTransactActions - 2
+// maxEventsPerTransaction leaves three actions of DynamoDB's 100: for the
+// counter shard, and for the DAY# item and RECENT's revision when usage
+// arrives for a day already closed.
+const maxEventsPerTransaction = MaxTransactActions - 3
 
 // eventRecord is the idempotency record of one usage event, on its own
 // partition (EVT#<org>#<sha256 of id>) so the organisation's hot partition
@@ -192,7 +193,7 @@ func (s *Store) recordChunk(ctx context.Context, orgID string, shard int, now ti
 		// The shard is missing, its slot holds an older day, or the sum
 		// does not fit: read the shard and keep the events that fit, in
 		// order.
-		why, c, err := s.whyRefused(ctx, orgID, shard, day)
+		why, c, err := s.whyRefused(ctx, orgID, shard, day, late)
 		switch {
 		case err != nil:
 			return err
@@ -332,11 +333,42 @@ func (s *Store) UsageState(ctx context.Context, orgID string, now time.Time) (bi
 		return billing.Account{}, nil, fmt.Errorf("read usage state %s: %w", orgID, err)
 	}
 	flags := map[string]string{}
-	if it := r.other[daySK(billing.Day(now))]; it != nil {
+	if it := r.item(flagsKey(orgID, billing.Day(now))); it != nil {
 		addFlags(flags, it)
 	}
 	acct, err := accountFrom(orgID, r, now)
 	return acct, flags, err
+}
+
+// DayState returns the account with the usage of the UTC day of day as
+// today's, whether the day is still open in the counter shards or closed
+// into its DAY# item (or, with late usage, both), and the day's
+// notification flags, in one strongly consistent BatchGetItem: what the
+// daily reset needs to finish a day, however late it runs.
+func (s *Store) DayState(ctx context.Context, orgID string, day time.Time) (billing.Account, map[string]string, error) {
+	closedKey := key(orgPK(orgID), daySK(billing.Day(day)))
+	r, err := s.readAccountItems(ctx, orgID, true, flagsKey(orgID, billing.Day(day)), closedKey)
+	if err != nil {
+		return billing.Account{}, nil, fmt.Errorf("read day %s: %w", orgID, err)
+	}
+	acct, err := accountFrom(orgID, r, day)
+	if err != nil {
+		return billing.Account{}, nil, err
+	}
+	if it := r.item(closedKey); it != nil {
+		var closed dayRecord
+		if err := attributevalue.UnmarshalMap(it, &closed); err != nil {
+			return billing.Account{}, nil, fmt.Errorf("read day %s: %w", orgID, err)
+		}
+		if acct.UsedToday, err = acct.UsedToday.Add(closed.Used); err != nil {
+			return billing.Account{}, nil, fmt.Errorf("read day %s: %w", orgID, err)
+		}
+	}
+	flags := map[string]string{}
+	if it := r.item(flagsKey(orgID, billing.Day(day))); it != nil {
+		addFlags(flags, it)
+	}
+	return acct, flags, nil
 }
 
 // Flags returns the notification flags (kind → state) of the organisation

@@ -70,11 +70,9 @@ func (s *Service) ResetOrg(ctx context.Context, orgID string, at time.Time) erro
 // finishDay publishes the spend crossings of day that are not sent yet,
 // whatever the age of their claim: the day is over.
 func (s *Service) finishDay(ctx context.Context, orgID string, day, now time.Time) error {
-	acct, err := s.store.Account(ctx, orgID, day)
-	if err != nil {
-		return err
-	}
-	flags, err := s.store.Flags(ctx, orgID, day)
+	// The day's usage, open or already closed (a usage write may have
+	// closed it, or this reset ran before and is delivered again).
+	acct, flags, err := s.store.DayState(ctx, orgID, day)
 	if err != nil {
 		return err
 	}

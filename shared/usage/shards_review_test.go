@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acme/billing/shared/billing"
 	"github.com/acme/billing/shared/store/storetest"
 	"github.com/acme/billing/shared/usage"
 )
@@ -91,4 +92,28 @@ func TestReviewShardsTwoInstances(t *testing.T) {
 	}
 	m.spread("acme", 2, p.total["acme"])
 	t.Logf("%d answers lost; conflicts %+v; outcomes %v", lossy.lost.Load(), db.Conflicts(), tl.statuses)
+}
+
+func TestReviewLateResetAfterLazyClose(t *testing.T) {
+	d0 := shardsNoon().AddDate(0, 0, -2)
+	m := newMeter(t, d0)
+	m.createOrg("acme")
+	m.spend("acme", "2", "1")
+	// The recording that passes the email threshold cannot publish it
+	// (EventBridge fails): its flag stays pending for the reset.
+	failing := usage.NewService(m.st, &failingPublisher{next: m.bus, fail: 1000}, m.clock.Now, m.log)
+	if res, err := failing.Record(t.Context(), []usage.Input{event("a", "acme", "1.5", d0)}); err != nil || res[0].Status != usage.StatusAccepted {
+		t.Fatalf("record: %v %+v", err, res)
+	}
+	m.wantCrossings("with EventBridge failing")
+	// The reset at the next midnight does not get through (its message
+	// waits in the DLQ); two days later the first write closes d0 itself.
+	m.clock.Advance(48 * time.Hour)
+	m.use("acme", "b", "0.01")
+	// The reset of d0 is redriven: the day is over, and its crossing,
+	// never published, goes out now.
+	if err := m.svc.ResetOrg(t.Context(), "acme", billing.NextMidnight(d0)); err != nil {
+		t.Fatal(err)
+	}
+	m.wantCrossings("after the redriven reset of "+billing.Day(d0), "spend.threshold_reached acme:"+billing.Day(d0)+":email_threshold")
 }

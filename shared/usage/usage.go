@@ -178,7 +178,7 @@ func (s *Service) recordOrg(ctx context.Context, org string, now time.Time, inpu
 			results[i].Status, results[i].Reason, results[i].Message = StatusRejected, billing.RejectUnknownOrg, "organisation "+org+" does not exist"
 		case store.UsageOverLimit:
 			results[i].Status, results[i].Reason, results[i].Message = StatusRejected, billing.RejectUsageLimit,
-				"not recorded: it would take the organisation's usage this period or today past "+billing.MaxUsageCounter.String()
+				"not recorded: it would take the organisation's usage this period or today past "+billing.MaxUsageCounter.String()+" (per usage counter shard)"
 			known = true
 		default:
 			results[i].Status, results[i].Reason, results[i].Message = StatusError, "unavailable", "not recorded; retry the request"
