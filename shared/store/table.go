@@ -11,6 +11,8 @@
 //	ORG#<org>   PROFILE          invoice address and billing email
 //	ORG#<org>   AUDIT#<id>       one saved settings change: who, when, what (ids sort by time)
 //	ORG#<org>   DAY#<yyyy-mm-dd> the usage of a closed UTC day (moved out of the shards' slots by the daily close)
+//	ORG#<org>   RECENT           the last 30 closed days, for the Overview and Spend Management (recent.go)
+//	ORG#<org>   RECENT#REV       the revision of the closed days, which RECENT's rewrite checks
 //	ORG#<org>   TX#<id>          one balance transaction (append-only; ids sort by time)
 //	ORG#<org>   TXKEY#<key>      idempotency guard of a keyed balance transaction
 //	ORGS        ORG#<org>        the list of organisations, for operators and schedules
