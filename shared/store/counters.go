@@ -154,13 +154,16 @@ func (c *shardCache) shardCount(orgID string) int {
 	return n
 }
 
+// set records that orgID has n shards, unless a larger count was read
+// before: shards only grow, and an eventually consistent read may return
+// an older count.
 func (c *shardCache) set(orgID string, n int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.n == nil || len(c.n) >= maxCachedOrgs {
 		c.n = map[string]int{}
 	}
-	c.n[orgID] = n
+	c.n[orgID] = max(c.n[orgID], n)
 }
 
 // ReadEveryShardFirst makes the store's first read of an organisation ask
