@@ -538,6 +538,7 @@ func (s *Store) SetCounterShards(ctx context.Context, orgID string, n int) (int,
 	if err != nil {
 		return 0, fmt.Errorf("set shards %s: %w", orgID, err)
 	}
+	s.shards.set(orgID, old)
 	switch {
 	case n == old:
 		return old, nil

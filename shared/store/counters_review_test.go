@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,33 +21,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 )
-
-// reviewLoseAnswers forwards requests; for the TransactWriteItems requests
-// lose picks (1-based), it throws DynamoDB's answer away after the server
-// applied the request and answers 500, as a timeout or a broken
-// connection would: the SDK then retries a request that already happened.
-type reviewLoseAnswers struct {
-	base http.RoundTripper
-	lose func(n int32) bool
-	seen atomic.Int32
-	lost atomic.Int32
-}
-
-func (l *reviewLoseAnswers) RoundTrip(r *http.Request) (*http.Response, error) {
-	resp, err := l.base.RoundTrip(r)
-	if err != nil || r.Header.Get("X-Amz-Target") != "DynamoDB_20120810.TransactWriteItems" || !l.lose(l.seen.Add(1)) {
-		return resp, err
-	}
-	l.lost.Add(1)
-	_, _ = io.Copy(io.Discard, resp.Body)
-	_ = resp.Body.Close()
-	return &http.Response{
-		StatusCode: http.StatusInternalServerError,
-		Header:     http.Header{"Content-Type": {"application/x-amz-json-1.0"}},
-		Body:       io.NopCloser(bytes.NewReader([]byte(`{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"answer lost"}`))),
-		Request:    r,
-	}, nil
-}
 
 // reviewStoreOver is a Store on db's table whose requests go through
 // transport, with the SDK's retries quick (as in the usage tests).
@@ -90,12 +62,12 @@ func TestReviewDailyCloseLostAnswer(t *testing.T) {
 
 	// The reset of d2 closes it; DynamoDB applies the close, but its
 	// answer is lost and the SDK sends the transaction again.
-	lossy := &reviewLoseAnswers{base: http.DefaultTransport, lose: func(n int32) bool { return n == 1 }}
+	lossy := &storetest.LoseAnswers{Base: http.DefaultTransport, Lose: func(n int32) bool { return n == 1 }}
 	if err := reviewStoreOver(t, db, lossy, clock.Now).CloseDays(t.Context(), "acme", d3.Truncate(24*time.Hour)); err != nil {
 		t.Fatalf("reset: %v", err)
 	}
-	if lossy.lost.Load() != 1 {
-		t.Fatalf("the test lost %d answers, want 1", lossy.lost.Load())
+	if lossy.Lost() != 1 {
+		t.Fatalf("the test lost %d answers, want 1", lossy.Lost())
 	}
 	if used, ok := dayItem(t, db, "acme", billing.Day(d2)); !ok || used != 2_000_005 {
 		t.Fatalf("DAY#%s: %v (exists %v), want 2.000005 once", billing.Day(d2), used, ok)
@@ -298,13 +270,12 @@ func TestReviewLostAnswersOnShards(t *testing.T) {
 		clock.Set(d2)
 		// The first transaction is the write, refused (the slot holds d0);
 		// the second is the close, whose answer is lost.
-		lossy := &reviewLoseAnswers{base: http.DefaultTransport, lose: func(n int32) bool { return n == 2 }}
+		lossy := &storetest.LoseAnswers{Base: http.DefaultTransport, Lose: func(n int32) bool { return n == 2 }}
 		w := reviewStoreOver(t, db, lossy, clock.Now)
-		setShards(t, w, "acme", 4) // w knows the count
-		lossy.seen.Store(0)
+		setShards(t, w, "acme", 4) // w knows the count (a read, no transaction)
 		recordOne(t, w, "acme", "d2", d2, 3_000_001)
-		if lossy.lost.Load() != 1 {
-			t.Fatalf("the test lost %d answers, want 1", lossy.lost.Load())
+		if lossy.Lost() != 1 {
+			t.Fatalf("the test lost %d answers, want 1", lossy.Lost())
 		}
 		if used, ok := dayItem(t, db, "acme", billing.Day(d0)); !ok || used != sum0 {
 			t.Errorf("DAY#%s: %v (exists %v), want %v once", billing.Day(d0), used, ok, sum0)
@@ -327,7 +298,7 @@ func TestReviewLostAnswersOnShards(t *testing.T) {
 		newOrg(t, s, "acme", money.Dollars(10))
 		setShards(t, s, "acme", 4)
 		total := fillShards(t, db, s, "acme", 4, noon, "u", 10_007)
-		lossy := &reviewLoseAnswers{base: http.DefaultTransport, lose: func(n int32) bool { return n == 1 }}
+		lossy := &storetest.LoseAnswers{Base: http.DefaultTransport, Lose: func(n int32) bool { return n == 1 }}
 		c := reviewStoreOver(t, db, lossy, func() time.Time { return noon })
 		inv := store.Invoice{OrgID: "acme", Period: billing.PeriodStart(noon), Created: noon,
 			Usage: total - 4, Applied: total - 4, Status: store.InvoicePaid}
@@ -335,8 +306,8 @@ func TestReviewLostAnswersOnShards(t *testing.T) {
 		if err != nil || !created || got.Usage != total-4 {
 			t.Fatalf("close: %+v, created %v, %v; want ours, created", got, created, err)
 		}
-		if lossy.lost.Load() != 1 {
-			t.Fatalf("the test lost %d answers, want 1", lossy.lost.Load())
+		if lossy.Lost() != 1 {
+			t.Fatalf("the test lost %d answers, want 1", lossy.Lost())
 		}
 		if p := periodOfShards(readShards(t, db, "acme")); p != 4 {
 			t.Errorf("the shards hold %v after the cut, want 0.000004", p)
@@ -425,10 +396,10 @@ func TestReviewSetCounterShardsLostAnswer(t *testing.T) {
 	db := storetest.New(t)
 	s := db.Store(func() time.Time { return noon })
 	newOrg(t, s, "acme", money.Dollars(10))
-	lossy := &reviewLoseAnswers{base: http.DefaultTransport, lose: func(n int32) bool { return n == 1 }}
+	lossy := &storetest.LoseAnswers{Base: http.DefaultTransport, Lose: func(n int32) bool { return n == 1 }}
 	old, err := reviewStoreOver(t, db, lossy, func() time.Time { return noon }).SetCounterShards(t.Context(), "acme", 4)
-	if lossy.lost.Load() != 1 {
-		t.Fatalf("the test lost %d answers, want 1", lossy.lost.Load())
+	if lossy.Lost() != 1 {
+		t.Fatalf("the test lost %d answers, want 1", lossy.Lost())
 	}
 	if n, cerr := s.CounterShards(t.Context(), "acme"); cerr != nil || n != 4 {
 		t.Fatalf("%d shards (%v): the change was applied", n, cerr)

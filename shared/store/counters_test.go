@@ -8,7 +8,6 @@ import (
 	"maps"
 	"reflect"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -49,28 +48,15 @@ func readShards(t *testing.T, db *storetest.DB, org string) map[int]shard {
 		if res.Item == nil {
 			continue
 		}
-		sh := shard{item: res.Item, period: numberAttr(t, res.Item, "usage_period"), days: map[string]money.Money{}}
+		sh := shard{item: res.Item, period: storetest.MoneyAttr(t, res.Item, "usage_period"), days: map[string]money.Money{}}
 		for _, p := range []string{"0", "1"} {
 			if day, _ := res.Item["d"+p].(*types.AttributeValueMemberS); day != nil && day.Value != "" {
-				sh.days[day.Value] = numberAttr(t, res.Item, "u"+p)
+				sh.days[day.Value] = storetest.MoneyAttr(t, res.Item, "u"+p)
 			}
 		}
 		out[n] = sh
 	}
 	return out
-}
-
-func numberAttr(t *testing.T, item map[string]types.AttributeValue, name string) money.Money {
-	t.Helper()
-	v, ok := item[name].(*types.AttributeValueMemberN)
-	if !ok {
-		return 0
-	}
-	n, err := strconv.ParseInt(v.Value, 10, 64)
-	if err != nil {
-		t.Fatalf("%s = %q: %v", name, v.Value, err)
-	}
-	return money.Money(n)
 }
 
 // shardsHolding counts the shards whose slots hold day.
@@ -105,7 +91,7 @@ func dayItem(t *testing.T, db *storetest.DB, org, day string) (money.Money, bool
 	if res.Item == nil {
 		return 0, false
 	}
-	return numberAttr(t, res.Item, "used"), true
+	return storetest.MoneyAttr(t, res.Item, "used"), true
 }
 
 // recordOne records one event of amount at at as a request of its own, so

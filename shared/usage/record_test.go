@@ -359,35 +359,6 @@ func (g *failureGate) set(db *storetest.DB, c server.FailureCondition) {
 	db.Server.EmulateFailure(c)
 }
 
-// loseAnswers forwards requests; for the chosen TransactWriteItems requests
-// it throws DynamoDB's answer away after it was applied and answers 500,
-// as a timeout or a broken connection would: the SDK retries a request
-// that already happened.
-type loseAnswers struct {
-	base http.RoundTripper
-	// lose reports whether to lose the answer of the n-th (1-based)
-	// TransactWriteItems request.
-	lose func(n int32) bool
-	seen atomic.Int32
-	lost atomic.Int32
-}
-
-func (l *loseAnswers) RoundTrip(r *http.Request) (*http.Response, error) {
-	resp, err := l.base.RoundTrip(r)
-	if err != nil || r.Header.Get("X-Amz-Target") != "DynamoDB_20120810.TransactWriteItems" || !l.lose(l.seen.Add(1)) {
-		return resp, err
-	}
-	l.lost.Add(1)
-	_, _ = io.Copy(io.Discard, resp.Body)
-	_ = resp.Body.Close()
-	return &http.Response{
-		StatusCode: http.StatusInternalServerError,
-		Header:     http.Header{"Content-Type": {"application/x-amz-json-1.0"}},
-		Body:       io.NopCloser(bytes.NewReader([]byte(`{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"answer lost"}`))),
-		Request:    r,
-	}, nil
-}
-
 func loopback() http.RoundTripper {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 32
@@ -473,15 +444,15 @@ func TestRecordFaults(t *testing.T) {
 	t.Run("a transaction whose answer is lost is retried by the SDK and its events are accepted once", func(t *testing.T) {
 		m := newMeter(t, noon)
 		m.createOrg("acme")
-		lossy := &loseAnswers{base: loopback(), lose: func(n int32) bool { return n == 1 }}
+		lossy := &storetest.LoseAnswers{Base: loopback(), Lose: func(n int32) bool { return n == 1 }}
 		svc := usage.NewService(m.storeOver(lossy), m.bus, m.clock.Now, m.log)
 		p := newPool(m.clock.Now(), []string{"acme"}, 5)
 		results, err := svc.Record(t.Context(), p.events)
 		if err != nil {
 			t.Fatalf("record: %v", err)
 		}
-		if lossy.lost.Load() != 1 {
-			t.Fatalf("the test lost %d answers, want 1", lossy.lost.Load())
+		if lossy.Lost() != 1 {
+			t.Fatalf("the test lost %d answers, want 1", lossy.Lost())
 		}
 		for i, r := range results {
 			if r.Status != usage.StatusAccepted {
@@ -500,14 +471,14 @@ func TestRecordFaults(t *testing.T) {
 		m.record(p.events[1]) // recorded earlier by another request
 		// The first transaction is cancelled by the duplicate; the second,
 		// without it, is applied and its answer lost.
-		lossy := &loseAnswers{base: loopback(), lose: func(n int32) bool { return n == 2 }}
+		lossy := &storetest.LoseAnswers{Base: loopback(), Lose: func(n int32) bool { return n == 2 }}
 		svc := usage.NewService(m.storeOver(lossy), m.bus, m.clock.Now, m.log)
 		results, err := svc.Record(t.Context(), p.events)
 		if err != nil {
 			t.Fatalf("record: %v", err)
 		}
-		if lossy.lost.Load() != 1 {
-			t.Fatalf("the test lost %d answers, want 1", lossy.lost.Load())
+		if lossy.Lost() != 1 {
+			t.Fatalf("the test lost %d answers, want 1", lossy.Lost())
 		}
 		want := []string{usage.StatusAccepted, usage.StatusDuplicate, usage.StatusAccepted}
 		for i, r := range results {
@@ -525,7 +496,7 @@ func TestRecordFaults(t *testing.T) {
 		m.createOrg("acme")
 		var down atomic.Bool
 		down.Store(true)
-		lossy := &loseAnswers{base: loopback(), lose: func(int32) bool { return down.Load() }}
+		lossy := &storetest.LoseAnswers{Base: loopback(), Lose: func(int32) bool { return down.Load() }}
 		svc := usage.NewService(m.storeOver(lossy), m.bus, m.clock.Now, m.log)
 		p := newPool(m.clock.Now(), []string{"acme"}, 4)
 		results, err := svc.Record(t.Context(), p.events)

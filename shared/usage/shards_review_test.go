@@ -22,7 +22,7 @@ func TestReviewShardsTwoInstances(t *testing.T) {
 	for _, org := range orgs {
 		m.createOrg(org)
 	}
-	lossy := &loseAnswers{base: loopback(), lose: func(n int32) bool { return n%5 == 0 }}
+	lossy := &storetest.LoseAnswers{Base: loopback(), Lose: func(n int32) bool { return n%5 == 0 }}
 	instances := []*usage.Service{
 		usage.NewService(m.storeOver(lossy), m.bus, m.clock.Now, m.log),
 		usage.NewService(m.db.Store(m.clock.Now), m.bus, m.clock.Now, m.log),
@@ -87,11 +87,11 @@ func TestReviewShardsTwoInstances(t *testing.T) {
 	if n := len(m.items("EVT#")); n != len(p.events) {
 		t.Errorf("%d idempotency records, want %d", n, len(p.events))
 	}
-	if lossy.lost.Load() == 0 || db.Conflicts().Cancelled == 0 {
-		t.Errorf("%d answers lost, conflicts %+v: the faults did not bite", lossy.lost.Load(), db.Conflicts())
+	if lossy.Lost() == 0 || db.Conflicts().Cancelled == 0 {
+		t.Errorf("%d answers lost, conflicts %+v: the faults did not bite", lossy.Lost(), db.Conflicts())
 	}
 	m.spread("acme", 2, p.total["acme"])
-	t.Logf("%d answers lost; conflicts %+v; outcomes %v", lossy.lost.Load(), db.Conflicts(), tl.statuses)
+	t.Logf("%d answers lost; conflicts %+v; outcomes %v", lossy.Lost(), db.Conflicts(), tl.statuses)
 }
 
 func TestReviewLateResetAfterLazyClose(t *testing.T) {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -41,28 +40,15 @@ func (m *meter) shards(org string) map[string]counterShard {
 	m.t.Helper()
 	out := map[string]counterShard{}
 	for _, it := range m.items("CTR#" + org + "#") {
-		sh := counterShard{period: attrMoney(m.t, it, "usage_period"), days: map[string]money.Money{}}
+		sh := counterShard{period: storetest.MoneyAttr(m.t, it, "usage_period"), days: map[string]money.Money{}}
 		for _, p := range []string{"0", "1"} {
 			if day := attrS(it, "d"+p); day != "" {
-				sh.days[day] = attrMoney(m.t, it, "u"+p)
+				sh.days[day] = storetest.MoneyAttr(m.t, it, "u"+p)
 			}
 		}
 		out[attrS(it, "PK")] = sh
 	}
 	return out
-}
-
-func attrMoney(t *testing.T, item map[string]types.AttributeValue, name string) money.Money {
-	t.Helper()
-	v, ok := item[name].(*types.AttributeValueMemberN)
-	if !ok {
-		return 0
-	}
-	n, err := strconv.ParseInt(v.Value, 10, 64)
-	if err != nil {
-		t.Fatalf("%s = %q: %v", name, v.Value, err)
-	}
-	return money.Money(n)
 }
 
 // spread checks that the organisation's usage sits on at least min of its

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -179,4 +180,19 @@ func (db *DB) setCounters(t testing.TB, org string, values map[string]types.Attr
 
 func number(v money.Money) types.AttributeValue {
 	return &types.AttributeValueMemberN{Value: fmt.Sprintf("%d", int64(v))}
+}
+
+// MoneyAttr is the number attribute name of an item read with the SDK as
+// micro-dollars, 0 when the item has none.
+func MoneyAttr(t testing.TB, item map[string]types.AttributeValue, name string) money.Money {
+	t.Helper()
+	v, ok := item[name].(*types.AttributeValueMemberN)
+	if !ok {
+		return 0
+	}
+	n, err := strconv.ParseInt(v.Value, 10, 64)
+	if err != nil {
+		t.Fatalf("storetest: %s = %q: %v", name, v.Value, err)
+	}
+	return money.Money(n)
 }
