@@ -400,7 +400,7 @@ func (s *Store) addToDay(orgID, day string, sum money.Money) (*types.Update, err
 	return s.update(key(orgPK(orgID), daySK(day)), e, true), nil
 }
 
-// refusal is why a shard refused a counterUpdate.
+// refusal is why a shard refused the update of countUsage.
 type refusal int
 
 const (

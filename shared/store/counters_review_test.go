@@ -17,27 +17,7 @@ import (
 	"github.com/acme/billing/shared/store"
 	"github.com/acme/billing/shared/store/storetest"
 	"github.com/acme/billing/shared/timetest"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 )
-
-// reviewStoreOver is a Store on db's table whose requests go through
-// transport, with the SDK's retries quick (as in the usage tests).
-func reviewStoreOver(t *testing.T, db *storetest.DB, transport http.RoundTripper, now func() time.Time) *store.Store {
-	t.Helper()
-	base, err := store.NewClient(t.Context(), db.URL, &http.Client{Transport: transport})
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := dynamodb.New(base.Options(), func(o *dynamodb.Options) {
-		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
-			so.MaxBackoff = 5 * time.Millisecond
-			so.RateLimiter = ratelimit.None
-		})
-	})
-	return store.New(client, db.Table, now)
-}
 
 func TestReviewDailyCloseLostAnswer(t *testing.T) {
 	noon := shardNoon()
@@ -63,7 +43,7 @@ func TestReviewDailyCloseLostAnswer(t *testing.T) {
 	// The reset of d2 closes it; DynamoDB applies the close, but its
 	// answer is lost and the SDK sends the transaction again.
 	lossy := &storetest.LoseAnswers{Base: http.DefaultTransport, Lose: func(n int32) bool { return n == 1 }}
-	if err := reviewStoreOver(t, db, lossy, clock.Now).CloseDays(t.Context(), "acme", d3.Truncate(24*time.Hour)); err != nil {
+	if err := db.StoreOver(t, lossy, clock.Now).CloseDays(t.Context(), "acme", d3.Truncate(24*time.Hour)); err != nil {
 		t.Fatalf("reset: %v", err)
 	}
 	if lossy.Lost() != 1 {
@@ -271,7 +251,7 @@ func TestReviewLostAnswersOnShards(t *testing.T) {
 		// The first transaction is the write, refused (the slot holds d0);
 		// the second is the close, whose answer is lost.
 		lossy := &storetest.LoseAnswers{Base: http.DefaultTransport, Lose: func(n int32) bool { return n == 2 }}
-		w := reviewStoreOver(t, db, lossy, clock.Now)
+		w := db.StoreOver(t, lossy, clock.Now)
 		setShards(t, w, "acme", 4) // w knows the count (a read, no transaction)
 		recordOne(t, w, "acme", "d2", d2, 3_000_001)
 		if lossy.Lost() != 1 {
@@ -299,7 +279,7 @@ func TestReviewLostAnswersOnShards(t *testing.T) {
 		setShards(t, s, "acme", 4)
 		total := fillShards(t, db, s, "acme", 4, noon, "u", 10_007)
 		lossy := &storetest.LoseAnswers{Base: http.DefaultTransport, Lose: func(n int32) bool { return n == 1 }}
-		c := reviewStoreOver(t, db, lossy, func() time.Time { return noon })
+		c := db.StoreOver(t, lossy, func() time.Time { return noon })
 		inv := store.Invoice{OrgID: "acme", Period: billing.PeriodStart(noon), Created: noon,
 			Usage: total - 4, Applied: total - 4, Status: store.InvoicePaid}
 		got, created, err := c.CloseCycle(t.Context(), inv, money.Dollars(10))
@@ -363,7 +343,7 @@ func TestReviewRecentRace(t *testing.T) {
 	// reset) and closes it, while the reset of d2 closes d1.
 	clock.Set(d2.Truncate(24 * time.Hour).Add(time.Second))
 	hold := &reviewHoldRecent{base: http.DefaultTransport, arrived: make(chan struct{}), release: make(chan struct{})}
-	w := reviewStoreOver(t, db, hold, clock.Now)
+	w := db.StoreOver(t, hold, clock.Now)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -397,7 +377,7 @@ func TestReviewSetCounterShardsLostAnswer(t *testing.T) {
 	s := db.Store(func() time.Time { return noon })
 	newOrg(t, s, "acme", money.Dollars(10))
 	lossy := &storetest.LoseAnswers{Base: http.DefaultTransport, Lose: func(n int32) bool { return n == 1 }}
-	old, err := reviewStoreOver(t, db, lossy, func() time.Time { return noon }).SetCounterShards(t.Context(), "acme", 4)
+	old, err := db.StoreOver(t, lossy, func() time.Time { return noon }).SetCounterShards(t.Context(), "acme", 4)
 	if lossy.Lost() != 1 {
 		t.Fatalf("the test lost %d answers, want 1", lossy.Lost())
 	}

@@ -281,10 +281,10 @@ func (s *Store) CloseCycle(ctx context.Context, inv Invoice, ledger money.Money)
 	}
 	items := []types.TransactWriteItem{{Put: guard}, {Put: put}, acctAction}
 	first := counterPK(org, 0)
-	if inv.Carried > 0 {
+	if _, cut := cuts[first]; !cut && inv.Carried > 0 {
 		// What is carried stays in Usage This Period for the next
-		// period: mark its close too, on the first shard.
-		cuts[first] += 0
+		// period: mark its close too, on the first shard, cut or not.
+		cuts[first] = 0
 	}
 	for shardPK, cut := range cuts {
 		upd := expression.Add(expression.Name(attrPeriod), expression.Value(-cut))

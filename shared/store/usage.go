@@ -371,20 +371,6 @@ func (s *Store) DayState(ctx context.Context, orgID string, day time.Time) (bill
 	return acct, flags, nil
 }
 
-// Flags returns the notification flags (kind → state) of the organisation
-// on the UTC day of day.
-func (s *Store) Flags(ctx context.Context, orgID string, day time.Time) (map[string]string, error) {
-	items, err := s.batchGet(ctx, []map[string]types.AttributeValue{flagsKey(orgID, billing.Day(day))})
-	if err != nil {
-		return nil, fmt.Errorf("read flags %s: %w", orgID, err)
-	}
-	flags := map[string]string{}
-	for _, it := range items {
-		addFlags(flags, it)
-	}
-	return flags, nil
-}
-
 func addFlags(flags map[string]string, item map[string]types.AttributeValue) {
 	for name, v := range item {
 		if sv, ok := v.(*types.AttributeValueMemberS); ok && name != AttrPK && name != AttrSK {

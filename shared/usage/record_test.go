@@ -63,6 +63,31 @@ type tally struct {
 
 func newTally() *tally { return &tally{accepted: map[string]int{}, statuses: map[string]int{}} }
 
+// recordUntilCounted sends batch through svc, as a client retrying the
+// whole request does, until every event is accepted or a duplicate, or
+// deadline passes (an error naming who). It tallies every answer and
+// returns how many attempts failed.
+func (tl *tally) recordUntilCounted(t *testing.T, svc *usage.Service, batch []usage.Input, deadline time.Time, who string) int {
+	for attempt := 1; ; attempt++ {
+		results, err := svc.Record(t.Context(), batch)
+		tl.add(batch, results)
+		done := err == nil
+		for _, r := range results {
+			if r.Status != usage.StatusAccepted && r.Status != usage.StatusDuplicate {
+				done = false
+			}
+		}
+		if done {
+			return attempt - 1
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("%s: still failing after %d attempts: %v %+v", who, attempt, err, results)
+			return attempt
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
 func (t *tally) add(inputs []usage.Input, results []usage.Result) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -407,26 +432,7 @@ func TestRecordFaults(t *testing.T) {
 		for g := range 8 {
 			wg.Go(func() {
 				for b := range 3 {
-					batch := p.batch(g*8+b*5, 15, 2)
-					for attempt := 1; ; attempt++ {
-						results, err := svc.Record(t.Context(), batch)
-						tl.add(batch, results)
-						done := err == nil
-						for _, r := range results {
-							if r.Status != usage.StatusAccepted && r.Status != usage.StatusDuplicate {
-								done = false
-							}
-						}
-						if done {
-							break
-						}
-						failures.Add(1)
-						if time.Now().After(deadline) {
-							t.Errorf("goroutine %d batch %d: still failing after %d attempts: %v %+v", g, b, attempt, err, results)
-							return
-						}
-						time.Sleep(2 * time.Millisecond)
-					}
+					failures.Add(int64(tl.recordUntilCounted(t, svc, p.batch(g*8+b*5, 15, 2), deadline, fmt.Sprintf("goroutine %d batch %d", g, b))))
 				}
 			})
 		}

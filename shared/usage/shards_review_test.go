@@ -31,23 +31,7 @@ func TestReviewShardsTwoInstances(t *testing.T) {
 	tl := newTally()
 	deadline := time.Now().Add(20 * time.Second)
 	send := func(who string, svc *usage.Service, batch []usage.Input) {
-		for attempt := 1; ; attempt++ {
-			results, err := svc.Record(t.Context(), batch)
-			tl.add(batch, results)
-			done := err == nil
-			for _, r := range results {
-				if r.Status != usage.StatusAccepted && r.Status != usage.StatusDuplicate {
-					done = false
-				}
-			}
-			if done {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Errorf("%s: still failing after %d attempts: %v %+v", who, attempt, err, results)
-				return
-			}
-		}
+		tl.recordUntilCounted(t, svc, batch, deadline, who)
 	}
 	var wg sync.WaitGroup
 	for g := range 8 {

@@ -18,8 +18,6 @@ import (
 	"github.com/acme/billing/shared/timetest"
 	"github.com/acme/billing/shared/usage"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
@@ -79,17 +77,7 @@ func (m *meter) as(t *testing.T) *meter {
 // fast. Everything else is the production client of store.NewClient.
 func (m *meter) storeOver(transport http.RoundTripper) *store.Store {
 	m.t.Helper()
-	base, err := store.NewClient(m.t.Context(), m.db.URL, &http.Client{Transport: transport})
-	if err != nil {
-		m.t.Fatal(err)
-	}
-	client := dynamodb.New(base.Options(), func(o *dynamodb.Options) {
-		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
-			so.MaxBackoff = 5 * time.Millisecond
-			so.RateLimiter = ratelimit.None
-		})
-	})
-	return store.New(client, m.db.Table, m.clock.Now)
+	return m.db.StoreOver(m.t, transport, m.clock.Now)
 }
 
 // createOrg creates an organisation with $100 of trial credits and a $10

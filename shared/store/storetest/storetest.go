@@ -22,6 +22,8 @@ import (
 	"github.com/acme/billing/shared/money"
 	"github.com/acme/billing/shared/store"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/truora/minidyn/server"
@@ -195,4 +197,23 @@ func MoneyAttr(t testing.TB, item map[string]types.AttributeValue, name string) 
 		t.Fatalf("storetest: %s = %q: %v", name, v.Value, err)
 	}
 	return money.Money(n)
+}
+
+// StoreOver returns a Store on the test table whose requests go through
+// transport (a fault injector such as LoseAnswers), with the SDK's retries
+// quick (at most 5 ms apart, no retry quota) so that faults cost the test
+// no time.
+func (db *DB) StoreOver(t testing.TB, transport http.RoundTripper, now func() time.Time) *store.Store {
+	t.Helper()
+	base, err := store.NewClient(context.Background(), db.URL, &http.Client{Transport: transport})
+	if err != nil {
+		t.Fatalf("storetest: client: %v", err)
+	}
+	client := dynamodb.New(base.Options(), func(o *dynamodb.Options) {
+		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
+			so.MaxBackoff = 5 * time.Millisecond
+			so.RateLimiter = ratelimit.None
+		})
+	})
+	return store.New(client, db.Table, now)
 }
