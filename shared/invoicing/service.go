@@ -120,7 +120,7 @@ func (s *Service) cut(ctx context.Context, orgID string, period time.Time, skipU
 	}
 	for attempt := 0; ; attempt++ {
 		now := s.now().UTC()
-		acct, err := s.store.Account(ctx, orgID, now)
+		acct, err := s.store.ReadClosing(ctx, orgID, now)
 		if err != nil {
 			return store.Invoice{}, err
 		}
@@ -142,7 +142,7 @@ func (s *Service) cut(ctx context.Context, orgID string, period time.Time, skipU
 				inv.PaidWith = PaidWithCredit
 			}
 		}
-		written, created, err := s.store.CloseCycle(ctx, inv, acct.Ledger)
+		written, created, err := s.store.CloseCycleOf(ctx, inv, acct)
 		if billing.ErrorCode(err) == billing.ECONFLICT && attempt < maxCloseAttempts {
 			continue
 		}

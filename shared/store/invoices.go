@@ -222,6 +222,35 @@ func periodSK(period time.Time) string { return "INVPERIOD#" + period.UTC().Form
 // already it changes nothing and returns that invoice with created false.
 // It returns ENOTFOUND for an unknown organisation.
 func (s *Store) CloseCycle(ctx context.Context, inv Invoice, ledger money.Money) (Invoice, bool, error) {
+	return s.closeCycle(ctx, inv, ledger, nil)
+}
+
+// Closing is the account as a cycle close reads it (ReadClosing): its
+// figures, and the counter shards CloseCycleOf cuts the usage from.
+type Closing struct {
+	billing.Account
+	read accountRead
+}
+
+// ReadClosing reads the organisation's account for a cycle close, in one
+// strongly consistent read; ENOTFOUND for an unknown organisation.
+func (s *Store) ReadClosing(ctx context.Context, orgID string, now time.Time) (Closing, error) {
+	r, err := s.readAccountItems(ctx, orgID, true)
+	if err != nil {
+		return Closing{}, fmt.Errorf("read account %s: %w", orgID, err)
+	}
+	acct, err := accountFrom(orgID, r, now)
+	return Closing{Account: acct, read: r}, err
+}
+
+// CloseCycleOf is CloseCycle of inv computed from acct: it cuts the usage
+// from the shards as acct read them, without reading them again.
+func (s *Store) CloseCycleOf(ctx context.Context, inv Invoice, acct Closing) (Invoice, bool, error) {
+	return s.closeCycle(ctx, inv, acct.Ledger, &acct.read)
+}
+
+// closeCycle is CloseCycle, from the account read r (nil: read it now).
+func (s *Store) closeCycle(ctx context.Context, inv Invoice, ledger money.Money, r *accountRead) (Invoice, bool, error) {
 	if inv.Usage < 0 || inv.Applied < 0 || inv.Due < 0 || inv.Carried < 0 || inv.Applied+inv.Due != inv.Usage {
 		return Invoice{}, false, billing.FieldError("amount", "An invoice's usage must equal its applied credit plus the amount due.")
 	}
@@ -260,9 +289,12 @@ func (s *Store) CloseCycle(ctx context.Context, inv Invoice, ledger money.Money)
 	if err != nil {
 		return Invoice{}, false, fmt.Errorf("close cycle %s: %w", org, err)
 	}
-	r, err := s.readAccountItems(ctx, org, true)
-	if err != nil {
-		return Invoice{}, false, fmt.Errorf("close cycle %s: %w", org, err)
+	if r == nil {
+		read, err := s.readAccountItems(ctx, org, true)
+		if err != nil {
+			return Invoice{}, false, fmt.Errorf("close cycle %s: %w", org, err)
+		}
+		r = &read
 	}
 	if r.account == nil {
 		return Invoice{}, false, billing.Errorf(billing.ENOTFOUND, "Organisation %s not found.", org)
